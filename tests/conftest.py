@@ -1,0 +1,48 @@
+"""Shared fixtures: paths of the sample district and small geometry helpers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sample_data"
+TEST_DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(scope="session")
+def sample_dir() -> Path:
+    return SAMPLE
+
+
+@pytest.fixture(scope="session")
+def test_data_dir() -> Path:
+    return TEST_DATA
+
+
+@pytest.fixture
+def write_geojson(tmp_path):
+    """Write a FeatureCollection of ``(properties, coordinates-ring)`` pairs and return its path."""
+
+    def _write(features, name="plots.geojson", crs=None, raw=None):
+        path = tmp_path / name
+        if raw is not None:
+            path.write_text(raw, encoding="utf-8")
+            return path
+        collection = {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": props,
+             "geometry": None if ring is None else {"type": "Polygon", "coordinates": [ring]}}
+            for props, ring in features]}
+        if crs:
+            collection["crs"] = {"type": "name", "properties": {"name": crs}}
+        path.write_text(json.dumps(collection), encoding="utf-8")
+        return path
+
+    return _write
+
+
+def square(lon, lat, size_deg=0.001):
+    """A closed counter-clockwise square ring with its south-west corner at (lon, lat) [deg]."""
+    return [[lon, lat], [lon + size_deg, lat], [lon + size_deg, lat + size_deg], [lon, lat + size_deg], [lon, lat]]
