@@ -46,3 +46,21 @@ def write_geojson(tmp_path):
 def square(lon, lat, size_deg=0.001):
     """A closed counter-clockwise square ring with its south-west corner at (lon, lat) [deg]."""
     return [[lon, lat], [lon + size_deg, lat], [lon + size_deg, lat + size_deg], [lon, lat + size_deg], [lon, lat]]
+
+
+@pytest.fixture(scope="session")
+def sample_home(tmp_path_factory):
+    """An ORCHARD_HOME holding the sample district's database, built once per test session."""
+    from orchard.cli import main as cli_main
+
+    home = tmp_path_factory.mktemp("orchard_home")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("ORCHARD_HOME", str(home))
+    mp.delenv("ORCHARD_DB_URL", raising=False)
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            cli_main(["init", "--sample"])
+        assert exit_info.value.code in (0, None)
+    finally:
+        mp.undo()
+    return home

@@ -1,0 +1,169 @@
+"""Home page: the plots on an offline map with their terrain, and the latest weather (zh-CN / en).
+
+Run with ``orchard app`` (or ``streamlit run app/Home.py``) after ``orchard init --sample``.
+The seed of the full app: grower, agronomist and extension pages come with later issues.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pydeck as pdk
+import streamlit as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # app/ holds i18n.py beside this page
+from i18n import DEFAULT_LANGUAGE, LANGUAGES, M2_PER_MU, aspect_label, t  # noqa: E402
+
+from orchard import config, store  # noqa: E402
+from orchard.errors import OrchardError  # noqa: E402
+from orchard.sample import SAMPLE_DISTRICT  # noqa: E402
+
+WEATHER_VARIABLES = ("tmin_c", "tmax_c", "precip_mm", "rh_mean_pct", "wind_ms", "rs_mj_m2")
+ASPECT_COLOURS = {"south": [230, 120, 30, 170], "north": [40, 110, 200, 170], "other": [150, 150, 150, 150]}
+
+st.set_page_config(page_title="Citrus orchard / 柑橘果园", page_icon="🍊", layout="wide")
+
+
+def choose_language() -> str:
+    """Language from the URL (?lang=), else the browser's locale, else Chinese; kept in the URL."""
+    lang = st.query_params.get("lang")
+    if lang not in LANGUAGES:
+        locale = getattr(st.context, "locale", None) or ""
+        lang = "en" if locale.lower().startswith("en") else DEFAULT_LANGUAGE
+    options = list(LANGUAGES)
+    lang = st.sidebar.radio(t("lang.label", lang), options, index=options.index(lang),
+                            format_func=LANGUAGES.get, horizontal=True)
+    st.query_params["lang"] = lang
+    return lang
+
+
+@st.cache_resource
+def engine_for(url: str):
+    return store.init_db(url)
+
+
+def users(url: str) -> list[dict]:
+    with store.session_scope(engine_for(url)) as session:
+        return store.list_users(session)
+
+
+def choose_user(lang: str, known: list[dict]) -> str:
+    """DEMO sign-in: pick one of the database's users (real sign-in comes with the app issue).
+
+    Whoever is picked, plots are read through ``store.list_plots``, which scopes them in the data layer.
+    """
+    ids = [u["user_id"] for u in known]
+    names = {u["user_id"]: f"{u['display_name']} ({u['role']})" for u in known}
+    chosen = st.query_params.get("user")
+    default = next((u["user_id"] for u in known if u["role"] == "agronomist"), ids[0])
+    index = ids.index(chosen) if chosen in ids else ids.index(default)
+    user = st.sidebar.selectbox(t("user.label", lang), ids, index=index, format_func=names.get)
+    st.query_params["user"] = user
+    return user
+
+
+def load(url: str, user: str) -> tuple[list[dict], dict]:
+    with store.session_scope(engine_for(url)) as session:
+        plots = store.list_plots(session, user)
+        station_ids = sorted({p["station_id"] for p in plots if p.get("station_id")})
+        weather = {sid: store.latest_weather(session, sid, resolution="daily") for sid in station_ids}
+    return plots, weather
+
+
+def aspect_colour(aspect_deg, slope_deg) -> list[int]:
+    if aspect_deg is None or slope_deg is None or slope_deg < 2.0:
+        return ASPECT_COLOURS["other"]
+    if 135.0 <= aspect_deg <= 225.0:
+        return ASPECT_COLOURS["south"]
+    if aspect_deg >= 315.0 or aspect_deg <= 45.0:
+        return ASPECT_COLOURS["north"]
+    return ASPECT_COLOURS["other"]
+
+
+def plot_map(plots: list[dict], lang: str) -> pdk.Deck:
+    features = [{
+        "type": "Feature",
+        "geometry": json.loads(p["geometry_geojson"]),
+        "properties": {"plot_id": p["plot_id"], "name": p.get("name") or "",
+                       "aspect": aspect_label(_num(p.get("aspect_deg")), _num(p.get("slope_deg")), lang),
+                       "colour": aspect_colour(p.get("aspect_deg"), p.get("slope_deg"))},
+    } for p in plots]
+    layer = pdk.Layer("GeoJsonLayer", {"type": "FeatureCollection", "features": features}, pickable=True,
+                      stroked=True, filled=True, get_fill_color="properties.colour",
+                      get_line_color=[40, 40, 40], line_width_min_pixels=1)
+    lon = sum(p["lon"] for p in plots) / len(plots)
+    lat = sum(p["lat"] for p in plots) / len(plots)
+    view = pdk.ViewState(longitude=lon, latitude=lat, zoom=13)
+    # map_provider=None: no basemap tiles, so the page works offline and nothing is fetched from abroad.
+    return pdk.Deck(layers=[layer], initial_view_state=view, map_provider=None, map_style=None,
+                    tooltip={"text": "{plot_id} {name}\n{aspect}"})
+
+
+def plot_table(plots: list[dict], lang: str) -> pd.DataFrame:
+    rows = [{
+        t("col.plot_id", lang): p["plot_id"],
+        t("col.name", lang): p.get("name") or "",
+        t("col.cultivar", lang): p.get("cultivar") or "",
+        t("col.area_mu", lang): round(p["area_ha"] * 1e4 / M2_PER_MU, 1),
+        t("col.elevation_m", lang): _round(p.get("elevation_m"), 0),
+        t("col.slope_deg", lang): _round(p.get("slope_deg"), 1),
+        t("col.aspect", lang): aspect_label(_num(p.get("aspect_deg")), _num(p.get("slope_deg")), lang),
+        t("col.sky_view_factor", lang): _round(p.get("sky_view_factor"), 2),
+    } for p in plots]
+    return pd.DataFrame(rows)
+
+
+def _num(value) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def _round(value, digits):
+    return None if value is None else round(float(value), digits)
+
+
+def main() -> None:
+    lang = choose_language()
+    st.title(t("app.title", lang))
+    st.caption(t("app.caption", lang, district=SAMPLE_DISTRICT))
+    url = config.database_url()
+    try:
+        known = users(url)
+        plots, weather = load(url, choose_user(lang, known)) if known else ([], {})
+    except OrchardError as exc:
+        st.error(t("home.db_error", lang, error=str(exc)))
+        return
+    if not plots:
+        st.info(t("home.no_plots", lang))
+        return
+    area_ha = sum(p["area_ha"] for p in plots)
+    st.markdown(t("home.n_plots", lang, n=len(plots), area=area_ha, mu=area_ha * 1e4 / M2_PER_MU))
+
+    st.subheader(t("home.map", lang))
+    st.pydeck_chart(plot_map(plots, lang))
+    st.caption(t("home.map_legend", lang))
+
+    st.subheader(t("home.plots", lang))
+    st.dataframe(plot_table(plots, lang), hide_index=True, width="stretch")
+
+    st.subheader(t("home.weather", lang))
+    shown = False
+    for station_id, latest in weather.items():
+        values = {v: latest[v] for v in WEATHER_VARIABLES if v in latest and latest[v][1] is not None}
+        if not values:
+            continue
+        shown = True
+        newest = max(time for time, _ in values.values())
+        local_date = pd.Timestamp(newest).tz_convert(f"Etc/GMT-{config.CHINA_UTC_OFFSET_H}").date()
+        st.markdown(t("home.weather_date", lang, station=station_id, date=local_date.isoformat(),
+                      source=t("home.weather_source", lang)))
+        columns = st.columns(min(len(values), 3))
+        for i, (variable, (_, value)) in enumerate(values.items()):
+            columns[i % len(columns)].metric(t(f"var.{variable}", lang), f"{value:.1f}")
+    if not shown:
+        st.info(t("home.weather_none", lang))
+
+
+main()

@@ -1,0 +1,266 @@
+"""The ``orchard`` command: the operator's face of the toolkit.
+
+Every command turns bad input into one sentence on stderr and a non-zero exit code, never a traceback
+(set ``ORCHARD_DEBUG=1`` to see one). Long work shows a progress bar.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from orchard import config
+from orchard.errors import InputError, OrchardError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="Citrus orchard toolkit: plots, terrain, weather, models and the app.")
+plots_app = typer.Typer(no_args_is_help=True, help="Plots in the database.")
+params_app = typer.Typer(no_args_is_help=True, help="Parameter sets.")
+app.add_typer(plots_app, name="plots")
+app.add_typer(params_app, name="params")
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+WEATHER_FORMATS = ("csv", "changting", "uci", "netcdf", "openmeteo")
+TERRAIN_COLUMNS = ("plot_id", "area_ha", "elevation_m", "slope_deg", "aspect_deg", "sky_view_factor")
+
+
+def _progress() -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err,
+                    transient=True, disable=not err.is_terminal)
+
+
+def _engine():
+    from orchard import store
+
+    return store.init_db(config.database_url())
+
+
+@app.command()
+def init(sample: Annotated[bool, typer.Option("--sample", help="Load the sample district.")] = False) -> None:
+    """Create (or upgrade) the database; with --sample, load the sample district."""
+    from orchard import sample as sample_district
+
+    with _progress() as progress:
+        task = progress.add_task("creating the database", total=None)
+        engine = _engine()
+        counts = None
+        if sample:
+            counts = sample_district.load_sample(
+                engine, progress=lambda step: progress.update(task, description=f"loading {step}"))
+    out.print(f"database ready: {_shown_url()}")
+    if counts:
+        out.print(f"sample district loaded: {counts['plots']} plots, {counts['daily_days']} days of daily "
+                  f"weather, {counts['hourly_hours']} hours of hourly weather")
+
+
+@app.command("import-plots")
+def import_plots(
+    file: Annotated[Path, typer.Argument(help="GeoJSON or GeoPackage with one polygon per plot.")],
+    dem: Annotated[Path | None, typer.Option(help="DEM GeoTIFF: compute elevation, slope, aspect, horizon.")] = None,
+    owner: Annotated[str | None, typer.Option(help="User id of the grower who owns every plot in the file.")] = None,
+    coords: Annotated[str, typer.Option(help="Coordinates the file was digitised in: wgs84, cgcs2000, gcj02, bd09.")]
+    = "wgs84",
+    id_field: Annotated[str, typer.Option(help="Column with the plot ids.")] = "plot_id",
+) -> None:
+    """Import plots (one transaction; importing the same file twice changes nothing)."""
+    from orchard import store
+    from orchard.plots import read_plots
+
+    with _progress() as progress:
+        progress.add_task(f"reading {file.name}", total=None)
+        plots = read_plots(file, coords=coords, id_field=id_field)
+        if owner:
+            plots.frame["owner_id"] = owner
+        unowned = plots.frame.index[plots.frame["owner_id"].isna()].tolist()
+        if unowned:
+            raise InputError(f"{file}: plots {', '.join(unowned[:5])} have no owner_id; pass --owner USER.")
+        if dem is not None:
+            plots = plots.with_terrain(_terrain(plots, dem))
+        engine = _engine()
+        with store.session_scope(engine) as session:
+            store.upsert_plots(session, plots.to_records())
+    out.print(f"imported {len(plots)} plots from {file.name}")
+
+
+@app.command("import-weather")
+def import_weather(
+    file: Annotated[Path, typer.Argument(help="Weather file.")],
+    station: Annotated[str, typer.Option(help="Station id to store the readings under.")],
+    format: Annotated[str, typer.Option(help=f"One of {', '.join(WEATHER_FORMATS)}.")] = "changting",
+    rain: Annotated[Path | None, typer.Option(help="Separate daily rain-gauge file (format changting).")] = None,
+    lat: Annotated[float | None, typer.Option(help="Station latitude [deg N].")] = None,
+    lon: Annotated[float | None, typer.Option(help="Station longitude [deg E].")] = None,
+    elevation: Annotated[float | None, typer.Option(help="Station elevation [m].")] = None,
+) -> None:
+    """Import weather readings after quality control (upserts: importing twice changes nothing)."""
+    from orchard import sample as sample_district
+    from orchard import store, weather
+    from orchard.sources import read_weather
+
+    if format not in WEATHER_FORMATS:
+        raise InputError(f"unknown weather format '{format}'; use one of {', '.join(WEATHER_FORMATS)}.")
+    with _progress() as progress:
+        progress.add_task(f"reading {file.name}", total=None)
+        options = {k: v for k, v in {"rain_path": rain, "lat": lat, "lon": lon, "elevation_m": elevation}.items()
+                   if v is not None}
+        ds = read_weather(file, format=format, station_id=station, **options)
+        ds, report = weather.qc(ds)
+        stations, readings = sample_district.weather_records(ds, ds.attrs.get("resolution", "daily"))
+        with store.session_scope(_engine()) as session:
+            store.upsert_stations(session, stations)
+            store.upsert_weather(session, readings)
+    out.print(f"imported {ds.sizes['time']} {ds.attrs.get('resolution', '')} time steps for station {station}")
+    for line in report.summary_lines():
+        err.print(line, markup=False)
+
+
+@plots_app.command("list")
+def plots_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    user: Annotated[str | None, typer.Option(help="List as this user (a grower sees only their plots).")] = None,
+) -> None:
+    """List plots with area and terrain attributes."""
+    from orchard import store
+
+    engine = _engine()
+    with store.session_scope(engine) as session:
+        # The operator's CLI sees every plot; --user scopes the listing in the data layer as the app does.
+        rows = store.list_plots(session, user) if user else store.all_plots(session)
+    columns = ("plot_id", "name", "owner_id", "cultivar", *TERRAIN_COLUMNS[1:])
+    records = [{c: row.get(c) for c in columns} for row in rows]
+    _print_records(records, columns, as_json, title="plots")
+
+
+@app.command()
+def terrain(
+    plots_file: Annotated[Path, typer.Argument(metavar="PLOTS", help="GeoJSON or GeoPackage of plots.")],
+    dem: Annotated[Path, typer.Option(help="DEM GeoTIFF in any CRS.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    coords: Annotated[str, typer.Option(help="wgs84, cgcs2000, gcj02 or bd09.")] = "wgs84",
+    search_distance: Annotated[float | None, typer.Option(help="Horizon search distance [m].")] = None,
+) -> None:
+    """Elevation, slope, aspect and sky-view factor per plot, from a DEM."""
+    from orchard.plots import read_plots
+
+    plots = read_plots(plots_file, coords=coords)
+    result = _terrain(plots, dem, search_distance)
+    records = []
+    for plot_id in plots.plot_ids:
+        row = {"plot_id": plot_id, "area_ha": float(plots.frame.loc[plot_id, "area_ha"])}
+        for name in TERRAIN_COLUMNS[2:]:
+            row[name] = float(result[name].sel(plot=plot_id))
+        records.append(row)
+    _print_records(records, TERRAIN_COLUMNS, as_json, title=f"terrain from {dem.name}")
+
+
+@params_app.command("show")
+def params_show(
+    file: Annotated[Path | None, typer.Argument(help="A parameter TOML file (default: the core set).")] = None,
+) -> None:
+    """Show a parameter set: value, unit, range and source of every entry."""
+    from orchard import params
+
+    parameter_set = params.load_parameters(file) if file else params.core_parameters()
+    table = Table(title=f"{parameter_set.name} (hash {parameter_set.hash})")
+    for column in ("key", "value", "unit", "min", "max", "source"):
+        table.add_column(column, overflow="fold")
+    for _, row in parameter_set.to_frame().iterrows():
+        table.add_row(*(str(row[c]) for c in ("key", "value", "unit", "min", "max", "source")))
+    out.print(table)
+
+
+@app.command("app")
+def run_app(port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501) -> None:
+    """Start the Streamlit app on the database in ORCHARD_HOME / ORCHARD_DB_URL."""
+    home = Path(__file__).resolve().parent.parent / "app" / "Home.py"
+    if not home.exists():
+        raise InputError(f"the app is not found at {home}; run from a source checkout.")
+    command = [sys.executable, "-m", "streamlit", "run", str(home), "--server.port", str(port),
+               "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    raise typer.Exit(subprocess.call(command))
+
+
+def _terrain(plots, dem: Path, search_distance: float | None = None):
+    from orchard import params
+    from orchard import terrain as terrain_model
+
+    core = params.core_parameters()
+    return terrain_model.plot_terrain(
+        plots.frame.reset_index(), dem,
+        search_distance_m=search_distance or core["terrain.horizon_search_distance"],
+        observer_height_m=core["terrain.observer_height"])
+
+
+def _print_records(records: list[dict], columns, as_json: bool, title: str) -> None:
+    if as_json:
+        print(json.dumps(records, ensure_ascii=False, indent=1, default=_json_default))
+        return
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, justify="right" if column not in ("plot_id", "name", "owner_id", "cultivar")
+                         else "left")
+    for record in records:
+        table.add_row(*(_cell(record.get(c)) for c in columns))
+    out.print(table)
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return "–" if value != value else f"{value:.2f}"
+    return str(value)
+
+
+def _json_default(value):
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
+
+
+def _shown_url() -> str:
+    url = config.database_url()
+    return url.split("@")[-1] if "@" in url else url  # never print a password
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the command, turning every error into one sentence and an exit code."""
+    try:
+        # Without standalone mode click returns the exit code of typer.Exit instead of exiting.
+        code = app(args=argv, prog_name="orchard", standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:  # usage errors: click's own one-line message
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except OrchardError as exc:
+        _fail(str(exc), 1)
+    except Exception as exc:  # noqa: BLE001 - the user gets a sentence, the developer ORCHARD_DEBUG=1
+        _fail(f"unexpected error ({type(exc).__name__}: {exc}); rerun with ORCHARD_DEBUG=1 and report it.", 3)
+
+
+def _fail(message: str, code: int) -> None:
+    if os.environ.get("ORCHARD_DEBUG"):
+        raise
+    print(f"orchard: error: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

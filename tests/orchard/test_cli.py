@@ -1,0 +1,158 @@
+"""The `orchard` command end to end on the sample district, and its handling of bad input."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import text
+
+from conftest import square
+from orchard import store
+from orchard.cli import main
+
+DEM = "sample_data/dem/changting_youwuzhen_dem30m.tif"
+
+
+@pytest.fixture
+def home(sample_home, tmp_path, monkeypatch):
+    """A private copy of the sample database, so a test may change it."""
+    copy = tmp_path / "home"
+    shutil.copytree(sample_home, copy)
+    monkeypatch.setenv("ORCHARD_HOME", str(copy))
+    monkeypatch.delenv("ORCHARD_DB_URL", raising=False)
+    return copy
+
+
+def run(capsys, *args):
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(args))
+    captured = capsys.readouterr()
+    return exit_info.value.code or 0, captured.out, captured.err
+
+
+def counts(home):
+    engine = store.init_db(f"sqlite:///{home / 'orchard.db'}")
+    with engine.connect() as connection:
+        result = {table: connection.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one()
+                  for table in ("plots", "stations", "weather_readings", "users", "parameter_versions")}
+    engine.dispose()
+    return result
+
+
+def test_plots_list_json_lists_the_sample_with_terrain(home, capsys):
+    code, out, _ = run(capsys, "plots", "list", "--json")
+    assert code == 0
+    plots = json.loads(out)
+    assert len(plots) == 30
+    slopes = [p["slope_deg"] for p in plots]
+    assert all(0 <= s <= 35 for s in slopes) and max(slopes) > 12
+    assert all(278 <= p["elevation_m"] <= 550 for p in plots)
+    aspects = [p["aspect_deg"] for p in plots]
+    assert any(a >= 315 or a <= 45 for a in aspects), "no north-facing plot"
+    assert any(135 <= a <= 225 for a in aspects), "no south-facing plot"
+    assert all(0.3 < p["sky_view_factor"] <= 1 for p in plots)
+
+
+def test_plots_list_as_a_grower_shows_only_their_plots(home, capsys):
+    code, out, _ = run(capsys, "plots", "list", "--json", "--user", "grower_li")
+    assert code == 0
+    owners = {p["owner_id"] for p in json.loads(out)}
+    assert owners == {"grower_li"}
+
+
+def test_init_sample_twice_changes_nothing(home, capsys):
+    before = counts(home)
+    code, _, _ = run(capsys, "init", "--sample")
+    assert code == 0
+    assert counts(home) == before
+    assert before["plots"] == 30 and before["weather_readings"] > 100_000
+
+
+def test_terrain_command_prints_each_plot(capsys):
+    code, out, _ = run(capsys, "terrain", "sample_data/plots.geojson", "--dem", DEM, "--json")
+    assert code == 0
+    rows = json.loads(out)
+    assert len(rows) == 30
+    assert set(rows[0]) == {"plot_id", "area_ha", "elevation_m", "slope_deg", "aspect_deg", "sky_view_factor"}
+    assert all(0 <= r["aspect_deg"] < 360 for r in rows)
+
+
+def test_import_plots_is_idempotent(home, capsys, write_geojson):
+    path = write_geojson([({"plot_id": "NEW1", "name": "新地"}, square(116.46, 25.68, 0.001))])
+    code, out, err = run(capsys, "import-plots", str(path), "--owner", "grower_wang", "--dem", DEM)
+    assert code == 0, err
+    first = counts(home)
+    assert first["plots"] == 31
+    run(capsys, "import-plots", str(path), "--owner", "grower_wang", "--dem", DEM)
+    assert counts(home) == first
+
+
+BAD_PLOT_FILES = {
+    "malformed": ('{"type": "FeatureCollection", "features": [', "is not a readable GeoJSON file"),
+    "self_intersecting": (json.dumps({"type": "FeatureCollection", "features": [{"type": "Feature",
+        "properties": {"plot_id": "B"}, "geometry": {"type": "Polygon", "coordinates": [[[116.46, 25.68],
+        [116.461, 25.681], [116.461, 25.68], [116.46, 25.681], [116.46, 25.68]]]}}]}), "Self-intersection"),
+    "outside_dem": (json.dumps({"type": "FeatureCollection", "features": [{"type": "Feature",
+        "properties": {"plot_id": "FAR"}, "geometry": {"type": "Polygon", "coordinates": [square(106.5, 29.5)]}}]}),
+        "FAR"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_PLOT_FILES))
+def test_bad_plot_files_fail_cleanly_and_change_nothing(case, home, capsys, write_geojson):
+    raw, expected = BAD_PLOT_FILES[case]
+    path = write_geojson(None, raw=raw)
+    before = counts(home)
+    code, _, err = run(capsys, "import-plots", str(path), "--owner", "grower_li", "--dem", DEM)
+    assert code == 1
+    assert expected in err and err.startswith("orchard: error: ")
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert counts(home) == before
+
+
+def test_plot_owned_by_another_grower_is_not_taken_over(home, capsys, write_geojson):
+    path = write_geojson([({"plot_id": "CT01"}, square(116.46, 25.68, 0.001))])
+    before = counts(home)
+    code, _, err = run(capsys, "import-plots", str(path), "--owner", "grower_chen")
+    assert code == 1 and "CT01" in err
+    assert counts(home) == before
+
+
+def test_unknown_coords_value(capsys, write_geojson):
+    path = write_geojson([({"plot_id": "A"}, square(116.46, 25.68))])
+    code, _, err = run(capsys, "terrain", str(path), "--dem", DEM, "--coords", "wgs99")
+    assert code == 1 and "unknown coordinate system 'wgs99'" in err
+
+
+def test_weather_file_with_missing_column_changes_nothing(home, capsys, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("#LOCALTIME 8\nStationID,DATETIME,TMEAN,TMIN,RM,WS,SSD\n58911,2018-01-01 20:00:00,10,8,80,1,2\n")
+    before = counts(home)
+    code, _, err = run(capsys, "import-weather", str(bad), "--station", "58911", "--format", "changting")
+    assert code == 1 and "TMAX" in err and "Traceback" not in err
+    assert counts(home) == before
+
+
+def test_import_weather_twice_changes_nothing(home, capsys):
+    before = counts(home)
+    code, _, err = run(capsys, "import-weather", "sample_data/weather/changting_58911_meteo_daily.csv",
+                       "--station", "58911", "--format", "changting",
+                       "--rain", "sample_data/weather/changting_hetian_81502750_pcp_daily.csv")
+    assert code == 0, err
+    assert counts(home) == before
+
+
+def test_missing_file_is_one_sentence(capsys):
+    code, _, err = run(capsys, "terrain", "no/such.geojson", "--dem", DEM)
+    assert code == 1 and "no such plot file" in err
+
+
+def test_console_script_prints_no_traceback(tmp_path):
+    bad = tmp_path / "plots.geojson"
+    bad.write_text("{ not json")
+    result = subprocess.run([sys.executable, "-m", "orchard.cli", "terrain", str(bad), "--dem", DEM],
+                            capture_output=True, text=True, env={"ORCHARD_HOME": str(tmp_path), "PATH": ""})
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "is not a readable GeoJSON file" in result.stderr
