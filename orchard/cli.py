@@ -29,7 +29,8 @@ params_app = typer.Typer(no_args_is_help=True, help="Parameter sets.")
 app.add_typer(plots_app, name="plots")
 app.add_typer(params_app, name="params")
 
-out = Console(highlight=False)
+# Wide enough for the tables when output goes to a file or a pipe (a terminal sets its own width).
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, highlight=False)
 
 WEATHER_FORMATS = ("csv", "changting", "uci", "netcdf", "openmeteo")
@@ -103,6 +104,10 @@ def import_weather(
     lat: Annotated[float | None, typer.Option(help="Station latitude [deg N].")] = None,
     lon: Annotated[float | None, typer.Option(help="Station longitude [deg E].")] = None,
     elevation: Annotated[float | None, typer.Option(help="Station elevation [m].")] = None,
+    column: Annotated[list[str] | None, typer.Option(help="Format csv: VARIABLE=COLUMN, e.g. tmax_c=TMAX.")] = None,
+    unit: Annotated[list[str] | None, typer.Option(help="Format csv: VARIABLE=UNIT, e.g. tmax_c=degF.")] = None,
+    time_column: Annotated[str | None, typer.Option(help="Format csv: column with the time stamps.")] = None,
+    tz: Annotated[str | None, typer.Option(help="Time zone of naive time stamps, e.g. Asia/Shanghai.")] = None,
 ) -> None:
     """Import weather readings after quality control (upserts: importing twice changes nothing)."""
     from orchard import sample as sample_district
@@ -113,8 +118,9 @@ def import_weather(
         raise InputError(f"unknown weather format '{format}'; use one of {', '.join(WEATHER_FORMATS)}.")
     with _progress() as progress:
         progress.add_task(f"reading {file.name}", total=None)
-        options = {k: v for k, v in {"rain_path": rain, "lat": lat, "lon": lon, "elevation_m": elevation}.items()
-                   if v is not None}
+        options = {"rain_path": rain, "lat": lat, "lon": lon, "elevation_m": elevation, "tz": tz,
+                   "time_column": time_column, "columns": _pairs(column, "--column"), "units": _pairs(unit, "--unit")}
+        options = {k: v for k, v in options.items() if v is not None}
         ds = read_weather(file, format=format, station_id=station, **options)
         ds, report = weather.qc(ds)
         stations, readings = sample_district.weather_records(ds, ds.attrs.get("resolution", "daily"))
@@ -190,6 +196,19 @@ def run_app(port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501)
     command = [sys.executable, "-m", "streamlit", "run", str(home), "--server.port", str(port),
                "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     raise typer.Exit(subprocess.call(command))
+
+
+def _pairs(items: list[str] | None, option: str) -> dict[str, str] | None:
+    """Parse repeated ``NAME=VALUE`` options into a dict."""
+    if not items:
+        return None
+    pairs = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise InputError(f"{option} {item!r} is not NAME=VALUE; write e.g. {option} tmax_c=TMAX.")
+        pairs[name.strip()] = value.strip()
+    return pairs
 
 
 def _terrain(plots, dem: Path, search_distance: float | None = None):

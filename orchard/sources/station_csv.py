@@ -145,7 +145,7 @@ def _column(table: _Table, name: str, purpose: str) -> str:
     if len(folded) == 1:
         return folded[0]
     raise InputError(f"{table.path}: column '{name}' ({purpose}) is missing; the file has columns "
-                     f"{', '.join(cols)}; name the right one in `columns`.")
+                     f"{', '.join(cols)}; map the right one (CLI: --column VARIABLE=COLUMN or --time-column).")
 
 
 def _numeric(table: _Table, col: str, na_values: Sequence[str]) -> np.ndarray:

@@ -156,3 +156,91 @@ def test_console_script_prints_no_traceback(tmp_path):
                             capture_output=True, text=True, env={"ORCHARD_HOME": str(tmp_path), "PATH": ""})
     assert result.returncode == 1
     assert "Traceback" not in result.stderr and "is not a readable GeoJSON file" in result.stderr
+
+
+def _write(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    return path
+
+
+HOURLY_HEADER = "time,t_c,rh_pct\n"
+BAD_WEATHER = {
+    # case: (file name, content, extra CLI options, words the one-sentence error must contain)
+    "degF undeclared": ("f.csv", "time,tmin_c,tmax_c\n2016-07-01,75.2,93.2\n2016-07-02,77.0,95.0\n", [], "°F"),
+    "rh as fraction": ("h.csv", "#LOCALTIME 8\n" + HOURLY_HEADER + "2016-07-01 00:00,26.1,0.91\n"
+                       "2016-07-01 01:00,25.8,0.93\n2016-07-01 02:00,25.4,0.94\n", [], "fraction"),
+    "duplicated times": ("d.csv", "time,tmin_c,tmax_c\n2016-07-01,20,30\n2016-07-01,21,31\n2016-07-02,20,30\n",
+                         [], "2016-07-01"),
+    "out of order": ("o.csv", "time,tmin_c,tmax_c\n2016-07-02,20,30\n2016-07-01,21,31\n2016-07-03,20,30\n",
+                     [], "not in time order"),
+    "hourly without time zone": ("z.csv", HOURLY_HEADER + "2016-07-01 00:00,26.1,91\n2016-07-01 01:00,25.8,93\n"
+                                 "2016-07-01 02:00,25.4,94\n", [], "time zone"),
+    "bad column option": ("c.csv", "time,tmin_c,tmax_c\n2016-07-01,20,30\n", ["--column", "tmax_c"], "NAME=VALUE"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_WEATHER))
+def test_bad_weather_files_fail_cleanly_and_change_nothing(case, home, capsys, tmp_path):
+    name, content, extra, expected = BAD_WEATHER[case]
+    path = _write(tmp_path, name, content)
+    before = counts(home)
+    code, _, err = run(capsys, "import-weather", str(path), "--station", "X1", "--format", "csv", *extra)
+    assert code == 1, err
+    assert expected in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert counts(home) == before
+
+
+def test_declared_units_are_converted(home, capsys, tmp_path):
+    path = _write(tmp_path, "f.csv", "date,low_F,high_F\n2016-07-01,75.2,93.2\n2016-07-02,77.0,95.0\n")
+    code, _, err = run(capsys, "import-weather", str(path), "--station", "X1", "--format", "csv",
+                       "--time-column", "date", "--column", "tmin_c=low_F", "--column", "tmax_c=high_F",
+                       "--unit", "tmin_c=degF", "--unit", "tmax_c=degF", "--lat", "29.5", "--lon", "106.5")
+    assert code == 0, err
+    engine = store.init_db(f"sqlite:///{home / 'orchard.db'}")
+    with store.session_scope(engine) as session:
+        latest = store.latest_weather(session, "X1")
+    assert latest["tmax_c"][1] == pytest.approx(35.0)  # 95 °F
+
+
+def test_plots_without_crs_fail_cleanly(home, capsys, tmp_path):
+    import geopandas as gpd
+    import shapely
+
+    frame = gpd.GeoDataFrame({"plot_id": ["P1"]}, geometry=[shapely.box(116.46, 25.68, 116.461, 25.681)])
+    frame.to_file(tmp_path / "nocrs.gpkg", engine="pyogrio")
+    before = counts(home)
+    code, _, err = run(capsys, "import-plots", str(tmp_path / "nocrs.gpkg"), "--owner", "grower_li")
+    assert code == 1 and "has no coordinate reference system" in err
+    assert counts(home) == before
+
+
+def test_dem_without_crs_fails_cleanly(home, capsys, tmp_path, write_geojson):
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    dem = tmp_path / "nocrs.tif"
+    with rasterio.open(dem, "w", driver="GTiff", width=20, height=20, count=1, dtype="float32",
+                       transform=from_origin(0, 20, 1, 1)) as dst:
+        dst.write(np.ones((1, 20, 20), dtype="float32"))
+    path = write_geojson([({"plot_id": "A"}, square(116.46, 25.68))])
+    before = counts(home)
+    code, _, err = run(capsys, "import-plots", str(path), "--owner", "grower_li", "--dem", str(dem))
+    assert code == 1 and "has no coordinate reference system" in err
+    assert counts(home) == before
+
+
+def test_parameter_file_with_unknown_key(capsys, test_data_dir):
+    code, _, err = run(capsys, "params", "show", str(test_data_dir / "params" / "unknown_field.toml"))
+    assert code == 1 and "unknown_field.toml" in err and "Traceback" not in err
+
+
+def test_huge_weather_file_is_refused_before_reading(home, capsys, tmp_path):
+    huge = tmp_path / "huge.csv"
+    with open(huge, "wb") as handle:
+        handle.truncate(4 * 1024**3)
+    before = counts(home)
+    code, _, err = run(capsys, "import-weather", str(huge), "--station", "X1", "--format", "csv")
+    assert code == 1 and "4.0 GB" in err
+    assert counts(home) == before
