@@ -23,8 +23,6 @@ existence) and conversion from the DataFrame. ``--write-readme`` replaces the ``
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import re
 import sqlite3
 import statistics
@@ -40,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import sqlalchemy  # noqa: E402
 
+from machine import machine  # noqa: E402
 from orchard import store  # noqa: E402
 
 README = Path(__file__).resolve().parent / "README.md"
@@ -120,20 +119,6 @@ def table_ddl() -> list[str]:
     return ddl
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{cpu}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}; Python "
-            f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
-            f"SQLAlchemy {sqlalchemy.__version__}, pandas {pd.__version__}")
-
-
 def write_readme(section: str) -> None:
     text = README.read_text(encoding="utf-8") if README.exists() else "# Benchmarks\n"
     pattern = re.compile(r"^## Store\n.*?(?=^## |\Z)", re.S | re.M)
@@ -179,7 +164,7 @@ def main(argv=None) -> str:
         f"| later batch, all values changed | {med['later']:.2f} | {n / med['later']:,.0f} | "
         f"{ref['again']:.2f} | {med['later'] / ref['again']:.2f} |",
         "",
-        f"Machine: {machine()}.",
+        f"Machine: {machine(SQLite=sqlite3.sqlite_version, SQLAlchemy=sqlalchemy.__version__, pandas=pd.__version__)}.",
         "",
     ]
     section = "\n".join(lines)

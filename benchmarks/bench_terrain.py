@@ -19,7 +19,6 @@ reference measured in the same run on the same data:
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import sys
 import tempfile
@@ -37,6 +36,7 @@ import scipy.ndimage  # noqa: E402
 import shapely  # noqa: E402
 from affine import Affine  # noqa: E402
 
+from machine import machine  # noqa: E402
 from orchard import terrain  # noqa: E402
 
 CELL_M = 30.0
@@ -93,10 +93,7 @@ def main() -> None:
     parser.add_argument("--azimuths", type=int, default=36)
     args = parser.parse_args()
 
-    import os
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"Python {platform.python_version()}, numpy {np.__version__}, rasterio {rasterio.__version__} "
-          f"(GDAL {rasterio.__gdal_version__})")
+    print("machine:", machine(numpy=np.__version__, rasterio=rasterio.__version__, GDAL=rasterio.__gdal_version__))
     size = args.size
     transform = Affine(CELL_M, 0, 400_000.0, 0, -CELL_M, 3_500_000.0)
     elevation = fractal_dem(size)

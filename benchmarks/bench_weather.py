@@ -16,8 +16,6 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import resource
 import sys
 import time
@@ -29,6 +27,7 @@ import xarray as xr
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from machine import machine  # noqa: E402
 from orchard import weather as w  # noqa: E402
 
 README = Path(__file__).resolve().parent / "README.md"
@@ -104,27 +103,6 @@ def gather_reference(daily: xr.Dataset, index: np.ndarray) -> float:
     return elapsed
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = ""
-    try:
-        kb = int(next(line for line in Path("/proc/meminfo").read_text().splitlines()
-                      if line.startswith("MemTotal")).split()[1])
-        mem = f", {kb / 1024**2:.0f} GB RAM"
-    except (OSError, StopIteration, ValueError):
-        pass
-    return (f"{cpu}, {os.cpu_count()} logical CPUs{mem}; {platform.system()} {platform.release()}; "
-            f"Python {platform.python_version()}, numpy {np.__version__}, pandas {pd.__version__}, "
-            f"xarray {xr.__version__}")
-
-
 def run(n_stations: int, years: int, n_plots: int, repeat: int) -> dict:
     hourly = synthetic_hourly(n_stations, years)
     plots = synthetic_plots(n_plots)
@@ -186,7 +164,7 @@ def section(res: dict, repeat: int) -> str:
         "this shared 2-CPU machine repeated runs varied by about ±25 % (total ratio 27–37 in the runs made so "
         "far).",
         "",
-        f"Machine: {machine()}.",
+        f"Machine: {machine(numpy=np.__version__, pandas=pd.__version__, xarray=xr.__version__)}.",
         "",
     ]
     return "\n".join(lines)
