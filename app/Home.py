@@ -7,6 +7,7 @@ The seed of the full app: grower, agronomist and extension pages come with later
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pydeck as pdk
 import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # app/ holds i18n.py beside this page
+from basemap import shaded_relief  # noqa: E402
 from i18n import DEFAULT_LANGUAGE, LANGUAGES, M2_PER_MU, aspect_label, t  # noqa: E402
 
 from orchard import config, store  # noqa: E402
@@ -83,6 +85,22 @@ def aspect_colour(aspect_deg, slope_deg) -> list[int]:
     return ASPECT_COLOURS["other"]
 
 
+@st.cache_data(show_spinner=False)
+def relief(dem_path: str) -> tuple[str, list[float]] | None:
+    try:
+        return shaded_relief(dem_path)
+    except OrchardError:
+        return None  # the map still shows the plots, without relief
+
+
+def fit_view(lons: list[float], lats: list[float], width_px: float = 340.0) -> pdk.ViewState:
+    """Centre and zoom showing every plot on a phone-wide map (deck.gl: the world is 512 px wide at zoom 0)."""
+    span_deg = max(max(lons) - min(lons), (max(lats) - min(lats)) / math.cos(math.radians(lats[0])), 0.002)
+    zoom = math.log2(360.0 * width_px / (512.0 * span_deg * 1.2))  # 20 % margin
+    return pdk.ViewState(longitude=(min(lons) + max(lons)) / 2, latitude=(min(lats) + max(lats)) / 2,
+                         zoom=round(min(zoom, 17.0), 1))
+
+
 def plot_map(plots: list[dict], lang: str) -> pdk.Deck:
     features = [{
         "type": "Feature",
@@ -94,11 +112,16 @@ def plot_map(plots: list[dict], lang: str) -> pdk.Deck:
     layer = pdk.Layer("GeoJsonLayer", {"type": "FeatureCollection", "features": features}, pickable=True,
                       stroked=True, filled=True, get_fill_color="properties.colour",
                       get_line_color=[40, 40, 40], line_width_min_pixels=1)
-    lon = sum(p["lon"] for p in plots) / len(plots)
-    lat = sum(p["lat"] for p in plots) / len(plots)
-    view = pdk.ViewState(longitude=lon, latitude=lat, zoom=13)
+    layers = [layer]
+    dem = config.basemap_dem()
+    background = relief(str(dem)) if dem else None
+    if background:
+        image, bounds = background
+        # Quoted, or pydeck would read the data URL as a JavaScript accessor expression.
+        layers.insert(0, pdk.Layer("BitmapLayer", image=f"'{image}'", bounds=bounds))
+    view = fit_view([p["lon"] for p in plots], [p["lat"] for p in plots])
     # map_provider=None: no basemap tiles, so the page works offline and nothing is fetched from abroad.
-    return pdk.Deck(layers=[layer], initial_view_state=view, map_provider=None, map_style=None,
+    return pdk.Deck(layers=layers, initial_view_state=view, map_provider=None, map_style=None,
                     tooltip={"text": "{plot_id} {name}\n{aspect}"})
 
 

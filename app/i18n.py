@@ -20,7 +20,7 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "home.no_plots": "数据库中还没有地块。请先运行：orchard init --sample",
         "home.db_error": "无法打开数据库：{error}",
         "home.map": "地块分布图",
-        "home.map_legend": "颜色表示坡向：橙色＝南坡（向阳），蓝色＝北坡（背阴），灰色＝平地。",
+        "home.map_legend": "颜色表示坡向：橙色＝南坡（向阳），蓝色＝北坡（背阴），灰色＝东西坡或平地。底图为地形晕渲。",
         "home.plots": "地块与地形",
         "home.weather": "最新气象",
         "home.weather_none": "尚无气象数据。",
@@ -56,7 +56,7 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "home.db_error": "Cannot open the database: {error}",
         "home.map": "Plot map",
         "home.map_legend": "Colour shows aspect: orange = south-facing (sunny), blue = north-facing (shaded), "
-                           "grey = flat.",
+                           "grey = east/west-facing or flat. Background: shaded relief of the terrain.",
         "home.plots": "Plots and terrain",
         "home.weather": "Latest weather",
         "home.weather_none": "No weather data yet.",

@@ -193,8 +193,12 @@ def run_app(port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501)
     home = Path(__file__).resolve().parent.parent / "app" / "Home.py"
     if not home.exists():
         raise InputError(f"the app is not found at {home}; run from a source checkout.")
+    # Production settings (science note on Streamlit): no usage statistics, no error internals or deploy
+    # button shown to growers, and a larger base font for older growers on phones.
     command = [sys.executable, "-m", "streamlit", "run", str(home), "--server.port", str(port),
-               "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+               "--server.headless", "true", "--browser.gatherUsageStats", "false",
+               "--client.toolbarMode", "viewer", "--client.showErrorDetails", "none",
+               "--theme.baseFontSize", "18"]
     raise typer.Exit(subprocess.call(command))
 
 

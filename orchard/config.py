@@ -34,3 +34,12 @@ def sample_data_dir() -> Path:
     if override:
         return Path(override)
     return Path(__file__).resolve().parent.parent / "sample_data"
+
+
+def basemap_dem() -> Path | None:
+    """DEM shown as shaded relief under the app's maps: ``ORCHARD_BASEMAP_DEM``, else the sample DEM if present."""
+    override = os.environ.get("ORCHARD_BASEMAP_DEM")
+    if override:
+        return Path(override)
+    sample = sample_data_dir() / "dem" / "changting_youwuzhen_dem30m.tif"
+    return sample if sample.exists() else None

@@ -33,6 +33,7 @@ import rasterio
 import rasterio.errors
 import rasterio.features
 import rasterio.warp
+import rasterio.windows
 import shapely
 import xarray as xr
 from affine import Affine
@@ -74,12 +75,15 @@ class Dem:
         Coordinate reference system of ``transform``.
     path : str
         File the grid was read from (kept for messages and dataset attrs).
+    file_bounds : tuple, optional
+        ``(left, bottom, right, top)`` of the whole file when only a window of it was read.
     """
 
     elevation_m: np.ndarray
     transform: Affine
     crs: CRS
     path: str
+    file_bounds: tuple[float, float, float, float] | None = None
 
     @property
     def name(self) -> str:
@@ -97,7 +101,7 @@ class Dem:
 # Reading and reprojection
 # --------------------------------------------------------------------------------------------------------
 
-def read_dem(path: str | os.PathLike) -> Dem:
+def read_dem(path: str | os.PathLike, bounds: tuple[float, float, float, float] | None = None) -> Dem:
     """Read band 1 of a DEM raster (GeoTIFF or any format GDAL reads) as float64 metres, NaN for nodata.
 
     The grid is returned as stored (its own CRS, possibly in degrees); :func:`metric_dem` prepares it
@@ -107,6 +111,9 @@ def read_dem(path: str | os.PathLike) -> Dem:
     ----------
     path : str or os.PathLike
         DEM file. Elevations must be metres above sea level.
+    bounds : tuple, optional
+        ``(left, bottom, right, top)`` in the DEM's CRS: read only the cells of this window (clipped to the
+        file), so memory follows the area of interest, not the size of the file. Default: the whole file.
 
     Returns
     -------
@@ -125,7 +132,11 @@ def read_dem(path: str | os.PathLike) -> Dem:
             warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
             with rasterio.open(path) as src:
                 crs, transform, count = src.crs, src.transform, src.count
-                band = _read_band_as_float(src) if count else None
+                file_bounds = tuple(src.bounds) if bounds is not None else None
+                window = _window(src, bounds) if bounds is not None and count and crs is not None else None
+                if window is not None:
+                    transform = src.window_transform(window)
+                band = _read_band_as_float(src, window) if count else None
     except rasterio.errors.RasterioError as exc:
         reason = str(exc).replace(f"'{path}' ", "").replace(str(path), "the file").strip(" :.")
         raise InputError(
@@ -151,12 +162,24 @@ def read_dem(path: str | os.PathLike) -> Dem:
             f"{_ELEVATION_RANGE_M[0]:g}..{_ELEVATION_RANGE_M[1]:g} m; declare the nodata value "
             "(e.g. `gdal_edit.py -a_nodata -32768`) or convert the DEM to metres."
         )
-    return Dem(elevation_m=elevation_m, transform=transform, crs=crs, path=str(path))
+    return Dem(elevation_m=elevation_m, transform=transform, crs=crs, path=str(path), file_bounds=file_bounds)
 
 
-def _read_band_as_float(src):
+def _window(src, bounds):
+    """The file's window covering ``bounds`` (whole cells, clipped to the file; at least 3x3 cells)."""
+    full = rasterio.windows.Window(0, 0, src.width, src.height)
+    wanted = rasterio.windows.from_bounds(*bounds, transform=src.transform)
+    wanted = wanted.round_offsets(op="floor").round_lengths(op="ceil")
+    wanted = rasterio.windows.Window(wanted.col_off - 1, wanted.row_off - 1, wanted.width + 3, wanted.height + 3)
+    try:
+        return wanted.intersection(full)
+    except rasterio.errors.WindowError:  # no overlap: read a corner, the coverage check names the plots
+        return rasterio.windows.Window(0, 0, min(3, src.width), min(3, src.height))
+
+
+def _read_band_as_float(src, window=None):
     """Band 1 as float64 with NaN for nodata, masked cells (mask band, alpha) and non-finite values."""
-    native = src.read(1)
+    native = src.read(1, window=window)
     band = native.astype(np.float64)
     if src.nodata is not None and not np.isnan(src.nodata):
         try:  # compare in the file's own type, as GDAL does (float32 nodata is not exact in float64)
@@ -167,7 +190,7 @@ def _read_band_as_float(src):
             band[native == nodata] = np.nan
     flags = src.mask_flag_enums[0]
     if MaskFlags.per_dataset in flags or MaskFlags.alpha in flags:
-        band[src.read_masks(1) == 0] = np.nan
+        band[src.read_masks(1, window=window) == 0] = np.nan
     band[np.isinf(band)] = np.nan
     return band
 
@@ -305,6 +328,35 @@ def slope_aspect(elevation_m, cell_size_x_m, cell_size_y_m, flat_slope_deg=1e-6)
     n_rows, n_cols = z.shape
     neighbours = [p[dr:dr + n_rows, dc:dc + n_cols] for dr in range(3) for dc in range(3)]
     return _horn(neighbours, cell_size_x_m, cell_size_y_m, flat_slope_deg, bool(np.isnan(p).any()))
+
+
+def hillshade(slope_deg, aspect_deg, sun_azimuth_deg=315.0, sun_elevation_deg=45.0):
+    """Relative illumination of the terrain by a distant sun, for shaded-relief maps [0..1].
+
+    ``cos(i) = sin(e) cos(S) + cos(e) sin(S) cos(az - A)`` with sun elevation ``e`` and azimuth ``az``,
+    slope ``S`` and aspect ``A``, clipped at 0 (self-shadowed). Flat cells (aspect NaN) get ``sin(e)``.
+
+    Parameters
+    ----------
+    slope_deg, aspect_deg : array-like
+        From :func:`slope_aspect` [deg]; aspect clockwise from north, the direction the slope faces.
+    sun_azimuth_deg, sun_elevation_deg : float
+        Light from the north-west at 45 deg by default, the cartographic convention [deg].
+
+    Returns
+    -------
+    numpy.ndarray
+        Illumination [1], NaN where the slope is NaN.
+
+    References
+    ----------
+    Horn, B.K.P. (1981). Hill shading and the reflectance map. Proc. IEEE 69(1):14-47.
+    """
+    slope = np.radians(np.asarray(slope_deg, dtype=float))
+    aspect = np.radians(np.nan_to_num(np.asarray(aspect_deg, dtype=float)))
+    elevation, azimuth = np.radians(sun_elevation_deg), np.radians(sun_azimuth_deg)
+    cos_i = np.sin(elevation) * np.cos(slope) + np.cos(elevation) * np.sin(slope) * np.cos(azimuth - aspect)
+    return np.clip(cos_i, 0.0, 1.0)
 
 
 def _pad_for_horn(z):
@@ -782,6 +834,27 @@ def _check_plots(plots, id_column):
     return ids
 
 
+def _area_of_interest(path, plots, search_distance_m):
+    """Bounds, in the DEM's CRS, of the plots plus the horizon search distance (None: read everything)."""
+    try:
+        path = check_input_file(path, what="DEM")
+        with rasterio.open(path) as src:
+            crs = src.crs
+    except (rasterio.errors.RasterioError, InputError):
+        return None  # read_dem gives the user the full explanation
+    if crs is None or plots.crs is None:
+        return None
+    left, bottom, right, top = rasterio.warp.transform_bounds(plots.crs, crs, *plots.total_bounds,
+                                                              densify_pts=21)
+    if crs.is_geographic:
+        mid_lat = np.radians(np.clip((bottom + top) / 2, -89.0, 89.0))
+        pad_x = search_distance_m / (111_320.0 * np.cos(mid_lat))
+        pad_y = search_distance_m / 110_574.0
+    else:
+        pad_x = pad_y = search_distance_m / (crs.linear_units_factor[1] or 1.0)
+    return left - pad_x, bottom - pad_y, right + pad_x, top + pad_y
+
+
 def plot_terrain(plots, dem, *, id_column="plot_id", n_azimuths=36, search_distance_m=3000.0,
                  observer_height_m=1.5) -> xr.Dataset:
     """Elevation, slope, aspect, horizon profile and sky-view factor of each plot.
@@ -825,7 +898,8 @@ def plot_terrain(plots, dem, *, id_column="plot_id", n_azimuths=36, search_dista
     search_distance_m = _positive_number("search_distance_m", search_distance_m)
     observer_height_m = _positive_number("observer_height_m", observer_height_m, allow_zero=True)
     ids = _check_plots(plots, id_column)
-    source = dem if isinstance(dem, Dem) else read_dem(dem)
+    source = dem if isinstance(dem, Dem) else read_dem(dem, bounds=_area_of_interest(dem, plots,
+                                                                                      search_distance_m))
     work = metric_dem(source)
     z = work.elevation_m
     transform = work.transform
@@ -845,7 +919,7 @@ def plot_terrain(plots, dem, *, id_column="plot_id", n_azimuths=36, search_dista
     if outside.any() or on_nodata.any():
         problems = []
         digits = 5 if source.crs.is_geographic else 0
-        bounds = ", ".join(f"{v:.{digits}f}" for v in source.bounds())
+        bounds = ", ".join(f"{v:.{digits}f}" for v in (source.file_bounds or source.bounds()))
         if outside.any():
             problems.append(f"{_plots_phrase(ids[outside], 'lies', 'lie')} outside the DEM {source.name} "
                             f"(bounds {bounds} in {_crs_label(source.crs)})")

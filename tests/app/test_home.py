@@ -62,3 +62,17 @@ def test_a_grower_sees_only_their_plots_in_the_app(app_env):
     at.run()
     assert not at.exception
     assert len(at.dataframe[0].value) == 10
+
+
+def test_map_has_the_shaded_relief_under_the_plots_as_a_literal_image(app_env):
+    import json as _json
+
+    at = AppTest.from_file(HOME, default_timeout=60).run()
+    spec = _json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    layer_types = [layer["@@type"] for layer in spec["layers"]]
+    assert layer_types == ["BitmapLayer", "GeoJsonLayer"]
+    bitmap = spec["layers"][0]
+    assert bitmap["image"].startswith("data:image/png;base64,")  # not an "@@=" expression
+    west, south, east, north = bitmap["bounds"]
+    assert 116.43 < west < east < 116.49 and 25.66 < south < north < 25.70
+    assert "mapProvider" not in spec and "mapStyle" not in spec  # no basemap tiles: works offline

@@ -446,3 +446,40 @@ def test_bad_plot_tables(east_plane_tif):
         terrain.plot_terrain(plots({"A": centre_box()}), east_plane_tif, n_azimuths=0)
     with pytest.raises(InputError, match="search_distance_m=-5 must be a positive number of metres"):
         terrain.plot_terrain(plots({"A": centre_box()}), east_plane_tif, search_distance_m=-5)
+
+
+# ------------------------------------------------------------------------------- windowed reading
+
+def test_only_the_plots_neighbourhood_is_read_and_results_equal_a_full_read(tmp_path):
+    # 401 x 401 cells of 30 m (12 km): rolling hills; one plot near the south-west corner.
+    transform, x, y = grid(401)
+    z = 500 + 80 * np.sin((x - X0) / 900.0) * np.cos((y - Y0) / 1300.0) + 0.02 * (x - X0)
+    path = write_dem(tmp_path / "hills.tif", z, transform)
+    corner = plots({"SW": centre_box(half=60.0, dx=-5000.0, dy=-5000.0)})
+
+    windowed = terrain.read_dem(path, bounds=terrain._area_of_interest(path, corner, 600.0))
+    assert windowed.elevation_m.size < 0.05 * z.size  # ~46 x 46 cells instead of 401 x 401
+    assert windowed.file_bounds == pytest.approx(terrain.read_dem(path).bounds())
+
+    from_window = terrain.plot_terrain(corner, path, search_distance_m=600.0)
+    from_full = terrain.plot_terrain(corner, terrain.read_dem(path), search_distance_m=600.0)
+    for name in ("elevation_m", "slope_deg", "aspect_deg", "sky_view_factor", "horizon_deg"):
+        np.testing.assert_allclose(from_window[name].values, from_full[name].values, rtol=1e-9, atol=1e-9)
+
+
+def test_plot_far_outside_a_windowed_read_is_named_with_the_file_bounds(tmp_path):
+    transform, x, y = grid(101)
+    path = write_dem(tmp_path / "small.tif", plane(x, y, 90.0), transform)
+    far = plots({"FAR": centre_box(dx=50_000.0)})
+    with pytest.raises(InputError, match=r"plot FAR lies outside the DEM small.tif \(bounds 498485, "):
+        terrain.plot_terrain(far, path)
+
+
+def test_hillshade_lights_slopes_facing_the_sun():
+    facing_sun = terrain.hillshade(30.0, 315.0)
+    facing_away = terrain.hillshade(30.0, 135.0)
+    flat = terrain.hillshade(0.0, np.nan)
+    assert facing_sun == pytest.approx(np.cos(np.radians(15.0)))  # sun 45° up, slope tilted 30° towards it
+    assert facing_away == pytest.approx(np.sin(np.radians(15.0)))
+    assert flat == pytest.approx(np.sin(np.radians(45.0)))
+    assert terrain.hillshade(80.0, 135.0) == 0.0  # self-shadowed
