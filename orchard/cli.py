@@ -149,6 +149,21 @@ def plots_list(
     _print_records(records, columns, as_json, title="plots")
 
 
+@plots_app.command("export")
+def plots_export(
+    file: Annotated[Path, typer.Argument(help="Output .gpkg (GeoPackage, layer 'plots') or .geojson.")],
+    user: Annotated[str | None, typer.Option(help="Export as this user (a grower gets only their plots).")] = None,
+) -> None:
+    """Write the plots with their attributes to a file that opens in QGIS."""
+    from orchard import store
+    from orchard.plots import PlotSet
+
+    with store.session_scope(_engine()) as session:
+        rows = store.list_plots(session, user) if user else store.all_plots(session)
+    written = PlotSet.from_records(rows).to_file(file)
+    out.print(f"wrote {len(rows)} plots to {written}")
+
+
 @app.command()
 def terrain(
     plots_file: Annotated[Path, typer.Argument(metavar="PLOTS", help="GeoJSON or GeoPackage of plots.")],

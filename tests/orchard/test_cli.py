@@ -244,3 +244,19 @@ def test_huge_weather_file_is_refused_before_reading(home, capsys, tmp_path):
     code, _, err = run(capsys, "import-weather", str(huge), "--station", "X1", "--format", "csv")
     assert code == 1 and "4.0 GB" in err
     assert counts(home) == before
+
+
+@pytest.mark.parametrize("name", ["plots.gpkg", "plots.geojson"])
+def test_plots_export_opens_as_a_valid_plot_file(home, capsys, tmp_path, name):
+    from orchard.plots import read_plots
+
+    code, _, err = run(capsys, "plots", "export", str(tmp_path / name), "--user", "grower_wang")
+    assert code == 0, err
+    exported = read_plots(tmp_path / name)
+    assert len(exported) == 10 and set(exported.frame["owner_id"]) == {"grower_wang"}
+    assert exported.frame["slope_deg"].notna().all()
+
+
+def test_plots_export_refuses_an_unknown_format(home, capsys, tmp_path):
+    code, _, err = run(capsys, "plots", "export", str(tmp_path / "plots.kml"))
+    assert code == 1 and "use .geojson or .gpkg" in err
