@@ -31,7 +31,7 @@ app.add_typer(params_app, name="params")
 
 # Wide enough for the tables when output goes to a file or a pipe (a terminal sets its own width).
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
 
 WEATHER_FORMATS = ("csv", "changting", "uci", "netcdf", "openmeteo")
 TERRAIN_COLUMNS = ("plot_id", "area_ha", "elevation_m", "slope_deg", "aspect_deg", "sky_view_factor")
@@ -184,6 +184,43 @@ def terrain(
             row[name] = float(result[name].sel(plot=plot_id))
         records.append(row)
     _print_records(records, TERRAIN_COLUMNS, as_json, title=f"terrain from {dem.name}")
+
+
+@app.command("weather")
+def plots_weather(
+    start: Annotated[str, typer.Option(help="First local date, e.g. 2016-03-01.")],
+    end: Annotated[str, typer.Option(help="Last local date, e.g. 2016-03-31.")],
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write the plot weather to NetCDF.")] = None,
+    resolution: Annotated[str, typer.Option(help="daily or hourly.")] = "daily",
+    user: Annotated[str | None, typer.Option(help="Only this user's plots.")] = None,
+    station: Annotated[str | None, typer.Option(help="Use this station for every plot.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Weather on each plot (station readings moved to the plot's elevation) for a date range."""
+    from orchard import store
+    from orchard.plot_weather import plot_weather
+    from orchard.plots import PlotSet
+
+    if resolution not in ("daily", "hourly"):
+        raise InputError(f"resolution '{resolution}' is not daily or hourly.")
+    end_of_day = f"{end} 23:59:59" if len(end) == 10 else end
+    with store.session_scope(_engine()) as session:
+        rows = store.list_plots(session, user) if user else store.all_plots(session)
+        ds = plot_weather(session, PlotSet.from_records(rows), resolution=resolution, start=start,
+                          end=end_of_day, station_id=station)
+    if out_file is not None:
+        tmp = out_file.with_name(f".{out_file.name}.part")
+        ds.to_netcdf(tmp)
+        tmp.replace(out_file)
+    temperature = "tmean_c" if "tmean_c" in ds else "t_c"
+    records = [{"plot_id": str(p), "station_id": str(ds["station_id"].sel(plot=p).item()),
+                "temperature_offset_c": float(ds["temperature_offset_c"].sel(plot=p)),
+                f"mean_{temperature}": float(ds[temperature].sel(plot=p).mean()),
+                "precip_mm": float(ds["precip_mm"].sel(plot=p).sum()) if "precip_mm" in ds else None}
+               for p in ds["plot"].values]
+    _print_records(records, list(records[0]), as_json, title=f"plot weather {start} to {end}")
+    if out_file is not None:
+        err.print(f"wrote {out_file}")
 
 
 @params_app.command("show")

@@ -583,6 +583,13 @@ def list_users(session: Session) -> list[dict[str, Any]]:
             for u in session.scalars(select(User).order_by(User.user_id))]
 
 
+def list_stations(session: Session) -> list[dict[str, Any]]:
+    """Every weather station as a dict of its columns, ordered by id."""
+    columns = _columns_of(Station)
+    return [{c: getattr(st, c) for c in columns}
+            for st in session.scalars(select(Station).order_by(Station.station_id))]
+
+
 def _geojson_text(where: str, geometry) -> str | None:
     if geometry is None:
         return None

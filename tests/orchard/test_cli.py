@@ -260,3 +260,16 @@ def test_plots_export_opens_as_a_valid_plot_file(home, capsys, tmp_path, name):
 def test_plots_export_refuses_an_unknown_format(home, capsys, tmp_path):
     code, _, err = run(capsys, "plots", "export", str(tmp_path / "plots.kml"))
     assert code == 1 and "use .geojson or .gpkg" in err
+
+
+def test_weather_command_writes_netcdf(home, capsys, tmp_path):
+    import xarray as xr
+
+    out_file = tmp_path / "july.nc"
+    code, out, err = run(capsys, "weather", "--start", "2016-07-01", "--end", "2016-07-31", "--out",
+                         str(out_file), "--json", "--user", "grower_chen")
+    assert code == 0, err
+    rows = json.loads(out)
+    assert len(rows) == 10 and all(r["station_id"] == "58911" for r in rows)
+    ds = xr.open_dataset(out_file)
+    assert ds.sizes == {"time": 31, "plot": 10}
