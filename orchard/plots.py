@@ -141,26 +141,25 @@ class PlotSet:
         return path
 
     def to_records(self) -> list[dict]:
-        """One dict per plot for the database: attributes plus ``geometry_geojson`` and ``horizon_deg``."""
-        records = []
-        geojson = shapely.to_geojson(self.frame.geometry.to_numpy())
-        for i, (plot_id, row) in enumerate(self.frame.iterrows()):
-            record = {"plot_id": plot_id, "geometry_geojson": str(geojson[i])}
-            for name, spec in PLOT_FIELDS.items():
-                value = row[name]
-                if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-                    value = None
-                elif spec.dtype == "float":
-                    value = float(value)
-                elif spec.dtype == "int":
-                    value = int(value)
-                else:
-                    value = str(value) or None
-                record[name] = value
-            if self.horizon_deg is not None:
-                record["horizon_deg"] = [round(float(v), 2) for v in self.horizon_deg.sel(plot=plot_id).values]
-            records.append(record)
-        return records
+        """One dict per plot for the database: attributes plus ``geometry_geojson`` and ``horizon_deg``.
+
+        Missing values become None; numbers are Python floats/ints, so any database driver takes them.
+        """
+        columns = {"plot_id": self.frame.index.astype(str),
+                   "geometry_geojson": shapely.to_geojson(self.frame.geometry.to_numpy())}
+        for name, spec in PLOT_FIELDS.items():
+            column = self.frame[name]
+            if spec.dtype == "str":
+                columns[name] = column.where(column.notna(), "").astype(str).replace("", None)
+            elif spec.dtype == "int":
+                columns[name] = pd.to_numeric(column, errors="coerce").astype("Int64")
+            else:
+                columns[name] = pd.to_numeric(column, errors="coerce").astype(float)
+        if self.horizon_deg is not None:
+            horizon = self.horizon_deg.sel(plot=self.frame.index.astype(str)).values.round(2)
+            columns["horizon_deg"] = list(horizon.tolist())
+        table = pd.DataFrame(columns).astype(object)
+        return table.where(table.notna(), None).to_dict("records")
 
     @classmethod
     def from_records(cls, records: list[dict], source: str = "database") -> PlotSet:
