@@ -76,7 +76,7 @@ def import_plots(
     id_field: Annotated[str, typer.Option(help="Column with the plot ids.")] = "plot_id",
 ) -> None:
     """Import plots (one transaction; importing the same file twice changes nothing)."""
-    from orchard import store
+    from orchard import ingest
     from orchard.plots import read_plots
 
     with _progress() as progress:
@@ -89,9 +89,7 @@ def import_plots(
             raise InputError(f"{file}: plots {', '.join(unowned[:5])} have no owner_id; pass --owner USER.")
         if dem is not None:
             plots = plots.with_terrain(_terrain(plots, dem))
-        engine = _engine()
-        with store.session_scope(engine) as session:
-            store.upsert_plots(session, plots.to_records())
+        ingest.import_plots(_engine(), plots)
     out.print(f"imported {len(plots)} plots from {file.name}")
 
 
@@ -110,9 +108,7 @@ def import_weather(
     tz: Annotated[str | None, typer.Option(help="Time zone of naive time stamps, e.g. Asia/Shanghai.")] = None,
 ) -> None:
     """Import weather readings after quality control (upserts: importing twice changes nothing)."""
-    from orchard import sample as sample_district
-    from orchard import store, weather
-    from orchard.sources import read_weather
+    from orchard import ingest
 
     if format not in WEATHER_FORMATS:
         raise InputError(f"unknown weather format '{format}'; use one of {', '.join(WEATHER_FORMATS)}.")
@@ -121,12 +117,7 @@ def import_weather(
         options = {"rain_path": rain, "lat": lat, "lon": lon, "elevation_m": elevation, "tz": tz,
                    "time_column": time_column, "columns": _pairs(column, "--column"), "units": _pairs(unit, "--unit")}
         options = {k: v for k, v in options.items() if v is not None}
-        ds = read_weather(file, format=format, station_id=station, **options)
-        ds, report = weather.qc(ds)
-        stations, readings = sample_district.weather_records(ds, ds.attrs.get("resolution", "daily"))
-        with store.session_scope(_engine()) as session:
-            store.upsert_stations(session, stations)
-            store.upsert_weather(session, readings)
+        ds, report = ingest.import_weather(_engine(), file, format=format, station_id=station, **options)
     out.print(f"imported {ds.sizes['time']} {ds.attrs.get('resolution', '')} time steps for station {station}")
     for line in report.summary_lines():
         err.print(line, markup=False)

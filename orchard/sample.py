@@ -9,14 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import pandas as pd
 from sqlalchemy.engine import Engine
 
-from orchard import params, store, terrain, weather
+from orchard import ingest, params, store, terrain
 from orchard.config import sample_data_dir
 from orchard.errors import InputError
 from orchard.plots import read_plots
-from orchard.sources import station_csv
 
 #: Sample users: three growers (who own the sample plots), an agronomist, an extension officer, an admin.
 SAMPLE_USERS = [
@@ -48,21 +46,6 @@ def sample_paths(root: Path | None = None) -> dict[str, Path]:
     return paths
 
 
-def weather_records(ds, resolution: str) -> tuple[list[dict], pd.DataFrame]:
-    """Station rows and long-format readings of a weather dataset, ready for :mod:`orchard.store`."""
-    stations = [
-        {"station_id": str(sid), "name": str(ds.attrs.get("station_name", sid)),
-         "lat": float(ds["lat"].sel(station=sid)), "lon": float(ds["lon"].sel(station=sid)),
-         "elevation_m": float(ds["elevation_m"].sel(station=sid)),
-         "kind": "weather", "source": str(ds.attrs.get("source", ""))}
-        for sid in ds["station"].values
-    ]
-    readings = weather.weather_to_long(ds)
-    readings["resolution"] = resolution
-    readings["source"] = str(ds.attrs.get("source", ""))
-    return stations, readings
-
-
 def load_sample(engine: Engine, progress: Callable[[str], None] = lambda step: None) -> dict[str, int]:
     """Load the sample district into the database in one transaction; return counts of what it holds."""
     paths = sample_paths()
@@ -74,16 +57,15 @@ def load_sample(engine: Engine, progress: Callable[[str], None] = lambda step: N
         search_distance_m=core["terrain.horizon_search_distance"],
         observer_height_m=core["terrain.observer_height"]))
     progress("daily weather (Changting)")
-    daily, _ = weather.qc(station_csv.read_changting_daily(paths["meteo"], paths["rain"]))
+    daily, _ = ingest.read_and_check_weather(paths["meteo"], format="changting", rain_path=paths["rain"],
+                                             parameters=core)
     progress("hourly weather (Chengdu)")
-    hourly, _ = weather.qc(station_csv.read_uci_hourly(paths["hourly"]))
+    hourly, _ = ingest.read_and_check_weather(paths["hourly"], format="uci", parameters=core)
     progress("database")
-    with store.session_scope(engine) as session:
+    with store.session_scope(engine) as session:  # one transaction: all of the sample or nothing
         store.upsert_users(session, SAMPLE_USERS)
         store.upsert_plots(session, plots.to_records())
-        for ds, resolution in ((daily, "daily"), (hourly, "hourly")):
-            stations, readings = weather_records(ds, resolution)
-            store.upsert_stations(session, stations)
-            store.upsert_weather(session, readings)
+        ingest.store_weather(session, daily)
+        ingest.store_weather(session, hourly)
         params.save_version(session, core, author="admin", comment="sample district defaults")
     return {"plots": len(plots), "daily_days": int(daily.sizes["time"]), "hourly_hours": int(hourly.sizes["time"])}

@@ -528,6 +528,7 @@ def read_changting_daily(
     lat: float | None = None,
     lon: float | None = None,
     elevation_m: float | None = None,
+    angstrom: tuple[float, float] = (0.25, 0.50),
 ) -> xr.Dataset:
     """Daily weather of CMA station 58911 Changting from the SEIMS demo files (plus the HeTian rain gauge).
 
@@ -547,6 +548,8 @@ def read_changting_daily(
     meteo_path, rain_path : str or Path
     station_id, lat, lon, elevation_m : optional overrides of the station metadata (58911, 25.75, 116.333,
         265 m).
+    angstrom : (a_s, b_s)
+        Angström coefficients for radiation from sunshine hours (FAO-56 Eq. 35).
 
     Sources: SEIMS (https://github.com/lreis2415/SEIMS, GPL-3.0), data from the China Meteorological
     Administration; see sample_data/SOURCES.md.
@@ -561,7 +564,7 @@ def read_changting_daily(
                  "sunshine_h": "SSD"},
         time_column="DATETIME", station_column="StationID", station_id=str(meta["station_id"]),
         lat=float(meta["lat"]), lon=float(meta["lon"]), elevation_m=float(meta["elevation_m"]),
-        resolution="daily", wind_height_m=10.0, source="station")
+        resolution="daily", wind_height_m=10.0, source="station", angstrom=angstrom)
     ds.attrs["station_name"] = "Changting 长汀 (CMA 58911)"
     ds.attrs["observing_day"] = "CMA 20:00-20:00 Beijing time, dated by the day it ends"
     if rain_path is None:
