@@ -17,7 +17,7 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # app/ holds i18n.py beside this page
 from basemap import shaded_relief  # noqa: E402
-from i18n import DEFAULT_LANGUAGE, LANGUAGES, M2_PER_MU, aspect_label, t  # noqa: E402
+from i18n import DEFAULT_LANGUAGE, LANGUAGES, M2_PER_MU, aspect_label, cultivar_label, t  # noqa: E402
 
 from orchard import config, store  # noqa: E402
 from orchard.errors import OrchardError  # noqa: E402
@@ -129,7 +129,7 @@ def plot_table(plots: list[dict], lang: str) -> pd.DataFrame:
     rows = [{
         t("col.plot_id", lang): p["plot_id"],
         t("col.name", lang): p.get("name") or "",
-        t("col.cultivar", lang): p.get("cultivar") or "",
+        t("col.cultivar", lang): cultivar_label(p.get("cultivar"), lang),
         t("col.area_mu", lang): round(p["area_ha"] * 1e4 / M2_PER_MU, 1),
         t("col.elevation_m", lang): _round(p.get("elevation_m"), 0),
         t("col.slope_deg", lang): _round(p.get("slope_deg"), 1),

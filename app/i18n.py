@@ -43,6 +43,9 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "var.wind_ms": "风速（米/秒）",
         "var.rs_mj_m2": "太阳辐射（MJ/m²）",
         "var.sunshine_h": "日照（小时）",
+        "cultivar.lane_late_navel": "兰肯晚脐橙",
+        "cultivar.powell_navel": "鲍威尔晚脐橙",
+        "cultivar.valencia": "伏令夏橙",
         "aspect.N": "北", "aspect.NE": "东北", "aspect.E": "东", "aspect.SE": "东南",
         "aspect.S": "南", "aspect.SW": "西南", "aspect.W": "西", "aspect.NW": "西北", "aspect.flat": "平地",
     },
@@ -79,6 +82,9 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "var.wind_ms": "Wind speed (m/s)",
         "var.rs_mj_m2": "Solar radiation (MJ/m²)",
         "var.sunshine_h": "Sunshine (h)",
+        "cultivar.lane_late_navel": "Lane Late navel",
+        "cultivar.powell_navel": "Powell navel",
+        "cultivar.valencia": "Valencia",
         "aspect.N": "N", "aspect.NE": "NE", "aspect.E": "E", "aspect.SE": "SE",
         "aspect.S": "S", "aspect.SW": "SW", "aspect.W": "W", "aspect.NW": "NW", "aspect.flat": "flat",
     },
@@ -92,6 +98,15 @@ def t(key: str, lang: str = DEFAULT_LANGUAGE, **fields) -> str:
     """The message ``key`` in ``lang`` (falling back to English, then to the key itself)."""
     text = CATALOGUES.get(lang, {}).get(key) or CATALOGUES["en"].get(key) or key
     return text.format(**fields) if fields else text
+
+
+def cultivar_label(code: str | None, lang: str = DEFAULT_LANGUAGE) -> str:
+    """Display name of a cultivar code (the code itself when the catalogue does not know it)."""
+    if not code:
+        return ""
+    key = f"cultivar.{code}"
+    text = t(key, lang)
+    return code if text == key else text
 
 
 def aspect_label(aspect_deg: float, slope_deg: float, lang: str = DEFAULT_LANGUAGE) -> str:

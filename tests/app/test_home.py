@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "app"))
-from i18n import CATALOGUES, aspect_label, t  # noqa: E402
+from i18n import CATALOGUES, aspect_label, cultivar_label, t  # noqa: E402
 
 HOME = str(Path(__file__).resolve().parents[2] / "app" / "Home.py")
 
@@ -20,6 +20,12 @@ def app_env(sample_home, monkeypatch):
 
 def test_catalogues_have_the_same_keys():
     assert set(CATALOGUES["zh-CN"]) == set(CATALOGUES["en"])
+
+
+def test_cultivar_labels_fall_back_to_the_code():
+    assert cultivar_label("valencia", "zh-CN") == "伏令夏橙"
+    assert cultivar_label("tarocco_blood", "zh-CN") == "tarocco_blood"
+    assert cultivar_label(None, "en") == ""
 
 
 def test_aspect_labels():
@@ -36,6 +42,7 @@ def test_home_in_chinese_by_default_shows_map_plots_and_weather(app_env):
     table = at.dataframe[0].value
     assert len(table) == 30 and t("col.slope_deg", "zh-CN") in table.columns
     assert set(table[t("col.aspect", "zh-CN")]) & {"北", "南"}
+    assert "伏令夏橙" in set(table[t("col.cultivar", "zh-CN")])
     labels = [m.label for m in at.metric]
     assert t("var.tmax_c", "zh-CN") in labels
 
