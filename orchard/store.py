@@ -779,6 +779,14 @@ def _prepare_readings(what: str, df: pd.DataFrame, keys: Sequence[str], required
     return df
 
 
+def _require_known(session: Session, key_column, ids: pd.Series, what: str, remedy: str) -> None:
+    """InputError naming the first id in ``ids`` that ``key_column`` does not hold."""
+    wanted = set(ids.astype(str).unique())
+    known = set(session.scalars(select(key_column).where(key_column.in_(wanted))))
+    if wanted - known:
+        raise InputError(f"{what} '{sorted(wanted - known)[0]}' is not in the database; {remedy}.")
+
+
 def upsert_weather(session: Session, df: pd.DataFrame) -> int:
     """Insert or update weather readings (long format) and return the number of rows written.
 
@@ -800,11 +808,7 @@ def upsert_weather(session: Session, df: pd.DataFrame) -> int:
     bad = ~df["resolution"].isin(RESOLUTIONS)
     if bad.any():
         raise InputError(f"{what}: resolution '{df.loc[bad, 'resolution'].iloc[0]}' is not daily or hourly.")
-    stations = set(df["station_id"].astype(str).unique())
-    known = set(session.scalars(select(Station.station_id).where(Station.station_id.in_(stations))))
-    if stations - known:
-        raise InputError(f"{what}: station '{sorted(stations - known)[0]}' is not in the database; import "
-                         "the stations first.")
+    _require_known(session, Station.station_id, df["station_id"], f"{what}: station", "import the stations first")
     n = len(df)
     qc = df["qc_flags"] if "qc_flags" in df.columns else pd.Series(0, index=df.index)
     qc = pd.to_numeric(qc.fillna(0), errors="coerce")
@@ -838,11 +842,7 @@ def upsert_sensor_readings(session: Session, df: pd.DataFrame) -> int:
                            {"raw_value": None, "qc_flags": "", "ingest_batch": None})
     if df.empty:
         return 0
-    sensors = set(df["sensor_id"].astype(str).unique())
-    known = set(session.scalars(select(Sensor.sensor_id).where(Sensor.sensor_id.in_(sensors))))
-    if sensors - known:
-        raise InputError(f"{what}: sensor '{sorted(sensors - known)[0]}' is not in the database; register "
-                         "the sensor first.")
+    _require_known(session, Sensor.sensor_id, df["sensor_id"], f"{what}: sensor", "register the sensor first")
     n = len(df)
     data = {
         "sensor_id": df["sensor_id"].astype(str).tolist(),
