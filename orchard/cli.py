@@ -6,6 +6,7 @@ Every command turns bad input into one sentence on stderr and a non-zero exit co
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -117,7 +118,8 @@ def import_weather(
         options = {"rain_path": rain, "lat": lat, "lon": lon, "elevation_m": elevation, "tz": tz,
                    "time_column": time_column, "columns": _pairs(column, "--column"), "units": _pairs(unit, "--unit")}
         options = {k: v for k, v in options.items() if v is not None}
-        ds, report = ingest.import_weather(_engine(), file, format=format, station_id=station, **options)
+        ds, report = ingest.import_weather(_engine(), file, format=format, station_id=station,
+                                           parameters=_core_parameters(), **options)
     out.print(f"imported {ds.sizes['time']} {ds.attrs.get('resolution', '')} time steps for station {station}")
     for line in report.summary_lines():
         err.print(line, markup=False)
@@ -218,16 +220,48 @@ def plots_weather(
 def params_show(
     file: Annotated[Path | None, typer.Argument(help="A parameter TOML file (default: the core set).")] = None,
 ) -> None:
-    """Show a parameter set: value, unit, range and source of every entry."""
+    """Show a parameter set (default: the core set in force): value, unit, range and source of every entry."""
     from orchard import params
 
-    parameter_set = params.load_parameters(file) if file else params.core_parameters()
+    parameter_set = params.load_parameters(file) if file else _core_parameters()
     table = Table(title=f"{parameter_set.name} (hash {parameter_set.hash})")
     for column in ("key", "value", "unit", "min", "max", "source"):
         table.add_column(column, overflow="fold")
     for _, row in parameter_set.to_frame().iterrows():
         table.add_row(*(str(row[c]) for c in ("key", "value", "unit", "min", "max", "source")))
     out.print(table)
+
+
+@params_app.command("set")
+def params_set(
+    changes: Annotated[list[str], typer.Argument(metavar="KEY=VALUE...", help="e.g. elevation.lapse_rate=0.55")],
+    author: Annotated[str, typer.Option(help="User id of the agronomist making the change.")],
+    comment: Annotated[str, typer.Option(help="Why the values changed (kept in the history).")] = "",
+) -> None:
+    """Store a new version of the core parameter set with some values changed (who, when, what is kept)."""
+    from orchard import params, store
+
+    values = {}
+    for key, text in (_pairs(changes, "KEY=VALUE") or {}).items():
+        try:
+            values[key] = float(text)
+        except ValueError:
+            raise InputError(f"{key}={text!r}: the value is not a number.") from None
+    with store.session_scope(_engine()) as session:
+        current = params.current_core_parameters(session)
+        version = params.save_version(session, current.with_overrides(values), author=author, comment=comment)
+    out.print(f"saved {current.name} version {version}")
+
+
+@params_app.command("history")
+def params_history(name: Annotated[str, typer.Option(help="Parameter set name.")] = "weather") -> None:
+    """Stored versions of a parameter set: who changed it, when, how much, and why."""
+    from orchard import params, store
+
+    with store.session_scope(_engine()) as session:
+        records = [dataclasses.asdict(record) for record in params.list_versions(session, name)]
+    _print_records(records, ("version", "hash", "author", "created_utc", "n_changes", "comment"), False,
+                   title=f"versions of {name}")
 
 
 @app.command("app")
@@ -258,11 +292,18 @@ def _pairs(items: list[str] | None, option: str) -> dict[str, str] | None:
     return pairs
 
 
+def _core_parameters():
+    """The core parameter set in force (latest stored version, else the shipped defaults)."""
+    from orchard import params, store
+
+    with store.session_scope(_engine()) as session:
+        return params.current_core_parameters(session)
+
+
 def _terrain(plots, dem: Path, search_distance: float | None = None):
-    from orchard import params
     from orchard import terrain as terrain_model
 
-    core = params.core_parameters()
+    core = _core_parameters()
     return terrain_model.plot_terrain(
         plots.frame.reset_index(), dem,
         search_distance_m=search_distance or core["terrain.horizon_search_distance"],

@@ -512,6 +512,19 @@ def core_parameters() -> ParameterSet:
     return load_parameters(CORE_PARAMETER_FILE)
 
 
+def current_core_parameters(session) -> ParameterSet:
+    """The core set in force: the latest version agronomists stored, else the shipped file's values.
+
+    A stored version is checked against the shipped file (same keys and units), so a release that adds or
+    renames a parameter fails loudly instead of running on a stale set.
+    """
+    shipped = core_parameters()
+    if not list_versions(session, shipped.name):
+        return shipped
+    stored = load_version(session, shipped.name)
+    return shipped.with_overrides(stored.values())
+
+
 def diff(old: ParameterSet, new: ParameterSet) -> list[tuple[str, Value | None, Value | None]]:
     """Value differences between two sets, sorted by key.
 

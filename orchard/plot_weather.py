@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from orchard import store, weather
 from orchard.errors import InputError
-from orchard.params import ParameterSet, core_parameters
+from orchard.params import ParameterSet, current_core_parameters
 from orchard.plots import PlotSet
 
 
@@ -28,9 +28,9 @@ def plot_weather(session: Session, plots: PlotSet, *, resolution: str = "daily",
     Each plot takes ``station_id`` if given, else its own ``station_id`` when that station holds data at this
     resolution, else the nearest station that does, but never one more than :data:`MAX_NEAREST_STATION_KM`
     away without being named. Air temperatures are moved to the plot's elevation with the lapse rate of
-    ``parameters`` (default: the core set's ``elevation.lapse_rate``); the attrs name the set's hash.
+    ``parameters`` (default: the core set in force, i.e. the latest stored version); the attrs name its hash.
     """
-    parameters = parameters or core_parameters()
+    parameters = parameters or current_core_parameters(session)
     stations = pd.DataFrame(store.list_stations(session))
     if stations.empty:
         raise InputError("there are no weather stations in the database; import weather first "

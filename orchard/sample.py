@@ -51,7 +51,8 @@ def load_sample(engine: Engine, progress: Callable[[str], None] = lambda step: N
     paths = sample_paths()
     progress("plots and terrain")
     plots = read_plots(paths["plots"])
-    core = params.core_parameters()
+    with store.session_scope(engine) as session:  # an agronomist's stored values win over the shipped ones
+        core = params.current_core_parameters(session)
     plots = plots.with_terrain(terrain.plot_terrain(
         plots.frame.reset_index(), paths["dem"],
         search_distance_m=core["terrain.horizon_search_distance"],
@@ -67,5 +68,6 @@ def load_sample(engine: Engine, progress: Callable[[str], None] = lambda step: N
         store.upsert_plots(session, plots.to_records())
         ingest.store_weather(session, daily)
         ingest.store_weather(session, hourly)
-        params.save_version(session, core, author="admin", comment="sample district defaults")
+        if not params.list_versions(session, core.name):
+            params.save_version(session, core, author="admin", comment="sample district defaults")
     return {"plots": len(plots), "daily_days": int(daily.sizes["time"]), "hourly_hours": int(hourly.sizes["time"])}

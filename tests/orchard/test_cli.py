@@ -273,3 +273,45 @@ def test_weather_command_writes_netcdf(home, capsys, tmp_path):
     assert len(rows) == 10 and all(r["station_id"] == "58911" for r in rows)
     ds = xr.open_dataset(out_file)
     assert ds.sizes == {"time": 31, "plot": 10}
+
+
+def test_params_set_stores_a_version_with_who_and_what(home, capsys):
+    code, out, err = run(capsys, "params", "set", "elevation.lapse_rate=0.55", "--author", "agronomist_zhao",
+                         "--comment", "two loggers, winter 2025")
+    assert code == 0, err
+    assert "saved weather version 2" in out
+    code, out, _ = run(capsys, "params", "history")
+    assert "agronomist_zhao" in out and "two loggers" in out
+    engine = store.init_db(f"sqlite:///{home / 'orchard.db'}")
+    from orchard import params
+
+    with store.session_scope(engine) as session:
+        latest = params.load_version(session, "weather")
+    assert latest["elevation.lapse_rate"] == 0.55 and latest.version == 2
+
+
+@pytest.mark.parametrize("change, expected", [
+    ("elevation.lapse_rate=3", "outside its range"),
+    ("elevation.lapse_rat=0.5", "elevation.lapse_rat"),
+    ("elevation.lapse_rate=fast", "not a number"),
+])
+def test_params_set_refuses_bad_values_and_stores_nothing(home, capsys, change, expected):
+    before = counts(home)
+    code, _, err = run(capsys, "params", "set", change, "--author", "agronomist_zhao")
+    assert code == 1 and expected in err and "Traceback" not in err
+    assert counts(home) == before
+
+
+def test_growers_cannot_change_parameters(home, capsys):
+    code, _, err = run(capsys, "params", "set", "elevation.lapse_rate=0.5", "--author", "grower_li")
+    assert code == 1 and "grower_li" in err
+
+
+def test_init_sample_again_keeps_the_agronomists_parameters(home, capsys):
+    run(capsys, "params", "set", "elevation.lapse_rate=0.5", "--author", "agronomist_zhao")
+    before = counts(home)
+    code, _, err = run(capsys, "init", "--sample")
+    assert code == 0, err
+    assert counts(home) == before  # no revert to the shipped values stored as a new version
+    code, out, _ = run(capsys, "params", "show")
+    assert "│ 0.5 " in out

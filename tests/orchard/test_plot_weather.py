@@ -60,3 +60,22 @@ def test_written_netcdf_round_trips(session, tmp_path):
     back = xr.open_dataset(tmp_path / "plot_weather.nc")
     xr.testing.assert_allclose(back["tmin_c"], ds["tmin_c"])
     assert back["tmin_c"].attrs["units"] == ds["tmin_c"].attrs["units"]
+
+
+def test_the_latest_stored_lapse_rate_is_used(sample_home, tmp_path):
+    import shutil
+
+    from orchard import params
+
+    shutil.copy(sample_home / "orchard.db", tmp_path / "orchard.db")
+    engine = store.init_db(f"sqlite:///{tmp_path / 'orchard.db'}")
+    with store.session_scope(engine) as s:
+        core = params.current_core_parameters(s)
+        params.save_version(s, core.with_overrides({"elevation.lapse_rate": 0.45}), author="agronomist_zhao")
+    with store.session_scope(engine) as s:
+        plots = sample_plots(s)
+        ds = plot_weather(s, plots, start="2016-07-01", end="2016-07-02 23:59")
+        expected = -0.45 * (plots.frame.loc["CT01", "elevation_m"] - 265.0) / 100.0
+        assert float(ds["temperature_offset_c"].sel(plot="CT01")) == pytest.approx(expected)
+        assert ds.attrs["parameter_set"] == f"weather@{params.current_core_parameters(s).hash}"
+    engine.dispose()
