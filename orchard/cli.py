@@ -107,6 +107,7 @@ def import_weather(
     unit: Annotated[list[str] | None, typer.Option(help="Format csv: VARIABLE=UNIT, e.g. tmax_c=degF.")] = None,
     time_column: Annotated[str | None, typer.Option(help="Format csv: column with the time stamps.")] = None,
     tz: Annotated[str | None, typer.Option(help="Time zone of naive time stamps, e.g. Asia/Shanghai.")] = None,
+    delimiter: Annotated[str | None, typer.Option(help="Format csv: field separator, e.g. ';'.")] = None,
 ) -> None:
     """Import weather readings after quality control (upserts: importing twice changes nothing)."""
     from orchard import ingest
@@ -116,7 +117,8 @@ def import_weather(
     with _progress() as progress:
         progress.add_task(f"reading {file.name}", total=None)
         options = {"rain_path": rain, "lat": lat, "lon": lon, "elevation_m": elevation, "tz": tz,
-                   "time_column": time_column, "columns": _pairs(column, "--column"), "units": _pairs(unit, "--unit")}
+                   "time_column": time_column, "columns": _pairs(column, "--column"), "units": _pairs(unit, "--unit"),
+                   "delimiter": delimiter}
         options = {k: v for k, v in options.items() if v is not None}
         ds, report = ingest.import_weather(_engine(), file, format=format, station_id=station,
                                            parameters=_core_parameters(), **options)

@@ -233,8 +233,10 @@ def _read_vector(path: Path, layer: str | None) -> gpd.GeoDataFrame:
             frame = gpd.read_file(path, engine="pyogrio", layer=layer)
     except Exception as exc:  # pyogrio raises DataSourceError, DataLayerError, OSError … for bad files
         kind = SUPPORTED_SUFFIXES[path.suffix.lower()]
-        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"{path}: is not a readable {kind} file ({first_line}).") from None
+        # GDAL's first sentence only: its advice on driver prefixes is for GDAL users, not growers.
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0].split(";")[0].strip().rstrip(".")
+        reason = reason.replace(f"'{path}' ", "").replace(str(path), "the file")
+        raise InputError(f"{path}: is not a readable {kind} file ({reason}).") from None
     if len(frame) == 0:
         raise InputError(f"{path}: contains no plots.")
     if "geometry" not in frame or frame.geometry.isna().all():

@@ -125,7 +125,7 @@ def _read_table(path, *, delimiter: str = ",", comment: str = "#", what: str = "
         if other is not None:
             shown = "\\t" if other == "\t" else other
             raise InputError(f"{path}: the header has a single column ({frame.columns[0]!r}); is the delimiter "
-                             f"'{shown}'? Pass delimiter='{shown}'.")
+                             f"'{shown}'? Pass delimiter='{shown}' (CLI: --delimiter '{shown}').")
     row_lines = np.arange(len(frame)) + i + 2
     frame = frame.apply(lambda col: col.astype(str).str.strip())
     blank = (frame == "").all(axis=1).to_numpy() if len(frame.columns) else np.ones(len(frame), bool)

@@ -315,3 +315,12 @@ def test_init_sample_again_keeps_the_agronomists_parameters(home, capsys):
     assert counts(home) == before  # no revert to the shipped values stored as a new version
     code, out, _ = run(capsys, "params", "show")
     assert "│ 0.5 " in out
+
+
+def test_semicolon_csv_names_the_cli_option_and_works_with_it(home, capsys, tmp_path):
+    path = _write(tmp_path, "semi.csv", "time;tmin_c;tmax_c\n2016-07-01;20;30\n2016-07-02;21;31\n")
+    code, _, err = run(capsys, "import-weather", str(path), "--station", "S1", "--format", "csv")
+    assert code == 1 and "--delimiter ';'" in err
+    code, out, err = run(capsys, "import-weather", str(path), "--station", "S1", "--format", "csv",
+                         "--delimiter", ";")
+    assert code == 0, err
