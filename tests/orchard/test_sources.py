@@ -549,3 +549,12 @@ def test_read_weather_dispatches():
         read_weather(CHANGTING, format="grib")
     with pytest.raises(InputError, match="option 'rain_path' does not apply to weather format 'uci'"):
         read_weather(CHENGDU, format="uci", rain_path=HETIAN)
+
+
+def test_excel_csv_in_gbk_with_chinese_headers_is_read(tmp_path):
+    # Excel in China saves CSV in GBK/GB18030; column names are often Chinese.
+    path = tmp_path / "gbk.csv"
+    path.write_bytes("日期,最低气温,最高气温\n2016-07-01,20.5,30.1\n2016-07-02,21.0,31.4\n".encode("gb18030"))
+    ds = read_station_csv(path, columns={"tmin_c": "最低气温", "tmax_c": "最高气温"}, time_column="日期",
+                          station_id="G1")
+    assert ds["tmax_c"].values.ravel().tolist() == [30.1, 31.4]
