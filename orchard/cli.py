@@ -7,6 +7,7 @@ Every command turns bad input into one sentence on stderr and a non-zero exit co
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Annotated
 
 import click
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -44,9 +46,15 @@ def _progress() -> Progress:
 
 
 def _engine():
+    """The database of ORCHARD_HOME / ORCHARD_DB_URL, migrated once (steps of one command share it)."""
+    return _engine_for(config.database_url())
+
+
+@functools.cache
+def _engine_for(url: str):
     from orchard import store
 
-    return store.init_db(config.database_url())
+    return store.init_db(url)
 
 
 @app.command()
@@ -172,12 +180,10 @@ def terrain(
 
     plots = read_plots(plots_file, coords=coords)
     result = _terrain(plots, dem, search_distance)
-    records = []
-    for plot_id in plots.plot_ids:
-        row = {"plot_id": plot_id, "area_ha": float(plots.frame.loc[plot_id, "area_ha"])}
-        for name in TERRAIN_COLUMNS[2:]:
-            row[name] = float(result[name].sel(plot=plot_id))
-        records.append(row)
+    table = pd.DataFrame({"plot_id": plots.plot_ids, "area_ha": plots.frame["area_ha"].to_numpy()})
+    for name in TERRAIN_COLUMNS[2:]:
+        table[name] = result[name].sel(plot=plots.plot_ids).to_numpy()
+    records = table.to_dict("records")
     _print_records(records, TERRAIN_COLUMNS, as_json, title=f"terrain from {dem.name}")
 
 
@@ -208,11 +214,12 @@ def plots_weather(
         ds.to_netcdf(tmp)
         tmp.replace(out_file)
     temperature = "tmean_c" if "tmean_c" in ds else "t_c"
-    records = [{"plot_id": str(p), "station_id": str(ds["station_id"].sel(plot=p).item()),
-                "temperature_offset_c": float(ds["temperature_offset_c"].sel(plot=p)),
-                f"mean_{temperature}": float(ds[temperature].sel(plot=p).mean()),
-                "precip_mm": float(ds["precip_mm"].sel(plot=p).sum()) if "precip_mm" in ds else None}
-               for p in ds["plot"].values]
+    table = pd.DataFrame({
+        "plot_id": ds["plot"].values.astype(str), "station_id": ds["station_id"].values.astype(str),
+        "temperature_offset_c": ds["temperature_offset_c"].values,
+        f"mean_{temperature}": ds[temperature].mean("time").values,
+        "precip_mm": ds["precip_mm"].sum("time").values if "precip_mm" in ds else None})
+    records = table.to_dict("records")
     _print_records(records, list(records[0]), as_json, title=f"plot weather {start} to {end}")
     if out_file is not None:
         err.print(f"wrote {out_file}")

@@ -28,6 +28,10 @@ def database_url() -> str:
     return f"sqlite:///{(orchard_home() / 'orchard.db').resolve()}"
 
 
+#: The sample district's DEM, relative to :func:`sample_data_dir`.
+SAMPLE_DEM = Path("dem") / "changting_youwuzhen_dem30m.tif"
+
+
 def sample_data_dir() -> Path:
     """The ``sample_data/`` folder of a source checkout (``ORCHARD_SAMPLE_DATA`` overrides it)."""
     override = os.environ.get("ORCHARD_SAMPLE_DATA")
@@ -41,5 +45,5 @@ def basemap_dem() -> Path | None:
     override = os.environ.get("ORCHARD_BASEMAP_DEM")
     if override:
         return Path(override)
-    sample = sample_data_dir() / "dem" / "changting_youwuzhen_dem30m.tif"
+    sample = sample_data_dir() / SAMPLE_DEM
     return sample if sample.exists() else None

@@ -322,9 +322,9 @@ def _validate_geometry(frame: gpd.GeoDataFrame, path: Path) -> None:
 
 def _attributes(frame: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
     out = gpd.GeoDataFrame(index=frame.index, geometry=frame.geometry, crs=STORAGE_CRS)
-    local_crs = frame.estimate_utm_crs()
-    area_ha = frame.geometry.to_crs(local_crs).area.to_numpy() / 1e4
-    centroids = frame.geometry.to_crs(local_crs).centroid.to_crs(STORAGE_CRS)
+    local = frame.geometry.to_crs(frame.estimate_utm_crs())  # metres, for areas and centroids
+    area_ha = local.area.to_numpy() / 1e4
+    centroids = local.centroid.to_crs(STORAGE_CRS)
     computed = {"area_ha": area_ha, "lon": centroids.x.to_numpy(), "lat": centroids.y.to_numpy()}
     for name, spec in PLOT_FIELDS.items():
         if name in computed:

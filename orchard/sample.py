@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from orchard import ingest, params, store, terrain
-from orchard.config import sample_data_dir
+from orchard.config import SAMPLE_DEM, sample_data_dir
 from orchard.errors import InputError
 from orchard.plots import read_plots
 
@@ -34,7 +34,7 @@ def sample_paths(root: Path | None = None) -> dict[str, Path]:
     root = Path(root) if root else sample_data_dir()
     paths = {
         "plots": root / "plots.geojson",
-        "dem": root / "dem" / "changting_youwuzhen_dem30m.tif",
+        "dem": root / SAMPLE_DEM,
         "meteo": root / "weather" / "changting_58911_meteo_daily.csv",
         "rain": root / "weather" / "changting_hetian_81502750_pcp_daily.csv",
         "hourly": root / "weather" / "chengdu_hourly_2010_2015.csv",

@@ -1,7 +1,6 @@
 """Imports take their processing defaults from the core parameter set."""
 
 import numpy as np
-import pytest
 
 from orchard.ingest import read_and_check_weather
 from orchard.params import core_parameters
