@@ -7,8 +7,7 @@ Every command turns bad input into one sentence on stderr and a non-zero exit co
 from __future__ import annotations
 
 import dataclasses
-import functools
-import json
+import importlib
 import os
 import subprocess
 import sys
@@ -18,11 +17,14 @@ from typing import Annotated
 import click
 import pandas as pd
 import typer
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from orchard import config
+from orchard.cli_common import core_parameters as _core_parameters
+from orchard.cli_common import engine as _engine
+from orchard.cli_common import err, out, write_netcdf
+from orchard.cli_common import print_records as _print_records
+from orchard.cli_common import progress as _progress
 from orchard.errors import InputError, OrchardError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -32,29 +34,8 @@ params_app = typer.Typer(no_args_is_help=True, help="Parameter sets.")
 app.add_typer(plots_app, name="plots")
 app.add_typer(params_app, name="params")
 
-# Wide enough for the tables when output goes to a file or a pipe (a terminal sets its own width).
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
-
 WEATHER_FORMATS = ("csv", "changting", "uci", "netcdf", "openmeteo")
 TERRAIN_COLUMNS = ("plot_id", "area_ha", "elevation_m", "slope_deg", "aspect_deg", "sky_view_factor")
-
-
-def _progress() -> Progress:
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err,
-                    transient=True, disable=not err.is_terminal)
-
-
-def _engine():
-    """The database of ORCHARD_HOME / ORCHARD_DB_URL, migrated once (steps of one command share it)."""
-    return _engine_for(config.database_url())
-
-
-@functools.cache
-def _engine_for(url: str):
-    from orchard import store
-
-    return store.init_db(url)
 
 
 @app.command()
@@ -210,9 +191,7 @@ def plots_weather(
         ds = plot_weather(session, PlotSet.from_records(rows), resolution=resolution, start=start,
                           end=end_of_day, station_id=station)
     if out_file is not None:
-        tmp = out_file.with_name(f".{out_file.name}.part")
-        ds.to_netcdf(tmp)
-        tmp.replace(out_file)
+        write_netcdf(ds, out_file)
     temperature = "tmean_c" if "tmean_c" in ds else "t_c"
     table = pd.DataFrame({
         "plot_id": ds["plot"].values.astype(str), "station_id": ds["station_id"].values.astype(str),
@@ -301,14 +280,6 @@ def _pairs(items: list[str] | None, option: str) -> dict[str, str] | None:
     return pairs
 
 
-def _core_parameters():
-    """The core parameter set in force (latest stored version, else the shipped defaults)."""
-    from orchard import params, store
-
-    with store.session_scope(_engine()) as session:
-        return params.current_core_parameters(session)
-
-
 def _terrain(plots, dem: Path, search_distance: float | None = None):
     from orchard import terrain as terrain_model
 
@@ -319,31 +290,10 @@ def _terrain(plots, dem: Path, search_distance: float | None = None):
         observer_height_m=core["terrain.observer_height"])
 
 
-def _print_records(records: list[dict], columns, as_json: bool, title: str) -> None:
-    if as_json:
-        print(json.dumps(records, ensure_ascii=False, indent=1, default=_json_default))
-        return
-    table = Table(title=title)
-    for column in columns:
-        table.add_column(column, justify="right" if column not in ("plot_id", "name", "owner_id", "cultivar")
-                         else "left")
-    for record in records:
-        table.add_row(*(_cell(record.get(c)) for c in columns))
-    out.print(table)
-
-
-def _cell(value) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return "–" if value != value else f"{value:.2f}"
-    return str(value)
-
-
-def _json_default(value):
-    if hasattr(value, "item"):
-        return value.item()
-    return str(value)
+# Each model package adds its own commands (``orchard growth ...``, ``orchard pests ...``) from
+# ``<package>/cli.py``; the core stays free of module imports until a command runs.
+for _package in ("growth", "pests", "monitoring", "monitoring.soil", "advice"):
+    importlib.import_module(f"{_package}.cli").register(app)
 
 
 def _shown_url() -> str:

@@ -37,6 +37,7 @@ admin       all plots                       nothing here: admins manage users an
 Every id that arrives from a URL or form goes through :func:`get_plot` (or a function built on it), which
 checks it against the caller. An unknown (or missing) caller is an :class:`~orchard.errors.AccessError`.
 Imports and listings by the operator (:func:`upsert_plots` …, :func:`all_plots`) are not caller-scoped, but an
+import re
 import never re-assigns an existing plot to another owner.
 Stations and their weather are shared, not personal, and are not scoped.
 """
@@ -45,6 +46,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
@@ -720,12 +722,19 @@ def _utc_times(what: str, series: pd.Series) -> pd.DatetimeIndex:
         raise InputError(f"{what}: time_utc has no time zone; localise it (e.g. tz_localize('UTC') or "
                          "'Asia/Shanghai') before storing.")
     else:
+        import warnings
+
         try:
-            times = pd.to_datetime(series, format="ISO8601")
+            with warnings.catch_warnings():
+                # pandas 2 warns and returns objects for mixed offsets; pandas 3 raises: both handled below.
+                warnings.simplefilter("ignore", FutureWarning)
+                times = pd.to_datetime(series, format="ISO8601")
+            if times.dtype == object:
+                times = _mixed_offsets_to_utc(series)
         except (ValueError, TypeError) as exc:
             message = str(exc)
             if "mixed time zones" in message.lower() or "utc=true" in message.lower():
-                times = pd.to_datetime(series, format="ISO8601", utc=True)
+                times = _mixed_offsets_to_utc(series)
             else:
                 raise InputError(f"{what}: time_utc is not a timestamp column ({message.splitlines()[0]}); "
                                  "give ISO 8601 times with an offset.") from None
@@ -736,6 +745,20 @@ def _utc_times(what: str, series: pd.Series) -> pd.DatetimeIndex:
         first = int(np.flatnonzero(times.isna().to_numpy())[0])
         raise InputError(f"{what}: time_utc is missing in row {first + 1}; every reading needs a time.")
     return pd.DatetimeIndex(times).tz_convert("UTC")
+
+
+_UTC_OFFSET = re.compile(r"(?:[Zz]|[+-]\d{2}:?\d{2})$")
+
+
+def _mixed_offsets_to_utc(series: pd.Series) -> pd.Series:
+    """Times with different UTC offsets -> UTC, when every one has an offset (else returned unparsed)."""
+    def has_offset(value) -> bool:
+        return getattr(value, "tzinfo", None) is not None or (
+            isinstance(value, str) and _UTC_OFFSET.search(value.strip()) is not None)
+
+    if not all(has_offset(value) for value in series):
+        return series.astype(object)  # the caller reports the missing time zone
+    return pd.to_datetime(series, format="ISO8601", utc=True)
 
 
 def _object_list(series: pd.Series) -> list:

@@ -1,0 +1,1 @@
+"""Soil moisture and nutrition: sensor and station ingest, quality control, water balance, maps and advice."""
