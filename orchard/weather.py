@@ -963,6 +963,54 @@ def _diurnal_temperature(tmin, tmax, tmin_next, tmax_prev, tmin_prev, sol_h, day
     return np.where(sol_h < sunrise, early, np.where(sol_h <= sunset, day, late))
 
 
+def _neighbour_day(a: np.ndarray, k: int) -> np.ndarray:
+    """The previous (k=1) or next (k=-1) day's values; the first/last day reuses its own."""
+    b = np.roll(a, k, axis=0)
+    if k > 0:
+        b[:k] = a[:k]
+    else:
+        b[k:] = a[k:]
+    return b
+
+
+def hourly_temperature(tmin_c, tmax_c, lat, lon, doy, utc_offset_h: float = CHINA_UTC_OFFSET_H, *,
+                       tmax_hour_solar: float = 14.0, night_tau_h: float = 4.0) -> np.ndarray:
+    """Hourly air temperature from daily Tmin/Tmax (the diurnal model of :func:`hourly_from_daily`).
+
+    Parton & Logan (1981, *Agric. Meteorol.* 23:205–216) in the form of Goudriaan & van Laar (1994): the
+    minimum at sunrise, a sine rise to the maximum at ``tmax_hour_solar`` local solar time, the same sine to
+    sunset, then an exponential decay towards the next day's minimum.
+
+    Parameters
+    ----------
+    tmin_c, tmax_c : array_like, shape (day, column)
+        Daily minimum and maximum temperature [°C] on consecutive days.
+    lat, lon : array_like, shape (column,)
+        Latitude and longitude [degrees, east positive].
+    doy : array_like, shape (day,)
+        Day of year of each day.
+    utc_offset_h : float
+        Offset of the clock the hours are given in [h] (China: 8).
+
+    Returns
+    -------
+    numpy.ndarray, shape (day, 24, column)
+        Temperature at clock hours 00:00 … 23:00 of each day [°C].
+    """
+    tmin = np.asarray(tmin_c, dtype=float)
+    tmax = np.asarray(tmax_c, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    lon = np.asarray(lon, dtype=float)
+    doy = np.asarray(doy, dtype=float)
+    hours = np.arange(24.0)
+    daylen = np.clip(daylight_hours(lat[None, :], doy[:, None]), 1.0, 23.0)  # (D, C)
+    sol = solar_time_h(hours[None, :, None], doy[:, None, None], lon[None, None, :], utc_offset_h)
+    return _diurnal_temperature(
+        tmin[:, None, :], tmax[:, None, :], _neighbour_day(tmin, -1)[:, None, :],
+        _neighbour_day(tmax, 1)[:, None, :], _neighbour_day(tmin, 1)[:, None, :], sol, daylen[:, None, :],
+        _neighbour_day(daylen, 1)[:, None, :], tmax_hour_solar, night_tau_h)
+
+
 def hourly_from_daily(daily: xr.Dataset, *, tmax_hour_solar: float = 14.0,
                       night_tau_h: float = 4.0) -> xr.Dataset:
     """Disaggregate daily weather to hourly values.
@@ -1015,20 +1063,8 @@ def hourly_from_daily(daily: xr.Dataset, *, tmax_hour_solar: float = 14.0,
     doy = days.day_of_year.values.astype(float)
     hours = np.arange(24.0)
 
-    def neighbour(a, k):
-        b = np.roll(a, k, axis=0)
-        if k > 0:
-            b[:k] = a[:k]
-        else:
-            b[k:] = a[k:]
-        return b
-
-    daylen = np.clip(daylight_hours(lat[None, :], doy[:, None]), 1.0, 23.0)  # (D, C)
-    sol = solar_time_h(hours[None, :, None], doy[:, None, None], lon[None, None, :], offset)  # (D, 24, C)
-    t = _diurnal_temperature(
-        tmin[:, None, :], tmax[:, None, :], neighbour(tmin, -1)[:, None, :], neighbour(tmax, 1)[:, None, :],
-        neighbour(tmin, 1)[:, None, :], sol, daylen[:, None, :], neighbour(daylen, 1)[:, None, :],
-        tmax_hour_solar, night_tau_h)  # (D, 24, C)
+    t = hourly_temperature(tmin, tmax, lat, lon, doy, offset, tmax_hour_solar=tmax_hour_solar,
+                           night_tau_h=night_tau_h)  # (D, 24, C)
 
     es = saturation_vapour_pressure(t)
     humidity_method = None

@@ -1,0 +1,183 @@
+"""Calibrate cultivar parameters against observed bloom and maturity dates, fruit diameters and Brix.
+
+Least squares (``scipy.optimize.least_squares``, bounded by each parameter's [min, max]) on residuals in
+natural units: days for dates, mm for diameters, °Brix for sugar. Dates enter smoothly: the residual of an
+observed bloom date is how far the model's thermal time on that day is from the bloom requirement, divided
+by the day's thermal-time rate, i.e. the model's bloom error in days without the staircase of whole days
+(the usual way phenology models are fitted to observed dates; APSIM fits flowering and maturity this way).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from scipy.optimize import least_squares
+
+from growth import cultivars, model
+from orchard import params as orchard_params
+from orchard.errors import InputError, check_input_file
+
+__all__ = ["DEFAULT_KEYS", "OBSERVATION_VARIABLES", "CalibrationResult", "calibrate", "read_observations"]
+
+#: What an observation file may hold: dates of stages, or measured values with a unit.
+OBSERVATION_VARIABLES = {"bloom_date": "date", "maturity_date": "date", "fruit_diameter_mm": "mm",
+                         "brix": "Brix"}
+#: Parameters fitted by default, per observed variable.
+DEFAULT_KEYS = {
+    "bloom_date": ("bloom.required_gdd",),
+    "fruit_diameter_mm": ("fruit.final_diameter", "fruit.midpoint_gdd", "fruit.growth_rate"),
+    "brix": ("quality.tss_intercept", "quality.tss_slope"),
+    "maturity_date": ("quality.acid_decay_rate",),
+}
+
+
+@dataclass
+class CalibrationResult:
+    """Fitted parameter set with the error before and after, per observed variable (RMSE in its unit)."""
+
+    params: orchard_params.ParameterSet
+    keys: tuple[str, ...]
+    rmse_before: dict[str, float]
+    rmse_after: dict[str, float]
+    n_observations: dict[str, int]
+    values_before: dict[str, float] = field(default_factory=dict)
+    values_after: dict[str, float] = field(default_factory=dict)
+
+    def table(self) -> pd.DataFrame:
+        units = {"bloom_date": "d", "maturity_date": "d", "fruit_diameter_mm": "mm", "brix": "Brix"}
+        return pd.DataFrame([{"variable": v, "n": self.n_observations[v], "unit": units[v],
+                              "rmse_before": self.rmse_before[v], "rmse_after": self.rmse_after[v]}
+                             for v in self.n_observations])
+
+
+def read_observations(path) -> pd.DataFrame:
+    """Read observations: CSV with columns ``plot_id, date, variable, value`` (value empty for dates).
+
+    ``variable`` is one of bloom_date, maturity_date (the ``date`` column is the observed date),
+    fruit_diameter_mm, brix (measured on ``date``).
+    """
+    path = check_input_file(path, what="observation file")
+    try:
+        frame = pd.read_csv(path, dtype={"plot_id": str, "variable": str})
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise InputError(f"{path.name}: not a readable CSV ({str(exc).splitlines()[0]}).") from None
+    missing = [c for c in ("plot_id", "date", "variable") if c not in frame.columns]
+    if missing:
+        raise InputError(f"{path.name}: column '{missing[0]}' is missing; the file needs plot_id, date, "
+                         "variable and value.")
+    unknown = sorted(set(frame["variable"]) - set(OBSERVATION_VARIABLES))
+    if unknown:
+        raise InputError(f"{path.name}: unknown variable '{unknown[0]}'; use one of "
+                         f"{', '.join(OBSERVATION_VARIABLES)}.")
+    dates = pd.to_datetime(frame["date"], errors="coerce", format="%Y-%m-%d")
+    if dates.isna().any():
+        row = int(np.flatnonzero(dates.isna().to_numpy())[0])
+        raise InputError(f"{path.name}: row {row + 2} has date {frame['date'].iloc[row]!r}; write dates as "
+                         "YYYY-MM-DD.")
+    frame["date"] = dates
+    measured = frame["variable"].map(OBSERVATION_VARIABLES) != "date"
+    values = pd.to_numeric(frame.get("value"), errors="coerce") if "value" in frame else pd.Series(np.nan)
+    if (measured & values.isna()).any():
+        row = int(np.flatnonzero((measured & values.isna()).to_numpy())[0])
+        raise InputError(f"{path.name}: row {row + 2} ({frame['variable'].iloc[row]}) has no numeric value.")
+    frame["value"] = values
+    return frame
+
+
+def _residuals(ds: xr.Dataset, obs: pd.DataFrame, pset: orchard_params.ParameterSet) -> dict[str, np.ndarray]:
+    """Model − observation per variable (days, mm, Brix)."""
+    out: dict[str, list[float]] = {v: [] for v in OBSERVATION_VARIABLES}
+    for row in obs.itertuples(index=False):
+        one = ds.sel(plot=row.plot_id)
+        day = pd.Timestamp(row.date)
+        if row.variable == "bloom_date":
+            gdd = one["gdd_c_d"].to_series()
+            start = pd.Timestamp(year=day.year, month=1, day=int(pset["bloom.start_doy"]))
+            cumulative = gdd[start:day].sum()
+            rate = max(float(gdd[day - pd.Timedelta(days=7):day + pd.Timedelta(days=7)].mean()), 0.5)
+            out["bloom_date"].append((float(pset["bloom.required_gdd"]) - cumulative) / rate)
+        elif row.variable == "maturity_date":
+            ratio = one["ratio"].to_series()
+            week = ratio[day - pd.Timedelta(days=10):day + pd.Timedelta(days=10)]
+            slope = max(float(np.polyfit(np.arange(len(week)), week.to_numpy(), 1)[0]), 1e-3)
+            out["maturity_date"].append((float(pset["maturity.ratio_required"]) - float(ratio[day])) / slope)
+        else:
+            out[row.variable].append(float(one[row.variable].sel(time=day)) - row.value)
+    return {v: np.asarray(r) for v, r in out.items() if r}
+
+
+def calibrate(plots, weather: xr.Dataset, observations: pd.DataFrame, pset: orchard_params.ParameterSet,
+              keys=None, *, slope_correction: bool = True) -> CalibrationResult:
+    """Fit parameters of one cultivar's set to observations on its plots.
+
+    Parameters
+    ----------
+    plots : PlotSet or xarray.Dataset
+        Plots with observations (other plots are ignored).
+    weather : xarray.Dataset
+        Daily plot weather covering the season(s) observed (from 1 October before the bloom).
+    observations : pandas.DataFrame
+        From :func:`read_observations`.
+    pset : ParameterSet
+        Starting values (and bounds: each parameter's min and max).
+    keys : sequence of str, optional
+        Parameters to fit; default those of :data:`DEFAULT_KEYS` for the observed variables.
+
+    Returns
+    -------
+    CalibrationResult
+    """
+    plots_ds = model._plots_dataset(plots)
+    known = set(plots_ds["plot"].values.astype(str))
+    unknown = sorted(set(observations["plot_id"]) - known)
+    if unknown:
+        raise InputError(f"observations name plot '{unknown[0]}', which is not among the plots.")
+    used = sorted(set(observations["plot_id"]))
+    plots_ds = plots_ds.sel(plot=used)
+    weather = weather.sel(plot=used)
+    observed = [v for v in OBSERVATION_VARIABLES if (observations["variable"] == v).any()]
+    keys = tuple(keys) if keys else tuple(k for v in observed for k in DEFAULT_KEYS[v])
+    for key in keys:
+        pset.entry(key)  # unknown keys raise with a suggestion
+    lower = np.array([float(pset.entry(k).min) for k in keys])
+    upper = np.array([float(pset.entry(k).max) for k in keys])
+
+    def with_values(x):
+        return pset.with_overrides({k: float(v) for k, v in zip(keys, lower + x * (upper - lower), strict=True)})
+
+    def residuals(x):
+        trial = with_values(x)
+        ds = model.run(plots_ds, weather, trial, slope_correction=slope_correction)
+        parts = _residuals(ds, observations, trial)
+        # Put the variables on comparable scales: a day of bloom error ~ a mm of diameter ~ 0.1 Brix.
+        scale = {"bloom_date": 1.0, "maturity_date": 1.0, "fruit_diameter_mm": 1.0, "brix": 10.0}
+        return np.concatenate([np.nan_to_num(parts[v], nan=100.0) * scale[v] for v in parts])
+
+    def rmse(x):
+        trial = with_values(x)
+        parts = _residuals(model.run(plots_ds, weather, trial, slope_correction=slope_correction),
+                           observations, trial)
+        return {v: float(np.sqrt(np.nanmean(r ** 2))) for v, r in parts.items()}
+
+    x0 = np.clip((np.array([float(pset[k]) for k in keys]) - lower) / (upper - lower), 0.0, 1.0)
+    before = rmse(x0)
+    fit = least_squares(residuals, x0, bounds=(0.0, 1.0), diff_step=1e-3, x_scale=1.0, max_nfev=200)
+    fitted = with_values(fit.x)
+    return CalibrationResult(
+        params=orchard_params.ParameterSet(pset.name, fitted.entries), keys=keys, rmse_before=before,
+        rmse_after=rmse(fit.x), n_observations={v: int((observations["variable"] == v).sum()) for v in observed},
+        values_before={k: float(pset[k]) for k in keys}, values_after={k: float(fitted[k]) for k in keys})
+
+
+def cultivar_of_observations(plots_ds: xr.Dataset, observations: pd.DataFrame) -> str:
+    """The one cultivar of the observed plots (calibration fits one cultivar at a time)."""
+    codes = {str(plots_ds["cultivar"].sel(plot=pid).item()) for pid in set(observations["plot_id"])}
+    if len(codes) != 1:
+        raise InputError(f"the observations cover plots of {len(codes)} cultivars ({', '.join(sorted(codes))}); "
+                         "calibrate one cultivar at a time (--cultivar, or split the file).")
+    code = codes.pop()
+    cultivars.cultivar_parameters(code)  # unknown cultivar: a clear error
+    return code

@@ -1,0 +1,97 @@
+"""Cultivar parameter sets: species defaults (``parameters/citrus.toml``) with per-cultivar overrides.
+
+Each cultivar of the Three Gorges belt has a file ``parameters/cultivars/<code>.toml`` overriding a few
+species values (same units and ranges, each with its source). An agronomist's calibrated values are stored
+as new versions of the set ``growth.<code>`` in the database and win over the shipped files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from orchard import params
+from orchard.errors import InputError
+
+__all__ = ["CULTIVAR_DIR", "SPECIES_FILE", "cultivar_codes", "cultivar_parameters", "parameter_arrays",
+           "parameters_for_plots", "species_parameters"]
+
+PARAMETER_DIR = Path(__file__).resolve().parent / "parameters"
+SPECIES_FILE = PARAMETER_DIR / "citrus.toml"
+CULTIVAR_DIR = PARAMETER_DIR / "cultivars"
+
+
+def species_parameters() -> params.ParameterSet:
+    """The species defaults (sweet orange), validated."""
+    return params.load_parameters(SPECIES_FILE, name="growth.citrus")
+
+
+def cultivar_codes() -> tuple[str, ...]:
+    """Codes of the cultivars with a shipped parameter file (the plot's ``cultivar`` field)."""
+    return tuple(sorted(p.stem for p in CULTIVAR_DIR.glob("*.toml")))
+
+
+def cultivar_parameters(code: str, session=None) -> params.ParameterSet:
+    """The parameter set of one cultivar: the latest stored version if any, else the shipped defaults.
+
+    Parameters
+    ----------
+    code : str
+        Cultivar code, e.g. ``"lane_late_navel"`` (see :func:`cultivar_codes`).
+    session : sqlalchemy.orm.Session, optional
+        When given, an agronomist's stored version ``growth.<code>`` is used if there is one.
+
+    Raises
+    ------
+    orchard.errors.InputError
+        Unknown cultivar code.
+    """
+    codes = cultivar_codes()
+    if code not in codes:
+        raise InputError(f"unknown cultivar '{code}'; known cultivars are {', '.join(codes)} "
+                         f"(add a file to {CULTIVAR_DIR.relative_to(PARAMETER_DIR.parent.parent)} for a new one).")
+    name = f"growth.{code}"
+    if session is not None and params.list_versions(session, name):
+        return params.load_version(session, name)
+    shipped = species_parameters().with_overrides(CULTIVAR_DIR / f"{code}.toml")
+    return params.ParameterSet(name, shipped.entries, source_path=CULTIVAR_DIR / f"{code}.toml")
+
+
+def parameters_for_plots(cultivars: Sequence[str], plot_ids: Sequence[str] | None = None,
+                         session=None) -> dict[str, params.ParameterSet]:
+    """The parameter set of every cultivar among the plots; an unknown cultivar names its first plot."""
+    sets: dict[str, params.ParameterSet] = {}
+    for i, code in enumerate(cultivars):
+        if code in sets:
+            continue
+        if code is None or code != code or str(code).strip() == "":
+            where = f"plot {plot_ids[i]}" if plot_ids is not None else f"plot number {i + 1}"
+            raise InputError(f"{where} has no cultivar; set its cultivar (one of {', '.join(cultivar_codes())}).")
+        try:
+            sets[code] = cultivar_parameters(str(code), session=session)
+        except InputError as exc:
+            if plot_ids is None:
+                raise
+            raise InputError(f"plot {plot_ids[i]}: {exc}") from None
+    return sets
+
+
+def parameter_arrays(cultivars: Sequence[str], sets: Mapping[str, params.ParameterSet]) -> dict[str, np.ndarray]:
+    """Per-plot arrays of every parameter, so plots of different cultivars run in one vectorised call.
+
+    Returns
+    -------
+    dict
+        ``{"fruit.final_diameter": array of shape (plot,), ...}``.
+    """
+    codes = np.asarray(cultivars, dtype=object)
+    keys = next(iter(sets.values())).keys()
+    arrays = {}
+    for key in keys:
+        values = np.empty(len(codes), dtype=float)
+        for code, pset in sets.items():
+            values[codes == code] = float(pset[key])
+        arrays[key] = values
+    return arrays

@@ -1,0 +1,444 @@
+"""The growth model's one orchestrator: plot weather + plots + cultivar parameters -> daily growth per plot.
+
+``run`` moves station weather onto each plot's slope (``growth.slope``), then runs the season for all plots at
+once (numpy arrays of shape (time, plot), chunked over plots to bound memory):
+
+    thermal time ─┬─ induction hours ── warm-spell trigger (CFMS)
+                  ├─ bloom (GDD from 1 Jan) ── bud break, flushes, petal fall, stage I
+                  ├─ carbon: interception → assimilation − respiration → supply/demand ─┐
+                  │                                       water stress Ks, nitrogen N ──┴→ fruit clock
+                  ├─ fruit diameter (logistic of the effective clock), expansion rate, stage II/III
+                  └─ quality thermal time → TSS, TA, ratio → maturity; cool nights → colour break
+
+and once more on the flat-ground weather of the same plot (same elevation, horizontal, unobstructed) to
+report how many days the slope delays maturity.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from growth import carbon, cultivars, fruit, phenology, slope, thermal
+from orchard import params as orchard_params
+from orchard.errors import InputError
+from orchard.plots import PlotSet
+from orchard.weather import daylight_hours, hourly_temperature
+
+__all__ = ["MODEL_NAME", "MODEL_VERSION", "bloom_year_of", "run", "season_start", "simulate"]
+
+MODEL_NAME = "citrus-growth"
+MODEL_VERSION = "0.1.0"
+#: Plots simulated together; bounds memory (a (365, 5000) float64 array is 15 MB).
+PLOT_CHUNK = 5000
+#: Crown cover used where a plot has none recorded.
+DEFAULT_CANOPY_COVER = 0.6
+#: Days of year on which induction hours are computed (October to April): the hourly reconstruction is the
+#: costly part and induction only matters from autumn to the spring trigger.
+INDUCTION_DOYS = (213, 121)
+
+
+def bloom_year_of(day) -> int:
+    """The season a day belongs to, named by the year of the bloom of the fruit then on the tree.
+
+    From April (fruit set) the season is the current year's; January to March belong to the previous year's
+    fruit, which late cultivars still carry (late navels and Valencias are harvested into spring).
+    """
+    day = pd.Timestamp(day)
+    return day.year if day.month >= 4 else day.year - 1
+
+
+def season_start(bloom_year: int) -> pd.Timestamp:
+    """First day of a season's simulation: 1 October before the bloom, when flower induction starts."""
+    return pd.Timestamp(year=bloom_year - 1, month=10, day=1)
+
+
+def _first_doy_index(doy: np.ndarray, target: int, after: int = 0) -> int:
+    hits = np.flatnonzero((doy == target) & (np.arange(doy.size) >= after))
+    return int(hits[0]) if hits.size else -1
+
+
+def _date(times: pd.DatetimeIndex, index: np.ndarray) -> np.ndarray:
+    values = np.full(index.shape, np.datetime64("NaT"), dtype="datetime64[ns]")
+    ok = index >= 0
+    values[ok] = times.values[index[ok]]
+    return values
+
+
+def simulate(tmin_c, tmax_c, rs_mj_m2, times, lat, lon, canopy_cover, p: Mapping[str, np.ndarray], *, ks=None,
+             n_status=None, utc_offset_h=8.0, quality_only=False) -> dict[str, np.ndarray]:
+    """One season for many plots on numpy arrays (the model core; ``run`` wraps it in xarray).
+
+    Parameters
+    ----------
+    tmin_c, tmax_c, rs_mj_m2 : numpy.ndarray, shape (time, plot)
+        Daily weather on the plot [°C, °C, MJ m⁻² d⁻¹].
+    times : pandas.DatetimeIndex
+        The days (consecutive).
+    lat, lon, canopy_cover : numpy.ndarray, shape (plot,)
+        Latitude, longitude [deg]; crown cover [-].
+    p : mapping
+        Parameter arrays of shape (plot,) by key (``growth.cultivars.parameter_arrays``).
+    ks, n_status : numpy.ndarray, optional, broadcastable to (time, plot)
+        Water-stress coefficient and nitrogen status index (1 = no stress).
+    quality_only : bool
+        Only phenology and quality (for the flat-ground reference): no carbon and fruit size.
+
+    Returns
+    -------
+    dict of numpy arrays: daily (time, plot) series and per-plot day indices (−1 = not reached).
+    """
+    n_time, n_plot = tmin_c.shape
+    doy = times.day_of_year.to_numpy()
+    out: dict[str, np.ndarray] = {}
+    method = int(round(float(np.median(p["thermal.method"]))))
+    gdd = thermal.thermal_time(tmin_c, tmax_c, p["thermal.base_temperature"], p["thermal.upper_temperature"],
+                               method)
+    out["gdd_c_d"] = gdd
+
+    # Flower-bud induction: hours below 20 °C from the foundation's diurnal model, autumn to spring only.
+    bloom_start = _first_doy_index(doy, int(p["bloom.start_doy"][0]))
+    induction_start = _first_doy_index(doy, int(p["induction.start_doy"][0]))
+    if induction_start > bloom_start >= 0 or induction_start < bloom_start - 366:
+        induction_start = -1
+    window = (doy >= INDUCTION_DOYS[0]) | (doy <= INDUCTION_DOYS[1])
+    hours_below = np.zeros_like(gdd)
+    if induction_start >= 0 and window.any():
+        days = np.flatnonzero(window)
+        t_hourly = hourly_temperature(tmin_c[days], tmax_c[days], lat, lon, doy[days], utc_offset_h)
+        hours_below[days] = thermal.hours_below(t_hourly, p["induction.threshold_temperature"], axis=1)
+    induction = phenology.induction_hours(hours_below, np.full(n_plot, induction_start))
+    out["induction_h"] = induction if induction_start >= 0 else np.full_like(gdd, np.nan)
+    out["trigger_index"] = phenology.warm_spell_trigger(
+        tmax_c, induction, p["induction.required_hours"], p["induction.trigger_tmax"][0],
+        int(p["induction.trigger_days"][0])) if induction_start >= 0 else np.full(n_plot, -1)
+
+    # Bloom from thermal time since 1 January; bud break and the spring flush a month before.
+    since_start = phenology.thermal_time_since(gdd, np.full(n_plot, bloom_start))
+    with np.errstate(invalid="ignore"):
+        bloom = phenology.first_index(since_start >= p["bloom.required_gdd"])
+    bud_break = np.where(bloom >= 0, np.maximum(bloom - p["bloom.bud_break_days"].astype(int), 0), -1)
+    since_bloom = phenology.thermal_time_since(gdd, bloom)
+    with np.errstate(invalid="ignore"):
+        petal_fall = phenology.first_index(since_bloom >= p["fruit.petal_fall_gdd"])
+        cell_division_end = phenology.first_index(since_bloom >= p["fruit.cell_division_gdd"])
+    out.update(bloom_index=bloom, bud_break_index=bud_break, petal_fall_index=petal_fall,
+               fruit_set_index=cell_division_end, gdd_since_bloom_c_d=since_bloom)
+    out["flowering_intensity"] = (np.minimum(induction[np.maximum(bloom, 0), np.arange(n_plot)]
+                                             / p["induction.required_hours"], 1.0)
+                                  if induction_start >= 0 else np.full(n_plot, np.nan))
+    out["flowering_intensity"] = np.where(bloom >= 0, out["flowering_intensity"], np.nan)
+
+    # Quality clock (own base temperature) -> TSS, TA, ratio.
+    gdd_quality = thermal.thermal_time(tmin_c, tmax_c, p["quality.base_temperature"],
+                                       p["thermal.upper_temperature"], method)
+    tau_quality = phenology.thermal_time_since(gdd_quality, bloom)
+    brix = fruit.tss_brix(tau_quality, p["quality.tss_intercept"], p["quality.tss_slope"],
+                          p["quality.tss_curvature"])
+    acid = fruit.acid_pct(tau_quality, p["quality.acid_initial"], p["quality.acid_final"],
+                          p["quality.acid_decay_rate"])
+    out.update(brix=brix, acid_pct=acid, ratio=brix / acid)
+
+    # Stage III starts when the potential diameter reaches 90 % of its range: τ = τm + ln(9)/r.
+    stage3_tau = p["fruit.midpoint_gdd"] + np.log(9.0) / p["fruit.growth_rate"]
+    if not quality_only:
+        daylength = daylight_hours(lat[None, :], doy[:, None].astype(float))
+        tmean = (tmin_c + tmax_c) / 2.0
+        gross = carbon.daily_assimilation(
+            rs_mj_m2, daylength, tmean, canopy_cover, amax=p["carbon.amax"],
+            light_use_efficiency=p["carbon.light_use_efficiency"],
+            extinction_coefficient=p["carbon.extinction_coefficient"],
+            leaf_area_index=p["carbon.leaf_area_index"], par_fraction=p["carbon.par_fraction"],
+            t_min=p["carbon.temperature_min"], t_opt_low=p["carbon.temperature_opt_low"],
+            t_opt_high=p["carbon.temperature_opt_high"], t_max=p["carbon.temperature_max"])
+        ks_arr = np.ones_like(gdd) if ks is None else np.broadcast_to(ks, gdd.shape)
+        n_arr = np.ones_like(gdd) if n_status is None else np.broadcast_to(n_status, gdd.shape)
+        gross = gross * np.clip(1.0 - p["water.assimilation_sensitivity"] * (1.0 - ks_arr), 0.0, 1.0) \
+            * np.clip(1.0 - p["nitrogen.assimilation_sensitivity"] * (1.0 - n_arr), 0.0, 1.0)
+        respiration = carbon.maintenance_respiration(tmean, p["carbon.maintenance_25"], canopy_cover,
+                                                      p["carbon.q10"])
+        # Demand peaks with the fruit's potential expansion (the logistic's bell in thermal time).
+        half_x = p["fruit.growth_rate"] * (since_bloom - p["fruit.midpoint_gdd"]) / 2.0
+        bell = np.where(np.isnan(since_bloom), 0.0, 1.0 / np.cosh(np.nan_to_num(half_x)) ** 2)
+        demand = p["carbon.growth_demand"] * np.clip(canopy_cover, 0.0, 1.0) * np.maximum(
+            bell, p["carbon.demand_base_fraction"])
+        ratio_sd = carbon.supply_demand_ratio(gross, respiration, demand)
+        # Reserves buffer single dull days: the fruit responds to the 7-day mean ratio.
+        kernel = np.ones(7) / 7.0
+        padded = np.concatenate([np.repeat(ratio_sd[:1], 6, axis=0), ratio_sd], axis=0)
+        cumulative = np.cumsum(padded, axis=0)
+        ratio_7d = (cumulative[6:] - np.concatenate([np.zeros((1, n_plot)), cumulative[:-7]])) * kernel[0]
+        modifier = fruit.growth_modifier(ks_arr, p["fruit.water_sensitivity"], ratio_7d,
+                                         p["carbon.sufficient_ratio"])
+        started = ~np.isnan(since_bloom)
+        tau_fruit = fruit.effective_thermal_time(gdd, modifier, started)
+        diameter = fruit.diameter_logistic(tau_fruit, p["fruit.initial_diameter"], p["fruit.final_diameter"],
+                                           p["fruit.growth_rate"], p["fruit.midpoint_gdd"])
+        with np.errstate(invalid="ignore"):
+            stage3 = phenology.first_index(tau_fruit >= stage3_tau)
+            in_set = started & ~(np.arange(n_time)[:, None] >= np.where(cell_division_end >= 0,
+                                                                        cell_division_end, n_time))
+        set_limit = np.where(in_set, np.minimum(modifier, 1.0), np.nan)
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # plots that never bloom: mean of nothing
+            out["fruit_set_fraction"] = p["fruit.set_fraction"] * np.nanmean(set_limit, axis=0)
+        out.update(assimilation_kg_co2_ha_d=gross, respiration_kg_co2_ha_d=respiration,
+                   carbon_supply_demand=ratio_sd, fruit_growth_modifier=np.where(started, modifier, np.nan),
+                   fruit_diameter_mm=diameter, fruit_expansion_mm_d=np.where(started, fruit.expansion_rate(
+                       np.where(started, diameter, p["fruit.initial_diameter"])), np.nan),
+                   ks=ks_arr, heat_stress_days=np.nansum(np.where(
+                       started & ~_after_index(stage3, n_time),
+                       thermal.heat_stress_days(tmin_c, tmax_c), 0.0), axis=0))
+        out["fruit_volume_cm3"] = fruit.fruit_volume_cm3(diameter)
+    else:
+        with np.errstate(invalid="ignore"):
+            stage3 = phenology.first_index(since_bloom >= stage3_tau)
+    maturity = phenology.maturity_index(out["ratio"], brix, stage3, p["maturity.ratio_required"],
+                                        p["maturity.tss_required"])
+    colour_break = phenology.colour_break_index(tmin_c, stage3, p["colour.night_temperature"],
+                                                p["colour.cool_sum_required"])
+    out.update(stage3_index=stage3, maturity_index=maturity, colour_break_index=colour_break)
+    out["stage"] = phenology.stage_codes(n_time, bud_break, bloom, petal_fall, cell_division_end, stage3,
+                                         maturity)
+    if not quality_only:
+        active, _ = phenology.flush_active(gdd, doy, bud_break, p["flush.interval_gdd"],
+                                           p["flush.duration_days"], p["flush.last_start_doy"])
+        out["flush_active"] = active
+        day = np.arange(n_time)[:, None]
+        out["fruit_age_d"] = np.where((petal_fall >= 0) & (day >= petal_fall), day - petal_fall, np.nan)
+    return out
+
+
+def _after_index(index, n_time):
+    return (index >= 0) & (np.arange(n_time)[:, None] >= index)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# xarray orchestration
+# ------------------------------------------------------------------------------------------------------------
+DAILY_OUTPUTS = {
+    "gdd_c_d": ("degC d", "daily thermal time on the plot"),
+    "gdd_since_bloom_c_d": ("degC d", "thermal time accumulated since full bloom"),
+    "induction_h": ("h", "cumulative flower-bud induction hours (below the induction threshold)"),
+    "stage": ("1", "phenological stage code"),
+    "flush_active": ("1", "young (susceptible) vegetative flush present"),
+    "fruit_age_d": ("d", "days since petal fall"),
+    "fruit_diameter_mm": ("mm", "equatorial fruit diameter"),
+    "fruit_expansion_mm_d": ("mm/d", "fruit expansion rate (day-to-day diameter increase)"),
+    "fruit_volume_cm3": ("cm3", "fruit volume (sphere of the diameter)"),
+    "brix": ("Brix", "total soluble solids (TSS)"),
+    "acid_pct": ("%", "titratable acidity (citric acid)"),
+    "ratio": ("1", "TSS/TA ratio"),
+    "assimilation_kg_co2_ha_d": ("kg CO2/ha/d", "gross canopy assimilation (after water and nitrogen stress)"),
+    "respiration_kg_co2_ha_d": ("kg CO2/ha/d", "maintenance respiration"),
+    "carbon_supply_demand": ("1", "carbon supply/demand ratio (net assimilation over growth demand)"),
+    "fruit_growth_modifier": ("1", "multiplier of the fruit clock from water stress and carbon shortage"),
+    "ks": ("1", "water-stress coefficient used (1 = no stress)"),
+}
+DATE_OUTPUTS = {
+    "bud_break_date": ("bud_break_index", "spring bud break (first flush)"),
+    "bud_growth_trigger_date": ("trigger_index", "warm-spell trigger of bud growth after sufficient induction (CFMS)"),
+    "bloom_date": ("bloom_index", "full bloom"),
+    "petal_fall_date": ("petal_fall_index", "petal fall"),
+    "fruit_set_date": ("fruit_set_index", "end of stage I and of the physiological fruit drop"),
+    "stage3_date": ("stage3_index", "start of fruit stage III (maturation)"),
+    "colour_break_date": ("colour_break_index", "colour break (peel degreening)"),
+    "maturity_date": ("maturity_index", "harvest maturity (TSS/TA and TSS thresholds reached)"),
+}
+
+
+def _plots_dataset(plots) -> xr.Dataset:
+    if isinstance(plots, PlotSet):
+        return plots.to_dataset()
+    if isinstance(plots, xr.Dataset) and "plot" in plots.dims:
+        return plots
+    raise InputError("plots must be a PlotSet or a dataset with a 'plot' dimension (PlotSet.to_dataset()).")
+
+
+def _check_weather(weather: xr.Dataset, plot_ids) -> xr.Dataset:
+    if not isinstance(weather, xr.Dataset) or "time" not in weather.dims or "plot" not in weather.dims:
+        raise InputError("growth needs daily plot weather with dims (time, plot), e.g. from "
+                         "orchard.plot_weather.plot_weather(..., resolution='daily').")
+    if weather.attrs.get("resolution", "daily") != "daily":
+        raise InputError(f"growth needs daily weather, got {weather.attrs.get('resolution')!r}; aggregate it "
+                         "with orchard.weather.daily_from_hourly first.")
+    missing_plots = [pid for pid in plot_ids if pid not in set(weather["plot"].values.astype(str))]
+    if missing_plots:
+        raise InputError(f"no weather for plot {missing_plots[0]}; give plot weather for every plot.")
+    for name in ("tmin_c", "tmax_c", "rs_mj_m2"):
+        if name not in weather:
+            hint = " (give sunshine hours or radiation)" if name == "rs_mj_m2" else ""
+            raise InputError(f"the weather has no {name}{hint}; growth needs daily tmin_c, tmax_c and rs_mj_m2.")
+    times = pd.DatetimeIndex(weather["time"].values)
+    if len(times) < 2 or not (np.diff(times.values) == np.timedelta64(1, "D")).all():
+        raise InputError("growth needs consecutive days in the weather (one row per day, no missing days).")
+    return weather
+
+
+def _check_gaps(values: np.ndarray, name: str, times, plot_ids) -> None:
+    bad = np.isnan(values)
+    if bad.any():
+        t, j = np.argwhere(bad)[0]
+        length = int(np.argmax(~bad[t:, j])) if (~bad[t:, j]).any() else int(bad[t:, j].size)
+        raise InputError(
+            f"weather for plot {plot_ids[j]} has {name} missing for {length} day(s) from "
+            f"{pd.Timestamp(times[t]).date()}, longer than the gap the weather QC fills; fill the gap "
+            "(another station, reanalysis) or shorten the period.")
+
+
+def _daily_input(value, name: str, times, plot_ids) -> np.ndarray | None:
+    """ks / nitrogen inputs: scalar, (plot,) or (time, plot) DataArray -> array (time, plot); gaps -> 1."""
+    if value is None:
+        return None
+    if isinstance(value, xr.DataArray):
+        da = value
+        if "plot" in da.dims:
+            da = da.sel(plot=list(plot_ids))
+        if "time" in da.dims:
+            da = da.reindex(time=times)
+        da = da.transpose(*[d for d in ("time", "plot") if d in da.dims])
+        array = da.to_numpy().astype(float)
+        if "time" not in da.dims:
+            array = array[None, ...]
+        if "plot" not in da.dims:
+            array = array[..., None]
+    else:
+        array = np.asarray(value, dtype=float)
+    if np.nanmin(array, initial=1.0) < 0 or np.nanmax(array, initial=0.0) > 1:
+        raise InputError(f"{name} must lie between 0 and 1 (1 = no stress); got values from "
+                         f"{np.nanmin(array):.2f} to {np.nanmax(array):.2f}.")
+    return np.broadcast_to(np.nan_to_num(array, nan=1.0), (len(times), len(plot_ids)))
+
+
+def run(plots, weather: xr.Dataset, params=None, ks=None, *, n_status=None, slope_correction: bool = True,
+        session=None, plot_chunk: int = PLOT_CHUNK) -> xr.Dataset:
+    """Simulate citrus growth for every plot over the days of the weather.
+
+    Parameters
+    ----------
+    plots : PlotSet or xarray.Dataset
+        The plots (dim ``plot``) with ``lat``, ``lon``, ``cultivar``, ``canopy_cover`` and, for the slope
+        correction, ``slope_deg``, ``aspect_deg``, ``sky_view_factor``, ``horizon_deg``.
+    weather : xarray.Dataset
+        Daily plot weather, dims (time, plot), with ``tmin_c``, ``tmax_c``, ``rs_mj_m2`` (temperatures already
+        at the plot's elevation, as ``orchard.plot_weather`` gives them). The season: full bloom is counted
+        from the first 1 January in the weather; induction from the 1 October before it when present.
+    params : ParameterSet or dict of cultivar -> ParameterSet, optional
+        One set for every plot, or one per cultivar; default the cultivars' sets (stored versions first when
+        ``session`` is given, else the shipped files).
+    ks : xarray.DataArray or float, optional
+        Daily water-stress coefficient (time, plot) or per plot, 0–1, from the soil water balance; default 1
+        (no water stress), recorded in the attrs.
+    n_status : xarray.DataArray or float, optional
+        Nitrogen status index 0–1 (1 = sufficient); default 1.
+    slope_correction : bool
+        Move radiation and temperature onto each plot's slope (``growth.slope``); needs terrain.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims (plot, time): the daily outputs (``gdd_c_d``, ``induction_h``, ``stage``, ``fruit_diameter_mm``,
+        ``fruit_expansion_mm_d``, ``brix``, ``acid_pct``, ``ratio``, assimilation, respiration, …); per plot
+        the stage dates (``bloom_date``, ``colour_break_date``, ``maturity_date``, …), ``maturity_date_flat``
+        and ``maturity_delay_days`` against the same plot on flat ground at the same elevation.
+    """
+    plots_ds = _plots_dataset(plots)
+    plot_ids = plots_ds["plot"].values.astype(str)
+    weather = _check_weather(weather, plot_ids).sel(plot=plot_ids)
+    times = pd.DatetimeIndex(weather["time"].values)
+
+    codes = [str(c) for c in plots_ds["cultivar"].values] if "cultivar" in plots_ds else [""] * len(plot_ids)
+    if params is None:
+        sets = cultivars.parameters_for_plots(codes, plot_ids, session=session)
+    elif isinstance(params, orchard_params.ParameterSet):
+        sets = {code: params for code in set(codes)}
+    else:
+        missing = [c for c in codes if c not in params]
+        if missing:
+            raise InputError(f"no parameter set for cultivar '{missing[0]}'; pass one for every cultivar.")
+        sets = dict(params)
+    p = cultivars.parameter_arrays(codes, sets)
+
+    if slope_correction:
+        weather = slope.slope_weather(weather, plots_ds)
+        flat = {"tmin_c": "tmin_flat_c", "tmax_c": "tmax_flat_c", "rs_mj_m2": "rs_flat_mj_m2"}
+    else:
+        flat = {"tmin_c": "tmin_c", "tmax_c": "tmax_c", "rs_mj_m2": "rs_mj_m2"}
+    arrays = {name: weather[name].transpose("time", "plot").to_numpy().astype(float)
+              for name in {"tmin_c", "tmax_c", "rs_mj_m2", *flat.values()}}
+    for name in ("tmin_c", "tmax_c", "rs_mj_m2"):
+        _check_gaps(arrays[name], name, times, plot_ids)
+
+    lat = plots_ds["lat"].to_numpy().astype(float)
+    lon = plots_ds["lon"].to_numpy().astype(float)
+    cover = (plots_ds["canopy_cover"].to_numpy().astype(float) if "canopy_cover" in plots_ds
+             else np.full(len(plot_ids), np.nan))
+    default_cover = np.isnan(cover)
+    cover = np.where(default_cover, DEFAULT_CANOPY_COVER, cover)
+    ks_arr = _daily_input(ks, "ks", times, plot_ids)
+    n_arr = _daily_input(n_status, "n_status", times, plot_ids)
+    offset = float(weather.attrs.get("utc_offset_h", 8.0))
+
+    pieces, flat_pieces = [], []
+    for start in range(0, len(plot_ids), plot_chunk):
+        cols = slice(start, start + plot_chunk)
+        pc = {k: v[cols] for k, v in p.items()}
+        kw = dict(utc_offset_h=offset)
+        pieces.append(simulate(arrays["tmin_c"][:, cols], arrays["tmax_c"][:, cols], arrays["rs_mj_m2"][:, cols],
+                               times, lat[cols], lon[cols], cover[cols], pc,
+                               ks=None if ks_arr is None else ks_arr[:, cols],
+                               n_status=None if n_arr is None else n_arr[:, cols], **kw))
+        flat_pieces.append(simulate(arrays[flat["tmin_c"]][:, cols], arrays[flat["tmax_c"]][:, cols],
+                                    arrays[flat["rs_mj_m2"]][:, cols], times, lat[cols], lon[cols], cover[cols],
+                                    pc, quality_only=True, **kw)
+                           if slope_correction else None)
+    result = {k: np.concatenate([piece[k] for piece in pieces], axis=-1) for k in pieces[0]}
+    ds = xr.Dataset(coords={"plot": plot_ids, "time": times})
+    for name, (units, long_name) in DAILY_OUTPUTS.items():
+        ds[name] = xr.DataArray(result[name].T, dims=("plot", "time"),
+                                attrs={"units": units, "long_name": long_name})
+    ds["stage"] = ds["stage"].astype(np.int8)
+    ds["stage"].attrs.update(flag_values=np.array(list(phenology.STAGES), dtype=np.int8),
+                             flag_meanings=" ".join(phenology.STAGES.values()))
+    ds["flush_active"] = ds["flush_active"].astype(np.int8)
+    for name, (key, long_name) in DATE_OUTPUTS.items():
+        ds[name] = xr.DataArray(_date(times, result[key]), dims="plot", attrs={"long_name": long_name})
+    ds["flowering_intensity"] = xr.DataArray(result["flowering_intensity"], dims="plot", attrs={
+        "units": "1", "long_name": "induction hours reached at bloom over those required (capped at 1)"})
+    ds["fruit_set_fraction"] = xr.DataArray(result["fruit_set_fraction"], dims="plot", attrs={
+        "units": "1", "long_name": "fraction of flowers setting fruit (carbon and water limited)"})
+    ds["heat_stress_days"] = xr.DataArray(result["heat_stress_days"], dims="plot", attrs={
+        "units": "d", "long_name": "days with Tmax >= 35, Tmean >= 30 or Tmin >= 24 degC in fruit stages I-II"})
+    if slope_correction:
+        flat_index = np.concatenate([piece["maturity_index"] for piece in flat_pieces])
+        ds["maturity_date_flat"] = xr.DataArray(_date(times, flat_index), dims="plot", attrs={
+            "long_name": "harvest maturity of the same plot on flat, unobstructed ground at the same elevation"})
+        delay = (ds["maturity_date"] - ds["maturity_date_flat"]) / np.timedelta64(1, "D")
+        ds["maturity_delay_days"] = delay.assign_attrs(
+            units="d", long_name="maturity delay caused by slope and aspect (positive = later than flat)")
+        for name in ("rs_slope_mj_m2", "rs_flat_mj_m2", "delta_tmax_c", "delta_tmin_c"):
+            if name in weather:
+                ds[name] = weather[name].transpose("plot", "time").assign_attrs(weather[name].attrs)
+    else:
+        ds["maturity_delay_days"] = xr.DataArray(np.full(len(plot_ids), np.nan), dims="plot", attrs={
+            "units": "d", "long_name": "not computed: the run had no slope correction"})
+    ds["cultivar"] = xr.DataArray(np.asarray(codes, dtype=str), dims="plot")
+    ds.attrs.update(
+        model=MODEL_NAME, model_version=MODEL_VERSION,
+        parameter_set="; ".join(f"{code}: {pset.name} v{pset.version or 0} {pset.hash}"
+                                for code, pset in sorted(sets.items())),
+        ks_source=("given" if ks is not None else "default 1 (no water stress): no soil water balance given"),
+        n_status_source=("given" if n_status is not None else "default 1 (nitrogen sufficient)"),
+        slope_correction=("on: radiation and temperature moved onto each plot's slope (growth.slope)"
+                          if slope_correction else "off"),
+        canopy_cover_default=(f"{DEFAULT_CANOPY_COVER} used for plots without canopy_cover: "
+                              + ", ".join(plot_ids[default_cover]) if default_cover.any() else "none"),
+        weather_source=str(weather.attrs.get("source", "unknown")),
+        induction=("counted from 1 October" if not np.all(np.isnan(result["induction_h"]))
+                   else "not counted: the weather does not cover the autumn before bloom"),
+    )
+    return ds

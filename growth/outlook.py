@@ -1,0 +1,126 @@
+"""30-day outlook of fruit expansion rate and sugar: the season so far, then forecast, then past years.
+
+From an issue date the model runs on the observed weather up to that day, then on each *member*: the
+forecast for its first days when one is supplied, followed by the same calendar days of one past year of the
+weather record (an analogue-year ensemble, as in ensemble streamflow prediction). The spread of the members
+gives P10/P50/P90 of the daily fruit expansion rate and Brix for the next 30 days.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from growth import model
+from orchard.errors import InputError
+
+__all__ = ["outlook"]
+
+WEATHER_VARIABLES = ("tmin_c", "tmax_c", "rs_mj_m2")
+
+
+def _member_days(weather: xr.Dataset, year_shift: int, target: pd.DatetimeIndex) -> xr.Dataset | None:
+    """The days ``target`` shifted back ``year_shift`` years, re-stamped to ``target`` (None if not all there)."""
+    source = pd.DatetimeIndex([d - pd.DateOffset(years=year_shift) for d in target])
+    have = pd.DatetimeIndex(weather["time"].values)
+    if not source.isin(have).all():
+        return None
+    days = weather[list(WEATHER_VARIABLES)].sel(time=source)
+    if any(bool(days[v].isnull().any()) for v in WEATHER_VARIABLES):
+        return None
+    return days.assign_coords(time=target)
+
+
+def outlook(plots, weather: xr.Dataset, issue_date, params=None, *, forecast: xr.Dataset | None = None,
+            ks=None, horizon_days: int = 30, quantiles=(0.1, 0.5, 0.9), slope_correction: bool = True,
+            bloom_year: int | None = None, session=None) -> xr.Dataset:
+    """P10/P50/P90 of fruit expansion rate and Brix for each plot over the days after ``issue_date``.
+
+    Parameters
+    ----------
+    plots : PlotSet or xarray.Dataset
+        The plots (see :func:`growth.model.run`).
+    weather : xarray.Dataset
+        Daily plot weather (time, plot) from before the season start (1 October or 1 January) to at least
+        ``issue_date``; its earlier years are the climatology members.
+    issue_date : str or date
+        Last day of observed weather used.
+    forecast : xarray.Dataset, optional
+        Daily plot forecast (time, plot[, member]) for days after ``issue_date``; it replaces the first days
+        of every member (forecast member i goes with climatology member i modulo the forecast's members).
+    ks : optional
+        Water-stress coefficient as for :func:`growth.model.run` (days beyond it count as 1).
+    horizon_days : int
+        Days of outlook (default 30).
+    quantiles : sequence of float
+        Quantiles of the members (default P10, P50, P90).
+    bloom_year : int, optional
+        The season (year of the bloom of the fruit on the tree); default :func:`growth.model.bloom_year_of`.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims (plot, quantile, lead_day) with ``fruit_expansion_mm_d``, ``brix`` and ``fruit_diameter_mm``;
+        coord ``time`` along lead_day; attrs list the members' sources.
+    """
+    issue = pd.Timestamp(issue_date).normalize()
+    plots_ds = model._plots_dataset(plots)
+    plot_ids = plots_ds["plot"].values.astype(str)
+    observed = weather.sel(time=slice(model.season_start(bloom_year or model.bloom_year_of(issue)), issue))
+    if observed.sizes.get("time", 0) == 0 or pd.Timestamp(observed["time"].values[-1]) != issue:
+        raise InputError(f"the weather does not reach the issue date {issue.date()}; import weather up to it "
+                         "or choose an earlier date.")
+    target = pd.date_range(issue + pd.Timedelta(days=1), periods=horizon_days, freq="D")
+    members, sources = [], []
+    for shift in range(1, 60):
+        days = _member_days(weather.sel(plot=plot_ids), shift, target)
+        if days is not None:
+            members.append(days)
+            sources.append(f"{target[0].year - shift} weather record (analogue year)")
+    if len(members) < 3:
+        raise InputError(f"only {len(members)} past year(s) in the weather record cover "
+                         f"{target[0].date()} to {target[-1].date()}; the outlook needs at least 3 "
+                         "(import more years of weather).")
+    if forecast is not None:
+        fc = forecast.sel(plot=plot_ids)[list(WEATHER_VARIABLES)]
+        fc = fc.sel(time=slice(target[0], target[-1]))
+        n_fc = fc.sizes.get("member", 1)
+        for i, member in enumerate(members):
+            this = fc.isel(member=i % n_fc) if "member" in fc.dims else fc
+            this = this.transpose("time", "plot")
+            members[i] = this.combine_first(member).transpose("time", "plot")
+            sources[i] = (f"forecast {pd.Timestamp(this['time'].values[0]).date()} to "
+                          f"{pd.Timestamp(this['time'].values[-1]).date()}, then " + sources[i])
+
+    # Every member is the observed season plus its own future: stack members along the plot axis and run once.
+    observed = observed[list(WEATHER_VARIABLES)].transpose("time", "plot")
+    n_member = len(members)
+    stacked_ids = np.array([f"{pid}#{m}" for m in range(n_member) for pid in plot_ids])
+    series = [xr.concat([observed, member.transpose("time", "plot")], dim="time") for member in members]
+    stacked = xr.concat(series, dim="plot").assign_coords(plot=stacked_ids)
+    stacked.attrs.update(weather.attrs, resolution="daily")
+    stacked_plots = xr.concat([plots_ds] * n_member, dim="plot").assign_coords(plot=stacked_ids)
+    stacked_ks = None
+    if ks is not None and isinstance(ks, xr.DataArray) and "plot" in ks.dims:
+        stacked_ks = xr.concat([ks.sel(plot=plot_ids)] * n_member, dim="plot").assign_coords(plot=stacked_ids)
+    elif ks is not None:
+        stacked_ks = ks
+    result = model.run(stacked_plots, stacked, params, stacked_ks, slope_correction=slope_correction,
+                       session=session)
+    future = result.sel(time=target)
+    out = xr.Dataset(coords={"plot": plot_ids, "quantile": np.asarray(quantiles, dtype=float),
+                             "lead_day": np.arange(1, horizon_days + 1)})
+    for name in ("fruit_expansion_mm_d", "brix", "fruit_diameter_mm"):
+        values = future[name].to_numpy().reshape(n_member, len(plot_ids), horizon_days)
+        with np.errstate(invalid="ignore"):
+            q = np.nanquantile(values, quantiles, axis=0) if np.isfinite(values).any() else \
+                np.full((len(quantiles), len(plot_ids), horizon_days), np.nan)
+        out[name] = xr.DataArray(q.transpose(1, 0, 2), dims=("plot", "quantile", "lead_day"),
+                                 attrs=dict(result[name].attrs))
+    out = out.assign_coords(time=("lead_day", target))
+    out.attrs.update(model=result.attrs["model"], model_version=result.attrs["model_version"],
+                     parameter_set=result.attrs["parameter_set"], issue_date=str(issue.date()),
+                     n_members=n_member, member_sources="; ".join(sources),
+                     ks_source=result.attrs["ks_source"])
+    return out
