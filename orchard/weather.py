@@ -963,6 +963,15 @@ def _diurnal_temperature(tmin, tmax, tmin_next, tmax_prev, tmin_prev, sol_h, day
     return np.where(sol_h < sunrise, early, np.where(sol_h <= sunset, day, late))
 
 
+def diurnal_temperature(tmin_c, tmax_c, tmin_next_c, tmax_prev_c, tmin_prev_c, solar_time, daylength_h,
+                        daylength_prev_h, tmax_hour_solar: float = 14.0, night_tau_h: float = 4.0):
+    """Air temperature at local solar time ``solar_time`` [h] of a day (Parton & Logan 1981 as in
+    :func:`hourly_from_daily`), given the day's, the previous and the next day's extremes [°C] and the
+    daylengths [h]; all arrays broadcast together. For callers that need only some days' hours."""
+    return _diurnal_temperature(tmin_c, tmax_c, tmin_next_c, tmax_prev_c, tmin_prev_c, solar_time, daylength_h,
+                                daylength_prev_h, tmax_hour_solar, night_tau_h)
+
+
 def _neighbour_day(a: np.ndarray, k: int) -> np.ndarray:
     """The previous (k=1) or next (k=-1) day's values; the first/last day reuses its own."""
     b = np.roll(a, k, axis=0)

@@ -59,6 +59,20 @@ def test_daily_induction_hours_equal_the_foundations_hourly_reconstruction():
     assert ours[:, 0].tolist() == (hourly < 20.0).sum(axis=1).astype(float).tolist()
 
 
+def test_model_induction_counts_equal_full_hourly_reconstruction():
+    """The model skips days wholly above or below 20 degC; the counts must equal the full reconstruction."""
+    times = pd.date_range("2015-10-01", periods=60, freq="D")
+    rng = np.random.default_rng(5)
+    tmin = rng.uniform(5, 24, size=(60, 3))
+    tmax = tmin + rng.uniform(2, 12, size=(60, 3))
+    lat, lon = np.array([25.8, 30.9, 31.0]), np.array([116.3, 109.5, 109.6])
+    doy = times.day_of_year.to_numpy()
+    full = thermal.hours_below(hourly_temperature(tmin, tmax, lat, lon, doy), 20.0, axis=1)
+    fast = model._hours_below_daily(tmin, tmax, np.arange(60), lat, lon, doy, np.full(3, 20.0), 8.0)
+    np.testing.assert_array_equal(fast, full)
+    assert 0 < np.mean((fast > 0) & (fast < 24)) < 1  # both kinds of days occur
+
+
 def test_warm_spell_triggers_bud_growth_only_after_sufficient_induction():
     n = 30
     tmax = np.full((n, 1), 18.0)
