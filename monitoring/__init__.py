@@ -1,5 +1,6 @@
 """monitoring: crop condition from satellite and drone imagery, and soil moisture and nutrition.
 
-Planned (see docs/design.md): indices, cloud masks, per-plot statistics, poor-growth zones and alerts;
-sensor QC, water balance, interpolated maps, irrigation and fertiliser advice. Not implemented yet.
+Imagery (see docs/monitoring.md): ``imagery`` (readers, reflectance, cloud masks), ``indices``, ``zonal``
+(per-plot statistics with exactextract), ``series`` (smoothing, seasonal baseline), ``anomalies``
+(poor-growth signals, zones, exports) and ``run`` (the orchestrator). Soil: ``monitoring.soil``.
 """

@@ -37,7 +37,6 @@ admin       all plots                       nothing here: admins manage users an
 Every id that arrives from a URL or form goes through :func:`get_plot` (or a function built on it), which
 checks it against the caller. An unknown (or missing) caller is an :class:`~orchard.errors.AccessError`.
 Imports and listings by the operator (:func:`upsert_plots` …, :func:`all_plots`) are not caller-scoped, but an
-import re
 import never re-assigns an existing plot to another owner.
 Stations and their weather are shared, not personal, and are not scoped.
 """
@@ -1091,3 +1090,56 @@ def plot_weather(session: Session, caller: str, plot_id: str, resolution: str = 
     if not plot["station_id"]:
         raise InputError(f"plot {plot_id} has no station_id; assign a weather station to the plot first.")
     return read_weather(session, [plot["station_id"]], resolution, start=start, end=end)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Imagery scenes (monitoring)
+# ----------------------------------------------------------------------------------------------------------
+class Scene(Base):
+    """A registered satellite or drone scene: where its files are and what it is (orchard import-imagery)."""
+
+    __tablename__ = "scenes"
+
+    scene_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    path: Mapped[str] = mapped_column(Text)                               # file or product folder
+    platform: Mapped[str | None] = mapped_column(String(64))              # Sentinel-2A, Landsat 9, drone …
+    sensor: Mapped[str | None] = mapped_column(String(64))                # MSI, OLI, RGB camera
+    acquired_utc: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    processing_baseline: Mapped[float | None] = mapped_column(Float)      # Sentinel-2 PB, e.g. 5.09
+    crs: Mapped[str | None] = mapped_column(String(200))
+    bounds_wkt: Mapped[str | None] = mapped_column(Text)                  # footprint in the scene CRS
+    cloud_fraction: Mapped[float | None] = mapped_column(Float)           # 0-1, from the SCL / QA band
+    bands: Mapped[list | None] = mapped_column(JSON)                      # band names
+    registered_utc: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now_utc)
+
+
+def upsert_scenes(session: Session, records) -> int:
+    """Insert or update scenes (keyed by scene_id); registering the same scene twice changes nothing."""
+    rows = [{k: _clean(v) for k, v in r.items()} for r in _records(records, "scenes")]
+    _check_columns("scenes", rows, _columns_of(Scene), ["scene_id", "path", "acquired_utc"])
+    for i, r in enumerate(rows):
+        r["acquired_utc"] = _aware(f"scenes row {i + 1}", r["acquired_utc"])
+        if r["acquired_utc"] is None:
+            raise InputError(f"scenes row {i + 1} ({r['scene_id']}): acquired_utc is missing.")
+        r.setdefault("registered_utc", _now_utc())
+    columns = [c for c in _columns_of(Scene) if any(c in r for r in rows)]
+    data = {c: [r.get(c) for r in rows] for c in columns}
+    # Few rows: the typed path (not the SQLite text fast path) so the JSON band list is serialised.
+    return _upsert(session, Scene.__table__, columns, data, keys=["scene_id"], no_update=["registered_utc"])
+
+
+def list_scenes(session: Session, start=None, end=None, platform: str | None = None) -> list[dict[str, Any]]:
+    """Registered scenes ordered by acquisition time, optionally within [start, end] and of one platform."""
+    query = select(Scene)
+    start_utc, end_utc = _aware("start", start), _aware("end", end)
+    if start_utc is not None:
+        query = query.where(Scene.acquired_utc >= start_utc)
+    if end_utc is not None:
+        query = query.where(Scene.acquired_utc <= end_utc)
+    if platform:
+        query = query.where(Scene.platform == platform)
+    return [{c: getattr(s, c) for c in _columns_of(Scene)}
+            for s in session.scalars(query.order_by(Scene.acquired_utc, Scene.scene_id))]
+
+
+__all__ += ["Scene", "upsert_scenes", "list_scenes"]

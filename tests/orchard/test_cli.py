@@ -8,7 +8,7 @@ import sys
 import pytest
 from sqlalchemy import text
 
-from conftest import square
+from tests.conftest import square
 from orchard import store
 from orchard.cli import main
 

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orchard import coords
-from conftest import TEST_DATA
+from tests.conftest import TEST_DATA
 
 REFERENCE = pd.read_csv(TEST_DATA / "validation" / "gcj02_eviltransform.csv", comment="#")
 

@@ -9,7 +9,7 @@ import pytest
 import shapely
 import xarray as xr
 
-from conftest import square
+from tests.conftest import square
 from orchard import coords
 from orchard.errors import InputError
 from orchard.plots import PLOT_FIELDS, PlotSet, read_plots
