@@ -38,6 +38,34 @@ def _scene_paths(paths: list[Path]) -> list[Path]:
     return out
 
 
+def register_scenes(engine, paths) -> list[dict]:
+    """Read the metadata of scene files or folders and upsert them into the scenes table; return the records."""
+    import rasterio
+
+    from monitoring import imagery
+    from orchard import store
+
+    records = []
+    for path in _scene_paths(paths):
+        info = imagery.read_scene_info(path)
+        if info.cloud_fraction is None and "SCL" in info.bands:
+            file, index = info.bands["SCL"]
+            with rasterio.open(file) as src:
+                step = max(1, max(src.width, src.height) // 1024)  # a decimated read is enough here
+                scl = src.read(
+                    index,
+                    out_shape=(src.height // step or 1, src.width // step or 1),
+                    resampling=rasterio.enums.Resampling.nearest,
+                )
+            info.cloud_fraction = round(1 - imagery.scene_clear_fraction(scl), 4)
+        record = info.record()
+        record["path"] = str(Path(record["path"]).resolve())
+        records.append(record)
+    with store.session_scope(engine) as session:
+        store.upsert_scenes(session, records)
+    return records
+
+
 def import_imagery(
     paths: Annotated[
         list[Path],
@@ -51,32 +79,12 @@ def import_imagery(
 ) -> None:
     """Register Sentinel-2 L2A scenes in the database (registering twice changes nothing)."""
     import numpy as np
-    import rasterio
 
-    from monitoring import imagery
-    from orchard import store
     from orchard.cli_common import engine, out, print_records, progress
 
-    records = []
     with progress() as bar:
         bar.add_task("reading scene metadata", total=None)
-        for path in _scene_paths(paths):
-            info = imagery.read_scene_info(path)
-            if info.cloud_fraction is None and "SCL" in info.bands:
-                file, index = info.bands["SCL"]
-                with rasterio.open(file) as src:
-                    step = max(1, max(src.width, src.height) // 1024)  # a decimated read is enough here
-                    scl = src.read(
-                        index,
-                        out_shape=(src.height // step or 1, src.width // step or 1),
-                        resampling=rasterio.enums.Resampling.nearest,
-                    )
-                info.cloud_fraction = round(1 - imagery.scene_clear_fraction(scl), 4)
-            record = info.record()
-            record["path"] = str(Path(record["path"]).resolve())
-            records.append(record)
-    with store.session_scope(engine()) as session:
-        store.upsert_scenes(session, records)
+        records = register_scenes(engine(), paths)
     shown = [
         {
             "scene_id": r["scene_id"],

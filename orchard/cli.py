@@ -50,10 +50,31 @@ def init(sample: Annotated[bool, typer.Option("--sample", help="Load the sample 
         if sample:
             counts = sample_district.load_sample(
                 engine, progress=lambda step: progress.update(task, description=f"loading {step}"))
+            progress.update(task, description="loading sample imagery and sensors")
+            counts.update(_load_sample_observations(engine))
     out.print(f"database ready: {_shown_url()}")
     if counts:
         out.print(f"sample district loaded: {counts['plots']} plots, {counts['daily_days']} days of daily "
-                  f"weather, {counts['hourly_hours']} hours of hourly weather")
+                  f"weather, {counts['hourly_hours']} hours of hourly weather, {counts['scenes']} satellite "
+                  f"scenes, {counts['sensor_readings']} sensor readings")
+
+
+def _load_sample_observations(engine) -> dict[str, int]:
+    """The sample district's satellite scenes and field-sensor files (the modules' own loaders, so
+    ``orchard/`` itself stays free of module imports; see sample_data/imagery and sample_data/sensors)."""
+    from monitoring.cli import register_scenes
+    from monitoring.soil.ingest import ingest_files
+
+    root = config.sample_data_dir()
+    scenes = register_scenes(engine, [root / "imagery" / "s2_synthetic"])
+    sensors = root / "sensors"
+    reports = ingest_files(engine, [sensors / "station_ws01_hourly.csv"], sensor_id="WS01",
+                           registry=sensors / "sensors.csv")
+    reports += ingest_files(engine, [sensors / "probes_gateway_b_7in1.csv", sensors / "deep_moisture_long.csv"])
+    # gateway A logs local time without a zone; WS02 logs UTC but is declared local on purpose (QC flags it TZ)
+    reports += ingest_files(engine, [sensors / "probes_gateway_a_7in1.csv", sensors / "station_ws02_toa5.dat"],
+                            tz="Asia/Shanghai")
+    return {"scenes": len(scenes), "sensor_readings": sum(r.rows_written for r in reports)}
 
 
 @app.command("import-plots")

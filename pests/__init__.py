@@ -1,5 +1,6 @@
-"""pests: weather-driven risk of citrus black spot, canker, spider mites and leaf miner.
+"""pests: weather-driven risk of citrus black spot, canker, citrus red mite and citrus leafminer.
 
-Planned (see docs/design.md): degree days, leaf wetness, infection and population models, 15-day / 1-month /
-3-month outlooks in 5 classes, weekly risk maps and an image library. Not implemented yet.
+Engines (``degree_days``, ``wetness``, ``infection``, ``population``), one module per pest, the orchestrator
+``pests.model.run``, outlooks at 15 days / 1 month / 3 months (``pests.outlook.outlook``, ``risk_calendar``)
+and spray timing signals (``pests.spray.spray_signals``). See docs/pests.md.
 """

@@ -24,6 +24,10 @@ def test_monitor_without_imagery_says_what_to_do(sample_home, monkeypatch, capsy
     home = tmp_path / "home"
     shutil.copytree(sample_home, home)
     monkeypatch.setenv("ORCHARD_HOME", str(home))
+    import sqlite3
+
+    with sqlite3.connect(home / "orchard.db") as db:  # the sample registers its scenes: forget them here
+        db.execute("DELETE FROM scenes")
     code, _, err = _run(["monitor"], capsys)
     assert code == 1 and "no imagery is registered; run orchard import-imagery" in err
 

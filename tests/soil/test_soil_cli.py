@@ -73,7 +73,7 @@ def test_ingest_balance_map(home, sensor_dir, capsys, tmp_path):
         capsys,
     )
     assert code in (0, None), err
-    assert "from 6 sensors" in err and "leave-one-out RMSE" in err
+    assert "from 12 sensors" in err and "leave-one-out RMSE" in err  # both probe gateways of the sample
     with rasterio.open(tmp_path / "map.tif") as src:
         assert src.count == 2
     assert len(json.loads(out)) == 30
