@@ -2,9 +2,10 @@
 
 * **Reference**: PCSE WOFOST 7.2 water-limited (``pcse.start_wofost``, bundled demo database, grid 31031,
   winter wheat, year 2000; offline), one season, timed ``run_till_terminate`` (median of 5).
-* **Growth core**: ``growth.model.run`` without slope correction on ``--plots`` plots x 365 days (the Changting
-  sample weather moved to random plot elevations, three cultivars mixed), in batches of ``--batch`` plots as
-  a district job would run it (each batch's dataset is built, then dropped), with the peak memory.
+* **Growth core**: ``growth.model.run`` without slope correction on ``--plots`` plots x 365 days (the
+  Changting sample weather moved to random plot elevations, three cultivars mixed), in batches of
+  ``--batch`` plots as a district job would run it (each batch's dataset is built, then dropped), with the
+  peak memory.
 * **Slope correction**: ``growth.slope.slope_weather`` (pvlib solar position, Erbs, Hay–Davies, horizon mask,
   sky-view factor) on ``--slope-plots`` plots x 365 days with random slopes, aspects and horizons.
 
@@ -56,7 +57,8 @@ def plots_dataset(n: int, rng) -> xr.Dataset:
     cultivars = np.array(["powell_navel", "lane_late_navel", "valencia"])
     return xr.Dataset({
         "lat": ("plot", 25.70 + rng.uniform(0, 0.1, n)), "lon": ("plot", 116.30 + rng.uniform(0, 0.1, n)),
-        "elevation_m": ("plot", rng.uniform(250, 700, n)), "cultivar": ("plot", cultivars[rng.integers(0, 3, n)]),
+        "elevation_m": ("plot", rng.uniform(250, 700, n)),
+        "cultivar": ("plot", cultivars[rng.integers(0, 3, n)]),
         "canopy_cover": ("plot", rng.uniform(0.4, 0.9, n)), "station_id": ("plot", np.array(["58911"] * n)),
         "slope_deg": ("plot", rng.uniform(0, 35, n)), "aspect_deg": ("plot", rng.uniform(0, 360, n)),
         "sky_view_factor": ("plot", rng.uniform(0.85, 1.0, n)),
@@ -65,7 +67,8 @@ def plots_dataset(n: int, rng) -> xr.Dataset:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--plots", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--slope-plots", type=int, default=2_000)
@@ -104,7 +107,8 @@ def main() -> None:
     print(machine(pcse=pcse.__version__, pvlib=pvlib.__version__))
     print(f"PCSE WOFOST 7.2 (wlp, grid 31031, 2000): {pcse_days} days in {pcse_s * 1000:.0f} ms "
           f"= {pcse_rate:,.0f} plot-days/s")
-    print(f"growth core: {args.plots:,} plots x {n_days} days in {t_total:.1f} s = {core_rate:,.0f} plot-days/s "
+    print(f"growth core: {args.plots:,} plots x {n_days} days in {t_total:.1f} s = "
+          f"{core_rate:,.0f} plot-days/s "
           f"= {core_rate / pcse_rate:,.0f} x PCSE; peak RSS {peak_mb:,.0f} MB (batches of {args.batch:,})")
     print(f"slope correction: {args.slope_plots:,} plots x {n_days} days in {slope_s:.1f} s = "
           f"{slope_rate:,.0f} plot-days/s = {slope_rate / pcse_rate:,.0f} x PCSE")

@@ -146,7 +146,8 @@ def calibrate(plots, weather: xr.Dataset, observations: pd.DataFrame, pset: orch
     upper = np.array([float(pset.entry(k).max) for k in keys])
 
     def with_values(x):
-        return pset.with_overrides({k: float(v) for k, v in zip(keys, lower + x * (upper - lower), strict=True)})
+        values = lower + x * (upper - lower)
+        return pset.with_overrides({k: float(v) for k, v in zip(keys, values, strict=True)})
 
     def residuals(x):
         trial = with_values(x)
@@ -168,7 +169,8 @@ def calibrate(plots, weather: xr.Dataset, observations: pd.DataFrame, pset: orch
     fitted = with_values(fit.x)
     return CalibrationResult(
         params=orchard_params.ParameterSet(pset.name, fitted.entries), keys=keys, rmse_before=before,
-        rmse_after=rmse(fit.x), n_observations={v: int((observations["variable"] == v).sum()) for v in observed},
+        rmse_after=rmse(fit.x),
+        n_observations={v: int((observations["variable"] == v).sum()) for v in observed},
         values_before={k: float(pset[k]) for k in keys}, values_after={k: float(fitted[k]) for k in keys})
 
 
@@ -176,7 +178,8 @@ def cultivar_of_observations(plots_ds: xr.Dataset, observations: pd.DataFrame) -
     """The one cultivar of the observed plots (calibration fits one cultivar at a time)."""
     codes = {str(plots_ds["cultivar"].sel(plot=pid).item()) for pid in set(observations["plot_id"])}
     if len(codes) != 1:
-        raise InputError(f"the observations cover plots of {len(codes)} cultivars ({', '.join(sorted(codes))}); "
+        raise InputError(f"the observations cover plots of {len(codes)} cultivars "
+                         f"({', '.join(sorted(codes))}); "
                          "calibrate one cultivar at a time (--cultivar, or split the file).")
     code = codes.pop()
     cultivars.cultivar_parameters(code)  # unknown cultivar: a clear error

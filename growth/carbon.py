@@ -38,7 +38,8 @@ def light_interception(canopy_cover, leaf_area_index, extinction_coefficient=0.6
 
 
 def temperature_response(t_c, t_min=7.0, t_opt_low=20.0, t_opt_high=32.0, t_max=42.0):
-    """Trapezoidal temperature response of citrus leaf assimilation (0 outside (t_min, t_max), 1 on the plateau).
+    """Trapezoidal temperature response of citrus leaf assimilation (0 outside (t_min, t_max), 1 on the
+    plateau).
 
     Plateau from the satsuma/Ponkan optima (*J. Jpn. Soc. Hort. Sci.* 54(3):315–322, 1985); see the
     parameter file for the sources of the end points.
@@ -86,8 +87,8 @@ def daily_assimilation(rs_mj_m2, daylength_h, tmean_c, canopy_cover, *, amax, li
 
     The day's PAR is spread evenly over the daylight hours (a daily big-leaf simplification: it slightly
     over-estimates assimilation on clear days, since the light response is concave), the crown canopy
-    assimilates per :func:`canopy_gross_assimilation` with AMAX scaled by :func:`temperature_response`, and the
-    orchard total is the crown rate times the crown cover.
+    assimilates per :func:`canopy_gross_assimilation` with AMAX scaled by :func:`temperature_response`, and
+    the orchard total is the crown rate times the crown cover.
 
     Parameters
     ----------
@@ -114,7 +115,7 @@ def daily_assimilation(rs_mj_m2, daylength_h, tmean_c, canopy_cover, *, amax, li
 
 
 def maintenance_respiration(tmean_c, maintenance_25, canopy_cover, q10=2.0):
-    """Maintenance respiration scaled by canopy cover and temperature, ``R = R25 · cover · Q10^((T − 25)/10)``.
+    """Maintenance respiration scaled by cover and temperature, ``R = R25 · cover · Q10^((T − 25)/10)``.
 
     WOFOST 7.2 form (PCSE ``crop/respiration.py``) with the organ sums lumped into one orchard coefficient.
 

@@ -92,12 +92,13 @@ def summary_records(ds) -> list[dict]:
 
 @growth_app.command("run")
 def growth_run(
-    season: Annotated[int | None, typer.Option(help="Bloom year: simulates 1 Oct before it to 30 Jun after.")] = None,
+    season: Annotated[int | None, typer.Option(
+        help="Bloom year: simulates 1 Oct before it to 30 Jun after.")] = None,
     start: Annotated[str | None, typer.Option(help="First day (YYYY-MM-DD), instead of --season.")] = None,
     end: Annotated[str | None, typer.Option(help="Last day (YYYY-MM-DD), instead of --season.")] = None,
     user: Annotated[str | None, typer.Option(help="Only this user's plots.")] = None,
-    weather_file: Annotated[Path | None, typer.Option("--weather", help="Plot weather NetCDF (from "
-                                                      "`orchard weather --out`) instead of the database.")] = None,
+    weather_file: Annotated[Path | None, typer.Option(
+        "--weather", help="Plot weather NetCDF (`orchard weather --out`) instead of the database.")] = None,
     out_file: Annotated[Path | None, typer.Option("--out", help="Write the daily results to NetCDF.")] = None,
     no_slope: Annotated[bool, typer.Option("--no-slope", help="Skip the slope correction.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the per-plot summary as JSON.")] = False,
@@ -162,9 +163,11 @@ def growth_calibrate(
     observations: Annotated[Path, typer.Argument(help="CSV: plot_id, date, variable, value.")],
     parameter: Annotated[list[str] | None, typer.Option("--parameter", help="Parameter to fit (repeat); "
                                                         "default per observed variable.")] = None,
-    author: Annotated[str, typer.Option(help="Agronomist (user id) saving the new version.")] = "agronomist_zhao",
+    author: Annotated[str, typer.Option(
+        help="Agronomist (user id) saving the new version.")] = "agronomist_zhao",
     comment: Annotated[str, typer.Option(help="Why the parameters changed.")] = "",
-    save: Annotated[bool, typer.Option("--save/--no-save", help="Save the fitted set as a new version.")] = True,
+    save: Annotated[bool, typer.Option(
+        "--save/--no-save", help="Save the fitted set as a new version.")] = True,
     no_slope: Annotated[bool, typer.Option("--no-slope", help="Skip the slope correction.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -186,7 +189,8 @@ def growth_calibrate(
         start_set = cultivars.cultivar_parameters(code, session=session)
     with progress() as bar:
         bar.add_task(f"fitting {code}", total=None)
-        result = calibration.calibrate(plots_ds, weather, obs, start_set, parameter, slope_correction=not no_slope)
+        result = calibration.calibrate(plots_ds, weather, obs, start_set, parameter,
+                                       slope_correction=not no_slope)
     version = None
     if save:
         with store.session_scope(engine()) as session:

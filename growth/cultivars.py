@@ -51,7 +51,7 @@ def cultivar_parameters(code: str, session=None) -> params.ParameterSet:
     codes = cultivar_codes()
     if code not in codes:
         raise InputError(f"unknown cultivar '{code}'; known cultivars are {', '.join(codes)} "
-                         f"(add a file to {CULTIVAR_DIR.relative_to(PARAMETER_DIR.parent.parent)} for a new one).")
+                         f"(add a file to growth/parameters/cultivars for a new one).")
     name = f"growth.{code}"
     if session is not None and params.list_versions(session, name):
         return params.load_version(session, name)
@@ -68,7 +68,8 @@ def parameters_for_plots(cultivars: Sequence[str], plot_ids: Sequence[str] | Non
             continue
         if code is None or code != code or str(code).strip() == "":
             where = f"plot {plot_ids[i]}" if plot_ids is not None else f"plot number {i + 1}"
-            raise InputError(f"{where} has no cultivar; set its cultivar (one of {', '.join(cultivar_codes())}).")
+            raise InputError(f"{where} has no cultivar; set its cultivar (one of "
+                             f"{', '.join(cultivar_codes())}).")
         try:
             sets[code] = cultivar_parameters(str(code), session=session)
         except InputError as exc:
@@ -78,7 +79,8 @@ def parameters_for_plots(cultivars: Sequence[str], plot_ids: Sequence[str] | Non
     return sets
 
 
-def parameter_arrays(cultivars: Sequence[str], sets: Mapping[str, params.ParameterSet]) -> dict[str, np.ndarray]:
+def parameter_arrays(cultivars: Sequence[str],
+                     sets: Mapping[str, params.ParameterSet]) -> dict[str, np.ndarray]:
     """Per-plot arrays of every parameter, so plots of different cultivars run in one vectorised call.
 
     Returns

@@ -65,7 +65,8 @@ def effective_thermal_time(gdd_c_d, modifier, started):
     """Thermal time since full bloom, each day's degree-days scaled by the growth modifier.
 
     Scaling the logistic's rate by a daily factor ``f`` is the same as running the logistic on the
-    accumulated ``Σ f·GDD``, which keeps the diameter an exact logistic of an effective clock (no Euler error).
+    accumulated ``Σ f·GDD``, which keeps the diameter an exact logistic of an effective clock (no Euler
+    error).
 
     Parameters
     ----------

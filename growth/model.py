@@ -275,7 +275,7 @@ DAILY_OUTPUTS = {
     "brix": ("Brix", "total soluble solids (TSS)"),
     "acid_pct": ("%", "titratable acidity (citric acid)"),
     "ratio": ("1", "TSS/TA ratio"),
-    "assimilation_kg_co2_ha_d": ("kg CO2/ha/d", "gross canopy assimilation (after water and nitrogen stress)"),
+    "assimilation_kg_co2_ha_d": ("kg CO2/ha/d", "gross canopy assimilation (after water and N stress)"),
     "respiration_kg_co2_ha_d": ("kg CO2/ha/d", "maintenance respiration"),
     "carbon_supply_demand": ("1", "carbon supply/demand ratio (net assimilation over growth demand)"),
     "fruit_growth_modifier": ("1", "multiplier of the fruit clock from water stress and carbon shortage"),
@@ -283,7 +283,8 @@ DAILY_OUTPUTS = {
 }
 DATE_OUTPUTS = {
     "bud_break_date": ("bud_break_index", "spring bud break (first flush)"),
-    "bud_growth_trigger_date": ("trigger_index", "warm-spell trigger of bud growth after sufficient induction (CFMS)"),
+    "bud_growth_trigger_date": ("trigger_index",
+                                "warm-spell trigger of bud growth after sufficient induction (CFMS)"),
     "bloom_date": ("bloom_index", "full bloom"),
     "petal_fall_date": ("petal_fall_index", "petal fall"),
     "fruit_set_date": ("fruit_set_index", "end of stage I and of the physiological fruit drop"),
@@ -315,7 +316,8 @@ def _check_weather(weather: xr.Dataset, plot_ids) -> xr.Dataset:
     for name in ("tmin_c", "tmax_c", "rs_mj_m2"):
         if name not in weather:
             hint = " (give sunshine hours or radiation)" if name == "rs_mj_m2" else ""
-            raise InputError(f"the weather has no {name}{hint}; growth needs daily tmin_c, tmax_c and rs_mj_m2.")
+            raise InputError(f"the weather has no {name}{hint}; growth needs daily tmin_c, tmax_c and "
+                             "rs_mj_m2.")
     times = pd.DatetimeIndex(weather["time"].values)
     if len(times) < 2 or not (np.diff(times.values) == np.timedelta64(1, "D")).all():
         raise InputError("growth needs consecutive days in the weather (one row per day, no missing days).")
@@ -431,12 +433,14 @@ def run(plots, weather: xr.Dataset, params=None, ks=None, *, n_status=None, slop
         cols = slice(start, start + plot_chunk)
         pc = {k: v[cols] for k, v in p.items()}
         kw = dict(utc_offset_h=offset)
-        pieces.append(simulate(arrays["tmin_c"][:, cols], arrays["tmax_c"][:, cols], arrays["rs_mj_m2"][:, cols],
+        pieces.append(simulate(arrays["tmin_c"][:, cols], arrays["tmax_c"][:, cols],
+                               arrays["rs_mj_m2"][:, cols],
                                times, lat[cols], lon[cols], cover[cols], pc,
                                ks=None if ks_arr is None else ks_arr[:, cols],
                                n_status=None if n_arr is None else n_arr[:, cols], **kw))
         flat_pieces.append(simulate(arrays[flat["tmin_c"]][:, cols], arrays[flat["tmax_c"]][:, cols],
-                                    arrays[flat["rs_mj_m2"]][:, cols], times, lat[cols], lon[cols], cover[cols],
+                                    arrays[flat["rs_mj_m2"]][:, cols], times, lat[cols], lon[cols],
+                                    cover[cols],
                                     pc, quality_only=True, **kw)
                            if slope_correction else None)
     result = {k: np.concatenate([piece[k] for piece in pieces], axis=-1) for k in pieces[0]}
@@ -455,11 +459,13 @@ def run(plots, weather: xr.Dataset, params=None, ks=None, *, n_status=None, slop
     ds["fruit_set_fraction"] = xr.DataArray(result["fruit_set_fraction"], dims="plot", attrs={
         "units": "1", "long_name": "fraction of flowers setting fruit (carbon and water limited)"})
     ds["heat_stress_days"] = xr.DataArray(result["heat_stress_days"], dims="plot", attrs={
-        "units": "d", "long_name": "days with Tmax >= 35, Tmean >= 30 or Tmin >= 24 degC in fruit stages I-II"})
+        "units": "d",
+        "long_name": "days with Tmax >= 35, Tmean >= 30 or Tmin >= 24 degC in fruit stages I-II"})
     if slope_correction:
         flat_index = np.concatenate([piece["maturity_index"] for piece in flat_pieces])
         ds["maturity_date_flat"] = xr.DataArray(_date(times, flat_index), dims="plot", attrs={
-            "long_name": "harvest maturity of the same plot on flat, unobstructed ground at the same elevation"})
+            "long_name": "harvest maturity of the same plot on flat, unobstructed ground at the same "
+                         "elevation"})
         delay = (ds["maturity_date"] - ds["maturity_date_flat"]) / np.timedelta64(1, "D")
         ds["maturity_delay_days"] = delay.assign_attrs(
             units="d", long_name="maturity delay caused by slope and aspect (positive = later than flat)")

@@ -21,7 +21,7 @@ WEATHER_VARIABLES = ("tmin_c", "tmax_c", "rs_mj_m2")
 
 
 def _member_days(weather: xr.Dataset, year_shift: int, target: pd.DatetimeIndex) -> xr.Dataset | None:
-    """The days ``target`` shifted back ``year_shift`` years, re-stamped to ``target`` (None if not all there)."""
+    """The days ``target`` shifted back ``year_shift`` years, re-stamped to ``target`` (None if missing)."""
     source = pd.DatetimeIndex([d - pd.DateOffset(years=year_shift) for d in target])
     have = pd.DatetimeIndex(weather["time"].values)
     if not source.isin(have).all():

@@ -70,7 +70,7 @@ def induction_hours(hours_below_per_day, start_index) -> np.ndarray:
     Parameters
     ----------
     hours_below_per_day : array_like, shape (time, ...)
-        Hours below the threshold on each day [h] (from hourly temperatures, see ``growth.thermal.hours_below``).
+        Hours below the threshold on each day [h] (see ``growth.thermal.hours_below``).
     start_index : array_like of int
         Day on which accumulation starts (−1 = outside the series: nothing accumulates).
 
@@ -179,7 +179,7 @@ def cool_night_sum(tmin_c, start_index, night_temperature_c=12.8) -> np.ndarray:
 
 
 def colour_break_index(tmin_c, start_index, night_temperature_c, required_c_d) -> np.ndarray:
-    """Day of colour break: the cool-night sum since ``start_index`` (fruit stage III) reaches the requirement."""
+    """Day of colour break: the cool-night sum since ``start_index`` (stage III) reaches the requirement."""
     with np.errstate(invalid="ignore"):
         return first_index(cool_night_sum(tmin_c, start_index, night_temperature_c) >= required_c_d)
 

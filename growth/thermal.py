@@ -13,7 +13,8 @@ from orchard.errors import ParameterError
 __all__ = ["GDD_METHODS", "heat_stress_days", "hours_below", "thermal_time"]
 
 #: The three AquaCrop thermal-time variants (FAO AquaCrop reference manual, pp. 19–20; AquaCrop-OS
-#: ``AOS_GrowingDegreeDay``): 1 clips the daily mean, 2 clips Tmax and Tmin, 3 clips Tmax and only the top of Tmin.
+#: ``AOS_GrowingDegreeDay``): 1 clips the daily mean, 2 clips Tmax and Tmin, 3 clips Tmax and only the top
+#: of Tmin.
 GDD_METHODS = (1, 2, 3)
 
 

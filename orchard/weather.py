@@ -968,8 +968,8 @@ def diurnal_temperature(tmin_c, tmax_c, tmin_next_c, tmax_prev_c, tmin_prev_c, s
     """Air temperature at local solar time ``solar_time`` [h] of a day (Parton & Logan 1981 as in
     :func:`hourly_from_daily`), given the day's, the previous and the next day's extremes [°C] and the
     daylengths [h]; all arrays broadcast together. For callers that need only some days' hours."""
-    return _diurnal_temperature(tmin_c, tmax_c, tmin_next_c, tmax_prev_c, tmin_prev_c, solar_time, daylength_h,
-                                daylength_prev_h, tmax_hour_solar, night_tau_h)
+    return _diurnal_temperature(tmin_c, tmax_c, tmin_next_c, tmax_prev_c, tmin_prev_c, solar_time,
+                                daylength_h, daylength_prev_h, tmax_hour_solar, night_tau_h)
 
 
 def _neighbour_day(a: np.ndarray, k: int) -> np.ndarray:
