@@ -215,7 +215,8 @@ class Station(Base):
 
 class WeatherReading(Base):
     __tablename__ = "weather_readings"
-    __table_args__ = (CheckConstraint(_in_list("resolution", RESOLUTIONS), name="resolution"),)
+    __table_args__ = (CheckConstraint(_in_list("resolution", RESOLUTIONS), name="resolution"),
+                      {"sqlite_with_rowid": False})  # stored once, in the key's B-tree (migration 0003)
 
     station_id: Mapped[str] = mapped_column(ForeignKey("stations.station_id", ondelete="CASCADE"),
                                             primary_key=True)
@@ -242,6 +243,7 @@ class Sensor(Base):
 
 class SensorReading(Base):
     __tablename__ = "sensor_readings"
+    __table_args__ = {"sqlite_with_rowid": False}  # stored once, in the key's B-tree (migration 0003)
 
     sensor_id: Mapped[str] = mapped_column(ForeignKey("sensors.sensor_id", ondelete="CASCADE"),
                                            primary_key=True)

@@ -33,20 +33,26 @@ CUTOFFS = ("horizontal", "vertical", "intermediate")
 
 
 def _g_sine(mean, half_range, a):
-    """Mean over a sine day of max(0, T − a) and the fraction of the day with T > a."""
-    a_inf = np.isinf(a)
-    a = np.where(a_inf, 0.0, a)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.where(
-            half_range > 0,
-            (a - mean) / np.where(half_range > 0, half_range, 1.0),
-            np.where(a > mean, 2.0, -2.0),
-        )
-    theta = np.arcsin(np.clip(ratio, -1.0, 1.0))
-    g = ((mean - a) * (np.pi / 2 - theta) + half_range * np.cos(theta)) / np.pi
-    frac = (np.pi / 2 - theta) / np.pi
-    g = np.where(a_inf, 0.0, g)
-    frac = np.where(a_inf, 0.0, frac)
+    """Mean over a sine day of max(0, T − a) and the fraction of the day with T > a.
+
+    Days wholly above or below ``a`` need no trigonometry (most days, for a lower threshold in summer or an
+    upper one in winter); the arcsine is taken only on the days the curve crosses ``a``.
+    """
+    mean, half, a = np.broadcast_arrays(mean, half_range, a)
+    finite = np.isfinite(a)
+    above = finite & (a <= mean - half)
+    g = np.where(above, mean - a, 0.0)
+    frac = np.where(above, 1.0, 0.0).astype(g.dtype, copy=False)
+    cross = finite & (a > mean - half) & (a < mean + half) & (half > 0)
+    if cross.any():
+        m, h, threshold = mean[cross], half[cross], a[cross]
+        theta = np.arcsin((threshold - m) / h)
+        g[cross] = ((m - threshold) * (np.pi / 2 - theta) + h * np.cos(theta)) / np.pi
+        frac[cross] = (np.pi / 2 - theta) / np.pi
+    missing = np.isnan(mean) | np.isnan(half)
+    if missing.any():
+        g[missing] = np.nan
+        frac[missing] = np.nan
     return np.maximum(g, 0.0), frac
 
 

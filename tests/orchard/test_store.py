@@ -125,7 +125,7 @@ def test_init_db_creates_schema_at_head(tmp_path):
     assert set(inspect(engine).get_table_names()) == TABLES | {"alembic_version"}
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     with engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == head == "0002"
+        assert MigrationContext.configure(conn).get_current_revision() == head == "0003"
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     engine.dispose()
@@ -536,3 +536,29 @@ def test_raw_sqlite_sees_committed_data_only(engine, tmp_path):
         assert other.execute("SELECT count(*) FROM weather_readings").fetchone()[0] == 20
     with session_scope(engine) as s:
         assert s.execute(text("SELECT count(*) FROM plots")).scalar() == 3
+
+
+def test_reading_tables_lose_the_rowid_in_migration_0003_and_keep_their_rows(tmp_path):
+    """Upgrading a 0002 database with readings keeps them; downgrading restores the rowid tables."""
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0002")
+        conn.exec_driver_sql("INSERT INTO stations (station_id, name, kind) VALUES ('s1', 'one', 'weather')")
+        conn.exec_driver_sql("INSERT INTO weather_readings (station_id, resolution, variable, time_utc, value, "
+                             "qc_flags) VALUES ('s1', 'daily', 'tmax_c', '2016-01-01 00:00:00', 12.5, 0)")
+
+    def ddl(conn, table):
+        return conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name=?", (table,)).scalar()
+
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "head")
+        assert ddl(conn, "weather_readings").endswith("WITHOUT ROWID")
+        assert ddl(conn, "sensor_readings").endswith("WITHOUT ROWID")
+        assert conn.exec_driver_sql("SELECT value FROM weather_readings").scalar() == 12.5
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0002")
+        assert not ddl(conn, "weather_readings").endswith("WITHOUT ROWID")
+        assert conn.exec_driver_sql("SELECT value FROM weather_readings").scalar() == 12.5
