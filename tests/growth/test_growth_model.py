@@ -321,3 +321,18 @@ def test_bad_input_gets_one_clear_sentence(changting_daily, tmp_path):
     (tmp_path / "obs.csv").write_text("plot_id,date,variable,value\nA,2015-13-01,brix,10\n", encoding="utf-8")
     with pytest.raises(InputError, match="row 2 has date '2015-13-01'; write dates as YYYY-MM-DD"):
         calibrate.read_observations(tmp_path / "obs.csv")
+
+
+def test_outlook_uses_the_forecast_for_its_first_days(changting_daily):
+    plots = _plot_dataset(["A"])
+    weather = weather_for_plots(changting_daily, plots)
+    days = pd.date_range("2016-07-16", periods=10, freq="D")
+    cold = xr.Dataset({"tmin_c": (("time", "plot"), np.full((10, 1), 5.0)),
+                       "tmax_c": (("time", "plot"), np.full((10, 1), 11.0)),
+                       "rs_mj_m2": (("time", "plot"), np.full((10, 1), 8.0))},
+                      coords={"time": days, "plot": ["A"]})
+    result = outlook.outlook(plots, weather, "2016-07-15", forecast=cold, slope_correction=False)
+    rate = result["fruit_expansion_mm_d"].sel(plot="A")
+    assert float(rate.sel(quantile=0.9).isel(lead_day=slice(0, 10)).max()) == pytest.approx(0.0, abs=1e-9)
+    assert float(rate.sel(quantile=0.5).isel(lead_day=slice(10, None)).mean()) > 0.1  # past years after it
+    assert result.attrs["member_sources"].startswith("forecast 2016-07-16 to 2016-07-25, then 2015")

@@ -1,0 +1,80 @@
+"""`orchard growth run | outlook | calibrate` on the sample district."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pandas as pd
+import pytest
+import xarray as xr
+
+from orchard.cli import main
+
+
+def _run(args, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    captured = capsys.readouterr()
+    return exit_info.value.code, captured.out, captured.err
+
+
+@pytest.fixture
+def home(sample_home, tmp_path, monkeypatch):
+    copy = tmp_path / "home"
+    shutil.copytree(sample_home, copy)
+    monkeypatch.setenv("ORCHARD_HOME", str(copy))
+    return copy
+
+
+def test_growth_run_prints_the_summary_and_writes_netcdf(home, capsys, tmp_path):
+    out_file = tmp_path / "growth.nc"
+    code, out, err = _run(["growth", "run", "--season", "2015", "--json", "--out", str(out_file)], capsys)
+    assert code == 0, err
+    records = json.loads(out)
+    assert len(records) == 30
+    assert set(records[0]) == {"plot_id", "cultivar", "bloom_date", "colour_break_date", "maturity_date",
+                               "maturity_delay_days", "fruit_diameter_mm", "brix"}
+    assert all(r["bloom_date"].startswith("2015-03") for r in records)
+    delays = [r["maturity_delay_days"] for r in records if r["maturity_delay_days"] is not None]
+    assert len(delays) >= 25 and min(delays) < 0 < max(delays)  # the sample has north and south slopes
+    ds = xr.open_dataset(out_file)
+    assert ds["fruit_diameter_mm"].dims == ("plot", "time") and ds.attrs["model"] == "citrus-growth"
+    assert "parameter_set" in ds.attrs and "ks_source" in ds.attrs
+
+
+def test_growth_outlook_json(home, capsys):
+    code, out, err = _run(["growth", "outlook", "--date", "2016-07-15", "--json"], capsys)
+    assert code == 0, err
+    records = json.loads(out)
+    first = records[0]
+    assert first["expansion_mm_d_p10"] <= first["expansion_mm_d_p50"] <= first["expansion_mm_d_p90"]
+
+
+def test_growth_calibrate_saves_a_version_and_reports_errors(home, capsys, tmp_path):
+    code, out, _ = _run(["growth", "run", "--season", "2015", "--json", "--no-slope"], capsys)
+    valencia = [r for r in json.loads(out) if r["cultivar"] == "valencia"][:3]
+    rows = [{"plot_id": r["plot_id"], "date": str(pd.Timestamp(r["bloom_date"]) + pd.Timedelta(days=6))[:10],
+             "variable": "bloom_date", "value": ""} for r in valencia]
+    observations = tmp_path / "obs.csv"
+    pd.DataFrame(rows).to_csv(observations, index=False)
+    code, out, err = _run(["growth", "calibrate", str(observations), "--no-slope", "--json",
+                           "--comment", "bloom a week later than modelled"], capsys)
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["cultivar"] == "valencia" and result["version"] == 1
+    bloom = result["errors"][0]
+    assert bloom["variable"] == "bloom_date" and bloom["rmse_after"] < 1.5 < bloom["rmse_before"]
+    assert result["after"]["bloom.required_gdd"] > result["before"]["bloom.required_gdd"]
+    code, out, _ = _run(["params", "history", "--name", "growth.valencia"], capsys)
+    assert code == 0 and "bloom a week later" in out
+
+
+def test_growth_cli_bad_input_is_one_sentence(home, capsys, tmp_path):
+    code, _, err = _run(["growth", "run"], capsys)
+    assert code == 1 and err.strip() == "orchard: error: give --season YEAR (the bloom year) or both --start " \
+                                        "and --end."
+    bad = tmp_path / "obs.csv"
+    bad.write_text("plot_id,date,variable,value\nCT01,2015-04-01,fruit_weight,120\n", encoding="utf-8")
+    code, _, err = _run(["growth", "calibrate", str(bad)], capsys)
+    assert code == 1 and "unknown variable 'fruit_weight'" in err and "Traceback" not in err
