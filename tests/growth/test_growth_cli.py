@@ -72,8 +72,8 @@ def test_growth_calibrate_saves_a_version_and_reports_errors(home, capsys, tmp_p
 
 def test_growth_cli_bad_input_is_one_sentence(home, capsys, tmp_path):
     code, _, err = _run(["growth", "run"], capsys)
-    assert code == 1 and err.strip() == "orchard: error: give --season YEAR (the bloom year) or both --start " \
-                                        "and --end."
+    expected = "orchard: error: give --season YEAR (the bloom year) or both --start and --end."
+    assert code == 1 and err.strip() == expected
     bad = tmp_path / "obs.csv"
     bad.write_text("plot_id,date,variable,value\nCT01,2015-04-01,fruit_weight,120\n", encoding="utf-8")
     code, _, err = _run(["growth", "calibrate", str(bad)], capsys)

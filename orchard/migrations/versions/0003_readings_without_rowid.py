@@ -26,7 +26,8 @@ TABLES = ("weather_readings", "sensor_readings")
 def _rebuild(table: str, without_rowid: bool) -> None:
     """Re-create ``table`` from its own DDL with or without ``WITHOUT ROWID``, keeping rows and indexes."""
     bind = op.get_bind()
-    ddl = bind.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type='table' AND name=?", (table,)).scalar()
+    ddl = bind.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type='table' AND name=?",
+                               (table,)).scalar()
     has = ddl.rstrip().upper().endswith("WITHOUT ROWID")
     if has == without_rowid:
         return
