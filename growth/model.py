@@ -27,7 +27,7 @@ from growth import carbon, cultivars, fruit, phenology, slope, thermal
 from orchard import params as orchard_params
 from orchard.errors import InputError
 from orchard.plots import PlotSet
-from orchard.weather import daylight_hours, diurnal_temperature, solar_time_h
+from orchard.weather import daylight_hours, diurnal_temperature, neighbour_day, solar_time_h
 
 __all__ = ["MODEL_NAME", "MODEL_VERSION", "bloom_year_of", "run", "season_start", "simulate"]
 
@@ -75,8 +75,8 @@ def _hours_below_daily(tmin_c, tmax_c, days, lat, lon, doy, threshold_c, utc_off
     A day's hourly curve runs between its own, the previous and the next day's extremes, so days whose every
     bound lies below (or above) the threshold are counted without reconstructing their hours.
     """
-    tmin_prev, tmin_next = _shift(tmin_c, 1)[days], _shift(tmin_c, -1)[days]
-    tmax_prev = _shift(tmax_c, 1)[days]
+    tmin_prev, tmin_next = neighbour_day(tmin_c, 1)[days], neighbour_day(tmin_c, -1)[days]
+    tmax_prev = neighbour_day(tmax_c, 1)[days]
     tmin, tmax = tmin_c[days], tmax_c[days]
     threshold = np.broadcast_to(threshold_c, tmin.shape)
     high = np.maximum(np.maximum(tmax, tmax_prev), tmin_next)
@@ -99,16 +99,6 @@ def _hours_below_daily(tmin_c, tmax_c, days, lat, lon, doy, threshold_c, utc_off
                                 sol, daylen.astype(f32), daylen_prev.astype(f32))
         hours[d_idx, p_idx] = np.count_nonzero(t < threshold[d_idx, p_idx][:, None].astype(f32), axis=1)
     return hours
-
-
-def _shift(a: np.ndarray, k: int) -> np.ndarray:
-    """Previous (k=1) or next (k=-1) day along axis 0; the first/last day reuses its own value."""
-    b = np.roll(a, k, axis=0)
-    if k > 0:
-        b[:k] = a[:k]
-    else:
-        b[k:] = a[k:]
-    return b
 
 
 def simulate(tmin_c, tmax_c, rs_mj_m2, times, lat, lon, canopy_cover, p: Mapping[str, np.ndarray], *, ks=None,

@@ -972,7 +972,7 @@ def diurnal_temperature(tmin_c, tmax_c, tmin_next_c, tmax_prev_c, tmin_prev_c, s
                                 daylength_h, daylength_prev_h, tmax_hour_solar, night_tau_h)
 
 
-def _neighbour_day(a: np.ndarray, k: int) -> np.ndarray:
+def neighbour_day(a: np.ndarray, k: int) -> np.ndarray:
     """The previous (k=1) or next (k=-1) day's values; the first/last day reuses its own."""
     b = np.roll(a, k, axis=0)
     if k > 0:
@@ -1015,9 +1015,9 @@ def hourly_temperature(tmin_c, tmax_c, lat, lon, doy, utc_offset_h: float = CHIN
     daylen = np.clip(daylight_hours(lat[None, :], doy[:, None]), 1.0, 23.0)  # (D, C)
     sol = solar_time_h(hours[None, :, None], doy[:, None, None], lon[None, None, :], utc_offset_h)
     return _diurnal_temperature(
-        tmin[:, None, :], tmax[:, None, :], _neighbour_day(tmin, -1)[:, None, :],
-        _neighbour_day(tmax, 1)[:, None, :], _neighbour_day(tmin, 1)[:, None, :], sol, daylen[:, None, :],
-        _neighbour_day(daylen, 1)[:, None, :], tmax_hour_solar, night_tau_h)
+        tmin[:, None, :], tmax[:, None, :], neighbour_day(tmin, -1)[:, None, :],
+        neighbour_day(tmax, 1)[:, None, :], neighbour_day(tmin, 1)[:, None, :], sol, daylen[:, None, :],
+        neighbour_day(daylen, 1)[:, None, :], tmax_hour_solar, night_tau_h)
 
 
 def hourly_from_daily(daily: xr.Dataset, *, tmax_hour_solar: float = 14.0,

@@ -64,3 +64,29 @@ def sample_home(tmp_path_factory):
     finally:
         mp.undo()
     return home
+
+
+@pytest.fixture
+def run_cli(capsys):
+    """Run ``orchard ARGS...`` in-process; return (exit code, stdout, stderr)."""
+    from orchard.cli import main as cli_main
+
+    def _run(args):
+        with pytest.raises(SystemExit) as exit_info:
+            cli_main(list(args))
+        captured = capsys.readouterr()
+        return exit_info.value.code, captured.out, captured.err
+
+    return _run
+
+
+@pytest.fixture
+def sample_home_copy(sample_home, tmp_path, monkeypatch):
+    """A private copy of the sample ORCHARD_HOME (for tests that write to the database)."""
+    import shutil
+
+    copy = tmp_path / "home"
+    shutil.copytree(sample_home, copy)
+    monkeypatch.setenv("ORCHARD_HOME", str(copy))
+    monkeypatch.delenv("ORCHARD_DB_URL", raising=False)
+    return copy

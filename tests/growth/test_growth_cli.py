@@ -3,33 +3,20 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import pandas as pd
 import pytest
 import xarray as xr
 
-from orchard.cli import main
-
-
-def _run(args, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        main(args)
-    captured = capsys.readouterr()
-    return exit_info.value.code, captured.out, captured.err
-
 
 @pytest.fixture
-def home(sample_home, tmp_path, monkeypatch):
-    copy = tmp_path / "home"
-    shutil.copytree(sample_home, copy)
-    monkeypatch.setenv("ORCHARD_HOME", str(copy))
-    return copy
+def home(sample_home_copy):
+    return sample_home_copy
 
 
-def test_growth_run_prints_the_summary_and_writes_netcdf(home, capsys, tmp_path):
+def test_growth_run_prints_the_summary_and_writes_netcdf(home, run_cli, tmp_path):
     out_file = tmp_path / "growth.nc"
-    code, out, err = _run(["growth", "run", "--season", "2015", "--json", "--out", str(out_file)], capsys)
+    code, out, err = run_cli(["growth", "run", "--season", "2015", "--json", "--out", str(out_file)])
     assert code == 0, err
     records = json.loads(out)
     assert len(records) == 30
@@ -43,38 +30,38 @@ def test_growth_run_prints_the_summary_and_writes_netcdf(home, capsys, tmp_path)
     assert "parameter_set" in ds.attrs and "ks_source" in ds.attrs
 
 
-def test_growth_outlook_json(home, capsys):
-    code, out, err = _run(["growth", "outlook", "--date", "2016-07-15", "--json"], capsys)
+def test_growth_outlook_json(home, run_cli):
+    code, out, err = run_cli(["growth", "outlook", "--date", "2016-07-15", "--json"])
     assert code == 0, err
     records = json.loads(out)
     first = records[0]
     assert first["expansion_mm_d_p10"] <= first["expansion_mm_d_p50"] <= first["expansion_mm_d_p90"]
 
 
-def test_growth_calibrate_saves_a_version_and_reports_errors(home, capsys, tmp_path):
-    code, out, _ = _run(["growth", "run", "--season", "2015", "--json", "--no-slope"], capsys)
+def test_growth_calibrate_saves_a_version_and_reports_errors(home, run_cli, tmp_path):
+    code, out, _ = run_cli(["growth", "run", "--season", "2015", "--json", "--no-slope"])
     valencia = [r for r in json.loads(out) if r["cultivar"] == "valencia"][:3]
     rows = [{"plot_id": r["plot_id"], "date": str(pd.Timestamp(r["bloom_date"]) + pd.Timedelta(days=6))[:10],
              "variable": "bloom_date", "value": ""} for r in valencia]
     observations = tmp_path / "obs.csv"
     pd.DataFrame(rows).to_csv(observations, index=False)
-    code, out, err = _run(["growth", "calibrate", str(observations), "--no-slope", "--json",
-                           "--comment", "bloom a week later than modelled"], capsys)
+    code, out, err = run_cli(["growth", "calibrate", str(observations), "--no-slope", "--json",
+                           "--comment", "bloom a week later than modelled"])
     assert code == 0, err
     result = json.loads(out)
     assert result["cultivar"] == "valencia" and result["version"] == 1
     bloom = result["errors"][0]
     assert bloom["variable"] == "bloom_date" and bloom["rmse_after"] < 1.5 < bloom["rmse_before"]
     assert result["after"]["bloom.required_gdd"] > result["before"]["bloom.required_gdd"]
-    code, out, _ = _run(["params", "history", "--name", "growth.valencia"], capsys)
+    code, out, _ = run_cli(["params", "history", "--name", "growth.valencia"])
     assert code == 0 and "bloom a week later" in out
 
 
-def test_growth_cli_bad_input_is_one_sentence(home, capsys, tmp_path):
-    code, _, err = _run(["growth", "run"], capsys)
+def test_growth_cli_bad_input_is_one_sentence(home, run_cli, tmp_path):
+    code, _, err = run_cli(["growth", "run"])
     expected = "orchard: error: give --season YEAR (the bloom year) or both --start and --end."
     assert code == 1 and err.strip() == expected
     bad = tmp_path / "obs.csv"
     bad.write_text("plot_id,date,variable,value\nCT01,2015-04-01,fruit_weight,120\n", encoding="utf-8")
-    code, _, err = _run(["growth", "calibrate", str(bad)], capsys)
+    code, _, err = run_cli(["growth", "calibrate", str(bad)])
     assert code == 1 and "unknown variable 'fruit_weight'" in err and "Traceback" not in err
