@@ -494,13 +494,17 @@ def _upsert(session: Session, table, columns: Sequence[str], data: Mapping[str, 
         compiled = stmt.compile(dialect=connection.dialect, column_keys=list(columns))
         order = [columns.index(name) for name in compiled.positiontup]
         sql = str(compiled)
+    if fast:
+        # The driver's executemany takes the rows lazily: no list of a million tuples is built.
+        cursor = connection.connection.driver_connection.cursor()
+        try:
+            cursor.executemany(sql, zip(*(data[columns[i]] for i in order)))
+        finally:
+            cursor.close()
+        return n
     for start in range(0, n, CHUNK_ROWS):
         cols = [data[c][start:start + CHUNK_ROWS] for c in columns]
-        if fast:
-            cols = [cols[i] for i in order]
-            connection.exec_driver_sql(sql, list(zip(*cols)))
-        else:
-            connection.execute(stmt, [dict(zip(columns, row)) for row in zip(*cols)])
+        connection.execute(stmt, [dict(zip(columns, row)) for row in zip(*cols)])
     return n
 
 
