@@ -163,6 +163,8 @@ def main() -> None:
         return
     area_ha = sum(p["area_ha"] for p in plots)
     st.markdown(t("home.n_plots", lang, n=len(plots), area=area_ha, mu=area_ha * 1e4 / M2_PER_MU))
+    st.page_link("pages/1_Plot.py", label=t("home.to_plot", lang), icon="🍊",
+                 query_params={"lang": lang, "user": st.query_params.get("user", "")})
 
     st.subheader(t("home.map", lang))
     st.pydeck_chart(plot_map(plots, lang))

@@ -48,6 +48,78 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "cultivar.valencia": "伏令夏橙",
         "aspect.N": "北", "aspect.NE": "东北", "aspect.E": "东", "aspect.SE": "东南",
         "aspect.S": "南", "aspect.SW": "西南", "aspect.W": "西", "aspect.NW": "西北", "aspect.flat": "平地",
+        "home.to_plot": "查看地块详情：生长、病虫、水分、长势",
+        "plot.title": "地块详情",
+        "plot.choose": "选择地块",
+        "plot.choose_placeholder": "请选择您的地块",
+        "plot.denied": "不能打开这个地块：{error}",
+        "plot.as_of": "日期",
+        "plot.summary": "{plot}，{cultivar}，坡度 {slope:.0f}°，海拔 {elevation:.0f} 米",
+        "plot.chart_date": "日期",
+        "section.error": "暂时无法显示：{error}",
+        "section.growth": "生长",
+        "section.pests": "病虫害",
+        "section.soil": "土壤水分",
+        "section.crop": "长势（卫星）",
+        "stage.dormant_induction": "花芽分化期（冬季）",
+        "stage.bud_break_flush": "萌芽抽梢期",
+        "stage.bloom": "开花期",
+        "stage.fruit_set_stage_I": "坐果期（幼果期）",
+        "stage.fruit_stage_II_expansion": "果实膨大期",
+        "stage.fruit_stage_III_maturation": "果实转色成熟期",
+        "stage.harvest_mature": "已成熟，可采收",
+        "growth.stage": "当前物候期",
+        "growth.bloom": "盛花期：{date}",
+        "growth.fruit_now": "果实横径约 {diameter:.0f} 毫米，糖度约 {brix:.1f}°Brix",
+        "growth.colour_break": "预计转色",
+        "growth.maturity": "预计成熟",
+        "growth.not_reached": "{end}前未达到",
+        "growth.delay_later": "这块坡地比同海拔的平地晚熟约 {n} 天。",
+        "growth.delay_earlier": "这块坡地比同海拔的平地早熟约 {n} 天。",
+        "growth.delay_none": "这块地与同海拔的平地成熟时间相同。",
+        "growth.delay_unknown": "本季成熟期还无法估算，暂不能和平地比较。",
+        "growth.harvest_source": "预计日期：今年至今的天气，加上 {first}–{last} 年共 {n} 个往年的后续天气，"
+                                 "取中位数。",
+        "growth.outlook": "未来30天展望",
+        "growth.expansion": "果实膨大速度（毫米/天）",
+        "growth.brix": "糖度（°Brix）",
+        "growth.band": "粗线为最可能的值；阴影为十年九遇的范围（P10–P90），由 {n} 个往年天气推算。",
+        "pest.black_spot": "柑橘黑斑病",
+        "pest.canker": "柑橘溃疡病",
+        "pest.mites": "柑橘红蜘蛛",
+        "pest.leaf_miner": "柑橘潜叶蛾",
+        "level.1": "轻", "level.2": "偏轻", "level.3": "中等", "level.4": "偏重", "level.5": "大发生",
+        "level.badge": "{n}级 {name}",
+        "horizon.15d": "15天", "horizon.1m": "1个月", "horizon.3m": "3个月",
+        "pests.horizon_item": "{horizon}内 {p}%（{level}）",
+        "pests.probabilities": "发生概率：{items}",
+        "pests.source": "天气：{source}",
+        "list.sep": "；",
+        "spray.curative": "治疗性用药",
+        "spray.protective": "保护性用药",
+        "spray.item": "{pest}（{action}，最迟 {date}）",
+        "spray.needed": "需要喷药：{items}。",
+        "spray.none": "未来15天无需喷药。",
+        "soil.ks": "水分胁迫系数 Ks（1＝不缺水）",
+        "soil.depletion": "根区缺水量（毫米）",
+        "soil.no_irrigation": "根区缺水 {depletion:.0f} 毫米，未超过易吸收水量 {raw:.0f} 毫米"
+                              "（总有效水 {taw:.0f} 毫米）：不用浇水。",
+        "soil.irrigate": "根区缺水 {depletion:.0f} 毫米，已超过易吸收水量 {raw:.0f} 毫米："
+                         "需要灌溉约 {gross:.0f} 毫米。",
+        "soil.sensors": "已用 {n} 天的土壤水分传感器读数校正。",
+        "soil.weather_only": "这段时间地块没有土壤水分传感器读数：只由天气估算。",
+        "soil.none": "{date} 没有土壤水分数据。",
+        "crop.ndvi": "植被指数 NDVI（{date}）",
+        "crop.ndvi_help": "NDVI 越高叶片越茂盛；箭头为近30天的变化。",
+        "crop.no_clear": "最新影像（{date}）被云遮挡，没有可用的长势数据。",
+        "crop.no_alerts": "没有长势预警。",
+        "crop.imagery_dates": "卫星影像只有 2021–2022 年：这里显示最新一景，与所选日期无关。",
+        "monitoring.alert.weak_patch": "地块内约 {area_mu:.1f} 亩长势偏弱：NDVI 比全块中位数低 "
+                                       "{percent_below:.0f}%（自 {since} 起）。",
+        "monitoring.alert.below_peers": "长势比同品种的其他地块差（z = {peer_z:.1f}，"
+                                        "自 {since} 起）。",
+        "monitoring.alert.below_baseline": "长势低于本地块往年同期：NDVI {observed:.2f}，"
+                                           "往年约 {baseline_mean:.2f}（自 {since} 起）。",
     },
     "en": {
         "app.title": "Citrus orchard advisor",
@@ -87,6 +159,85 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "cultivar.valencia": "Valencia",
         "aspect.N": "N", "aspect.NE": "NE", "aspect.E": "E", "aspect.SE": "SE",
         "aspect.S": "S", "aspect.SW": "SW", "aspect.W": "W", "aspect.NW": "NW", "aspect.flat": "flat",
+        "home.to_plot": "Open a plot: growth, pests, soil water, crop condition",
+        "plot.title": "Plot",
+        "plot.choose": "Plot",
+        "plot.choose_placeholder": "Choose one of your plots",
+        "plot.denied": "This plot cannot be opened: {error}",
+        "plot.as_of": "Date",
+        "plot.summary": "{plot}, {cultivar}, slope {slope:.0f}°, elevation {elevation:.0f} m",
+        "plot.chart_date": "Date",
+        "section.error": "Not available: {error}",
+        "section.growth": "Growth",
+        "section.pests": "Pests and diseases",
+        "section.soil": "Soil water",
+        "section.crop": "Crop condition (satellite)",
+        "stage.dormant_induction": "Flower-bud induction (winter)",
+        "stage.bud_break_flush": "Bud break and flush",
+        "stage.bloom": "Bloom",
+        "stage.fruit_set_stage_I": "Fruit set (young fruit)",
+        "stage.fruit_stage_II_expansion": "Fruit expansion",
+        "stage.fruit_stage_III_maturation": "Fruit colouring and ripening",
+        "stage.harvest_mature": "Mature, ready to pick",
+        "growth.stage": "Growth stage now",
+        "growth.bloom": "Full bloom: {date}",
+        "growth.fruit_now": "Fruit about {diameter:.0f} mm across, sugar about {brix:.1f} °Brix",
+        "growth.colour_break": "Expected colour break",
+        "growth.maturity": "Expected maturity",
+        "growth.not_reached": "not before {end}",
+        "growth.delay_later": "This slope delays maturity by {n} days compared with flat ground at the same "
+                              "elevation.",
+        "growth.delay_earlier": "This slope brings maturity {n} days earlier than flat ground at the same "
+                                "elevation.",
+        "growth.delay_none": "This plot matures at the same time as flat ground at the same elevation.",
+        "growth.delay_unknown": "Maturity cannot be estimated for this season yet, so no comparison with "
+                                "flat ground.",
+        "growth.harvest_source": "Expected dates: this season's weather so far, then the rest of the season "
+                                 "from {n} past years ({first}–{last}); the median.",
+        "growth.outlook": "Next 30 days",
+        "growth.expansion": "Fruit expansion (mm/day)",
+        "growth.brix": "Sugar (°Brix)",
+        "growth.band": "Thick line: most likely value; shaded: 9 years in 10 (P10–P90), from {n} past years' "
+                       "weather.",
+        "pest.black_spot": "Citrus black spot",
+        "pest.canker": "Citrus canker",
+        "pest.mites": "Citrus red mite",
+        "pest.leaf_miner": "Citrus leafminer",
+        "level.1": "light", "level.2": "fairly light", "level.3": "moderate", "level.4": "fairly heavy",
+        "level.5": "outbreak",
+        "level.badge": "level {n} {name} ({zh})",
+        "horizon.15d": "15 days", "horizon.1m": "1 month", "horizon.3m": "3 months",
+        "pests.horizon_item": "{horizon} {p}% ({level})",
+        "pests.probabilities": "Chance it occurs: {items}",
+        "pests.source": "Weather: {source}",
+        "list.sep": "; ",
+        "spray.curative": "curative",
+        "spray.protective": "protective",
+        "spray.item": "{pest} ({action}, by {date})",
+        "spray.needed": "Spray: {items}.",
+        "spray.none": "No spray needed in the next 15 days.",
+        "soil.ks": "Water stress Ks (1 = no stress)",
+        "soil.depletion": "Root-zone water deficit (mm)",
+        "soil.no_irrigation": "The root zone lacks {depletion:.0f} mm, within the {raw:.0f} mm the trees "
+                              "take up easily (total available {taw:.0f} mm): no watering needed.",
+        "soil.irrigate": "The root zone lacks {depletion:.0f} mm, more than the {raw:.0f} mm the trees take "
+                         "up easily: irrigate about {gross:.0f} mm.",
+        "soil.sensors": "Corrected with {n} days of soil-moisture sensor readings.",
+        "soil.weather_only": "No soil-moisture sensor readings for this plot in this period: estimated from "
+                             "weather only.",
+        "soil.none": "No soil water data for {date}.",
+        "crop.ndvi": "Vegetation index NDVI ({date})",
+        "crop.ndvi_help": "Higher NDVI means denser, greener leaves; the arrow is the change over 30 days.",
+        "crop.no_clear": "The latest image ({date}) is clouded: no crop condition data.",
+        "crop.no_alerts": "No crop condition alerts.",
+        "crop.imagery_dates": "Satellite images exist only for 2021–2022: the latest one is shown, whatever "
+                              "the date chosen.",
+        "monitoring.alert.weak_patch": "About {area_mu:.1f} mu of the plot grows weakly: NDVI "
+                                       "{percent_below:.0f}% below the plot's median (since {since}).",
+        "monitoring.alert.below_peers": "Growing worse than other plots of the same cultivar "
+                                        "(z = {peer_z:.1f}, since {since}).",
+        "monitoring.alert.below_baseline": "Growing below this plot's past years: NDVI {observed:.2f}, "
+                                           "usually about {baseline_mean:.2f} (since {since}).",
     },
 }
 
@@ -107,6 +258,15 @@ def cultivar_label(code: str | None, lang: str = DEFAULT_LANGUAGE) -> str:
     key = f"cultivar.{code}"
     text = t(key, lang)
     return code if text == key else text
+
+
+def date_label(day, lang: str = DEFAULT_LANGUAGE) -> str:
+    """A date as people write it: 2017年3月22日 / 22 Mar 2017 ("" for None)."""
+    if day is None:
+        return ""
+    if lang == "zh-CN":
+        return f"{day.year}年{day.month}月{day.day}日"
+    return f"{day.day} {day:%b %Y}"
 
 
 def aspect_label(aspect_deg: float, slope_deg: float, lang: str = DEFAULT_LANGUAGE) -> str:
