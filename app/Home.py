@@ -17,7 +17,8 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # app/ holds i18n.py beside this page
 from basemap import shaded_relief  # noqa: E402
-from i18n import DEFAULT_LANGUAGE, LANGUAGES, M2_PER_MU, aspect_label, cultivar_label, t  # noqa: E402
+from i18n import M2_PER_MU, aspect_label, cultivar_label, t  # noqa: E402
+from session import choose_language, choose_user, engine_for, users  # noqa: E402
 
 from orchard import config, store  # noqa: E402
 from orchard.errors import OrchardError  # noqa: E402
@@ -27,44 +28,6 @@ WEATHER_VARIABLES = ("tmin_c", "tmax_c", "precip_mm", "rh_mean_pct", "wind_ms", 
 ASPECT_COLOURS = {"south": [230, 120, 30, 170], "north": [40, 110, 200, 170], "other": [150, 150, 150, 150]}
 
 st.set_page_config(page_title="Citrus orchard / 柑橘果园", page_icon="🍊", layout="wide")
-
-
-def choose_language() -> str:
-    """Language from the URL (?lang=), else the browser's locale, else Chinese; kept in the URL."""
-    lang = st.query_params.get("lang")
-    if lang not in LANGUAGES:
-        locale = getattr(st.context, "locale", None) or ""
-        lang = "en" if locale.lower().startswith("en") else DEFAULT_LANGUAGE
-    options = list(LANGUAGES)
-    lang = st.sidebar.radio(t("lang.label", lang), options, index=options.index(lang),
-                            format_func=LANGUAGES.get, horizontal=True)
-    st.query_params["lang"] = lang
-    return lang
-
-
-@st.cache_resource
-def engine_for(url: str):
-    return store.init_db(url)
-
-
-def users(url: str) -> list[dict]:
-    with store.session_scope(engine_for(url)) as session:
-        return store.list_users(session)
-
-
-def choose_user(lang: str, known: list[dict]) -> str:
-    """DEMO sign-in: pick one of the database's users (real sign-in comes with the app issue).
-
-    Whoever is picked, plots are read through ``store.list_plots``, which scopes them in the data layer.
-    """
-    ids = [u["user_id"] for u in known]
-    names = {u["user_id"]: f"{u['display_name']} ({u['role']})" for u in known}
-    chosen = st.query_params.get("user")
-    default = next((u["user_id"] for u in known if u["role"] == "agronomist"), ids[0])
-    index = ids.index(chosen) if chosen in ids else ids.index(default)
-    user = st.sidebar.selectbox(t("user.label", lang), ids, index=index, format_func=names.get)
-    st.query_params["user"] = user
-    return user
 
 
 def load(url: str, user: str) -> tuple[list[dict], dict]:

@@ -18,7 +18,8 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # app/ holds i18n.py and plot_view.py
 import plot_view as pv  # noqa: E402
-from i18n import DEFAULT_LANGUAGE, LANGUAGES, cultivar_label, date_label, t  # noqa: E402
+from i18n import cultivar_label, date_label, t  # noqa: E402
+from session import choose_language, choose_user, engine_for, users  # noqa: E402
 
 from orchard import config, store  # noqa: E402
 from orchard.errors import OrchardError  # noqa: E402
@@ -34,38 +35,12 @@ st.set_page_config(page_title="地块 / Plot", page_icon="🍊", layout="centere
 # ----------------------------------------------------------------------------------------------------------
 # Sign-in and choices (as on the home page; kept in the URL so a link opens the same view)
 # ----------------------------------------------------------------------------------------------------------
-def choose_language() -> str:
-    """Language from the URL (?lang=), else the browser's locale, else Chinese; kept in the URL."""
-    lang = st.query_params.get("lang")
-    if lang not in LANGUAGES:
-        locale = getattr(st.context, "locale", None) or ""
-        lang = "en" if locale.lower().startswith("en") else DEFAULT_LANGUAGE
-    options = list(LANGUAGES)
-    lang = st.sidebar.radio(t("lang.label", lang), options, index=options.index(lang),
-                            format_func=LANGUAGES.get, horizontal=True)
-    st.query_params["lang"] = lang
-    return lang
-
-
-@st.cache_resource
-def engine_for(url: str):
-    return store.init_db(url)
-
-
-def choose_user(lang: str, url: str) -> str:
-    """DEMO sign-in, as on the home page: one of the database's users, default the agronomist."""
-    with store.session_scope(engine_for(url)) as session:
-        known = store.list_users(session)
+def choose_signed_in_user(lang: str, url: str) -> str:
+    """DEMO sign-in, as on the home page."""
+    known = users(url)
     if not known:
         raise_no_plots(lang)
-    ids = [u["user_id"] for u in known]
-    names = {u["user_id"]: f"{u['display_name']} ({u['role']})" for u in known}
-    chosen = st.query_params.get("user")
-    default = next((u["user_id"] for u in known if u["role"] == "agronomist"), ids[0])
-    index = ids.index(chosen) if chosen in ids else ids.index(default)
-    user = st.sidebar.selectbox(t("user.label", lang), ids, index=index, format_func=names.get)
-    st.query_params["user"] = user
-    return user
+    return choose_user(lang, known)
 
 
 def raise_no_plots(lang: str) -> None:
@@ -281,7 +256,7 @@ def main() -> None:
     lang = choose_language()
     url = config.database_url()
     try:
-        user = choose_user(lang, url)
+        user = choose_signed_in_user(lang, url)
         st.title(t("plot.title", lang))
         plot = choose_plot(lang, url, user)
     except OrchardError as exc:
