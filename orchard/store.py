@@ -73,6 +73,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy import exc as sa_exc
+from sqlalchemy import insert as sa_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import StaticPool
@@ -1151,3 +1152,210 @@ def list_scenes(session: Session, start=None, end=None, platform: str | None = N
 
 
 __all__ += ["Scene", "upsert_scenes", "list_scenes"]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Advice: purchases and applications of inputs, weekly runs and their recommendations
+# ----------------------------------------------------------------------------------------------------------
+class Purchase(Base):
+    """An input bought by a grower (product from the advice catalogue; the receipt is the evidence)."""
+
+    __tablename__ = "purchases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    grower_id: Mapped[str] = mapped_column(ForeignKey("users.user_id"), index=True)
+    product_id: Mapped[str] = mapped_column(String(64))
+    quantity: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(16))                          # kg, L, bag …
+    price_cny: Mapped[float | None] = mapped_column(Float)                 # total paid
+    supplier: Mapped[str | None] = mapped_column(String(200))
+    purchased_on: Mapped[date] = mapped_column(Date)
+    recorded_by: Mapped[str] = mapped_column(ForeignKey("users.user_id"))
+    created_utc: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now_utc)
+
+
+class Application(Base):
+    """An input applied on a plot (spray or fertiliser); feeds rotation checks and the accounting."""
+
+    __tablename__ = "applications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plot_id: Mapped[str] = mapped_column(ForeignKey("plots.plot_id", ondelete="CASCADE"), index=True)
+    product_id: Mapped[str] = mapped_column(String(64))
+    applied_on: Mapped[date] = mapped_column(Date, index=True)
+    amount: Mapped[float] = mapped_column(Float)                           # product applied on the area
+    unit: Mapped[str] = mapped_column(String(16))                          # kg or L of product
+    area_ha: Mapped[float | None] = mapped_column(Float)                   # treated area (default the plot's)
+    target: Mapped[str | None] = mapped_column(String(64))                 # pest or nutrient aimed at
+    purchase_id: Mapped[int | None] = mapped_column(ForeignKey("purchases.id", ondelete="SET NULL"))
+    recorded_by: Mapped[str] = mapped_column(ForeignKey("users.user_id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_utc: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now_utc)
+
+
+class AdviceRun(Base):
+    """One run of the weekly pipeline: when, for which date, with which parameter sets and data sources."""
+
+    __tablename__ = "advice_runs"
+
+    run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    issued_on: Mapped[date] = mapped_column(Date, index=True)
+    created_utc: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now_utc)
+    parameter_sets: Mapped[dict | None] = mapped_column(JSON)              # module -> "name vN hash"
+    sources: Mapped[dict | None] = mapped_column(JSON)                     # module -> data source text
+    n_plots: Mapped[int] = mapped_column(Integer, default=0)
+    notes: Mapped[list | None] = mapped_column(JSON)
+
+
+class RecommendationRecord(Base):
+    """A recommendation of a run (advice.Recommendation): the app translates action and reason keys."""
+
+    __tablename__ = "recommendations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("advice_runs.run_id", ondelete="CASCADE"), index=True)
+    plot_id: Mapped[str] = mapped_column(ForeignKey("plots.plot_id", ondelete="CASCADE"), index=True)
+    issued_on: Mapped[date] = mapped_column(Date)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date] = mapped_column(Date)
+    topic: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[int] = mapped_column(Integer)
+    action_key: Mapped[str] = mapped_column(String(100))
+    action_numbers: Mapped[dict | None] = mapped_column(JSON)
+    reason_key: Mapped[str] = mapped_column(String(100))
+    reason_numbers: Mapped[dict | None] = mapped_column(JSON)
+    evidence: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(String(200))
+    module: Mapped[str] = mapped_column(String(32))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    products: Mapped[list | None] = mapped_column(JSON)
+
+
+def _positive(what: str, field: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise InputError(f"{what}: {field} {value!r} is not a positive number.")
+    return float(value)
+
+
+def add_purchase(session: Session, caller: str, *, product_id: str, quantity: float, unit: str,
+                 purchased_on, grower_id: str | None = None, price_cny: float | None = None,
+                 supplier: str | None = None) -> int:
+    """Record a purchase and return its id. Growers record their own; agronomists and admins for a grower.
+
+    The caller checks ``product_id`` against the advice catalogue (the store does not know the catalogue).
+    """
+    user = _caller(session, caller)
+    grower = grower_id or user.user_id
+    what = f"purchase of {product_id}"
+    if user.role == "grower" and grower != user.user_id:
+        raise AccessError(f"{user.user_id} may record purchases only for themselves, not for {grower}.")
+    if user.role == "extension":
+        raise AccessError(f"user '{user.user_id}' is an extension user with read-only access; ask the grower.")
+    if session.get(User, grower) is None:
+        raise InputError(f"{what}: unknown grower '{grower}'.")
+    if price_cny is not None and (not isinstance(price_cny, (int, float)) or price_cny < 0):
+        raise InputError(f"{what}: price {price_cny!r} is not a number of yuan ≥ 0.")
+    row = Purchase(grower_id=grower, product_id=str(product_id), quantity=_positive(what, "quantity", quantity),
+                   unit=str(unit), price_cny=None if price_cny is None else float(price_cny),
+                   supplier=supplier, purchased_on=_parse_date(what, "purchased_on", purchased_on),
+                   recorded_by=user.user_id, created_utc=_now_utc())
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def add_application(session: Session, caller: str, plot_id: str, *, product_id: str, applied_on, amount: float,
+                    unit: str, area_ha: float | None = None, target: str | None = None,
+                    purchase_id: int | None = None, note: str | None = None) -> int:
+    """Record an application of a product on a plot and return its id (growers: own plots only)."""
+    user = _caller(session, caller)
+    plot = _writable_plot(session, user, plot_id)
+    what = f"application of {product_id} on plot {plot_id}"
+    area = plot.area_ha if area_ha is None else _positive(what, "area_ha", area_ha)
+    row = Application(plot_id=plot_id, product_id=str(product_id),
+                      applied_on=_parse_date(what, "applied_on", applied_on),
+                      amount=_positive(what, "amount", amount), unit=str(unit), area_ha=area, target=target,
+                      purchase_id=purchase_id, recorded_by=user.user_id, note=note, created_utc=_now_utc())
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def list_applications(session: Session, caller: str | None = None, plot_ids: Sequence[str] | None = None,
+                      start=None, end=None) -> list[dict[str, Any]]:
+    """Applications ordered by date; a grower caller sees only their plots' (``caller=None``: operator)."""
+    query = select(Application)
+    if caller is not None:
+        user = _caller(session, caller)
+        if user.role == "grower":
+            owned = select(Plot.plot_id).where(Plot.owner_id == user.user_id)
+            query = query.where(Application.plot_id.in_(owned))
+    if plot_ids is not None:
+        query = query.where(Application.plot_id.in_(list(plot_ids)))
+    if start is not None:
+        query = query.where(Application.applied_on >= _parse_date("applications", "start", start))
+    if end is not None:
+        query = query.where(Application.applied_on <= _parse_date("applications", "end", end))
+    return [{c: getattr(a, c) for c in _columns_of(Application)}
+            for a in session.scalars(query.order_by(Application.applied_on, Application.id))]
+
+
+def list_purchases(session: Session, caller: str) -> list[dict[str, Any]]:
+    """Purchases: a grower's own, or all for agronomists, extension and admins."""
+    user = _caller(session, caller)
+    query = select(Purchase)
+    if user.role == "grower":
+        query = query.where(Purchase.grower_id == user.user_id)
+    return [{c: getattr(p, c) for c in _columns_of(Purchase)}
+            for p in session.scalars(query.order_by(Purchase.purchased_on, Purchase.id))]
+
+
+def store_advice_run(session: Session, run: Mapping[str, Any], recommendations: Sequence[Mapping[str, Any]]) -> str:
+    """Store a pipeline run and its recommendations in one go (a re-run of the same run_id replaces it)."""
+    run = {k: _clean(v) if not isinstance(v, (dict, list)) else v for k, v in run.items()}
+    _check_columns("advice run", [run], _columns_of(AdviceRun), ["run_id", "issued_on"])
+    run_id = str(run["run_id"])
+    existing = session.get(AdviceRun, run_id)
+    if existing is not None:
+        session.delete(existing)
+        session.flush()
+    row = dict(run)
+    row["issued_on"] = _parse_date("advice run", "issued_on", row["issued_on"])
+    session.add(AdviceRun(**row, created_utc=_now_utc()))
+    session.flush()
+    allowed = [c for c in _columns_of(RecommendationRecord) if c not in ("id", "run_id")]
+    records = [dict(r) for r in recommendations]
+    _check_columns("recommendations", records, allowed + ["run_id"], ["plot_id", "topic", "severity",
+                                                                      "action_key", "reason_key", "module"])
+    for r in records:
+        r["run_id"] = run_id
+        for field in ("issued_on", "valid_from", "valid_to"):
+            r[field] = _parse_date("recommendation", field, r.get(field) or row["issued_on"])
+    if records:
+        session.execute(sa_insert(RecommendationRecord), records)
+    return run_id
+
+
+def list_recommendations(session: Session, caller: str, plot_id: str | None = None,
+                         run_id: str | None = None) -> list[dict[str, Any]]:
+    """Recommendations of the latest run (or ``run_id``) on the caller's plots, most severe first."""
+    user = _caller(session, caller)
+    if run_id is None:
+        run_id = session.scalar(select(AdviceRun.run_id).order_by(AdviceRun.issued_on.desc(),
+                                                                   AdviceRun.created_utc.desc()).limit(1))
+        if run_id is None:
+            return []
+    query = select(RecommendationRecord).where(RecommendationRecord.run_id == run_id)
+    if plot_id is not None:
+        _readable_plot(session, user, plot_id)
+        query = query.where(RecommendationRecord.plot_id == plot_id)
+    elif user.role == "grower":
+        owned = select(Plot.plot_id).where(Plot.owner_id == user.user_id)
+        query = query.where(RecommendationRecord.plot_id.in_(owned))
+    rows = session.scalars(query.order_by(RecommendationRecord.severity.desc(), RecommendationRecord.valid_from,
+                                          RecommendationRecord.id))
+    return [{c: getattr(r, c) for c in _columns_of(RecommendationRecord)} for r in rows]
+
+
+__all__ += ["Purchase", "Application", "AdviceRun", "RecommendationRecord", "add_purchase", "add_application",
+            "list_applications", "list_purchases", "store_advice_run", "list_recommendations"]
