@@ -8,6 +8,8 @@ gives P10/P50/P90 of the daily fruit expansion rate and Brix for the next 30 day
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -15,7 +17,7 @@ import xarray as xr
 from growth import model
 from orchard.errors import InputError
 
-__all__ = ["outlook"]
+__all__ = ["expected_dates", "outlook"]
 
 WEATHER_VARIABLES = ("tmin_c", "tmax_c", "rs_mj_m2")
 
@@ -32,46 +34,18 @@ def _member_days(weather: xr.Dataset, year_shift: int, target: pd.DatetimeIndex)
     return days.assign_coords(time=target)
 
 
-def outlook(plots, weather: xr.Dataset, issue_date, params=None, *, forecast: xr.Dataset | None = None,
-            ks=None, horizon_days: int = 30, quantiles=(0.1, 0.5, 0.9), slope_correction: bool = True,
-            bloom_year: int | None = None, session=None) -> xr.Dataset:
-    """P10/P50/P90 of fruit expansion rate and Brix for each plot over the days after ``issue_date``.
+def _member_run(plots, weather, issue, target, params, forecast, ks, slope_correction, bloom_year, session):
+    """Run the season once per member: observed weather to ``issue``, then the member's days ``target``.
 
-    Parameters
-    ----------
-    plots : PlotSet or xarray.Dataset
-        The plots (see :func:`growth.model.run`).
-    weather : xarray.Dataset
-        Daily plot weather (time, plot) from before the season start (1 October or 1 January) to at least
-        ``issue_date``; its earlier years are the climatology members.
-    issue_date : str or date
-        Last day of observed weather used.
-    forecast : xarray.Dataset, optional
-        Daily plot forecast (time, plot[, member]) for days after ``issue_date``; it replaces the first days
-        of every member (forecast member i goes with climatology member i modulo the forecast's members).
-    ks : optional
-        Water-stress coefficient as for :func:`growth.model.run` (days beyond it count as 1).
-    horizon_days : int
-        Days of outlook (default 30).
-    quantiles : sequence of float
-        Quantiles of the members (default P10, P50, P90).
-    bloom_year : int, optional
-        The season (year of the bloom of the fruit on the tree); default :func:`growth.model.bloom_year_of`.
-
-    Returns
-    -------
-    xarray.Dataset
-        Dims (plot, quantile, lead_day) with ``fruit_expansion_mm_d``, ``brix`` and ``fruit_diameter_mm``;
-        coord ``time`` along lead_day; attrs list the members' sources.
+    Returns the model result with plots stacked as ``<plot>#<member>``, the plot ids, the number of members
+    and each member's source text.
     """
-    issue = pd.Timestamp(issue_date).normalize()
     plots_ds = model._plots_dataset(plots)
     plot_ids = plots_ds["plot"].values.astype(str)
     observed = weather.sel(time=slice(model.season_start(bloom_year or model.bloom_year_of(issue)), issue))
     if observed.sizes.get("time", 0) == 0 or pd.Timestamp(observed["time"].values[-1]) != issue:
         raise InputError(f"the weather does not reach the issue date {issue.date()}; import weather up to it "
                          "or choose an earlier date.")
-    target = pd.date_range(issue + pd.Timedelta(days=1), periods=horizon_days, freq="D")
     members, sources = [], []
     for shift in range(1, 60):
         days = _member_days(weather.sel(plot=plot_ids), shift, target)
@@ -108,6 +82,45 @@ def outlook(plots, weather: xr.Dataset, issue_date, params=None, *, forecast: xr
         stacked_ks = ks
     result = model.run(stacked_plots, stacked, params, stacked_ks, slope_correction=slope_correction,
                        session=session)
+    return result, plot_ids, n_member, sources
+
+
+def outlook(plots, weather: xr.Dataset, issue_date, params=None, *, forecast: xr.Dataset | None = None,
+            ks=None, horizon_days: int = 30, quantiles=(0.1, 0.5, 0.9), slope_correction: bool = True,
+            bloom_year: int | None = None, session=None) -> xr.Dataset:
+    """P10/P50/P90 of fruit expansion rate and Brix for each plot over the days after ``issue_date``.
+
+    Parameters
+    ----------
+    plots : PlotSet or xarray.Dataset
+        The plots (see :func:`growth.model.run`).
+    weather : xarray.Dataset
+        Daily plot weather (time, plot) from before the season start (1 October or 1 January) to at least
+        ``issue_date``; its earlier years are the climatology members.
+    issue_date : str or date
+        Last day of observed weather used.
+    forecast : xarray.Dataset, optional
+        Daily plot forecast (time, plot[, member]) for days after ``issue_date``; it replaces the first days
+        of every member (forecast member i goes with climatology member i modulo the forecast's members).
+    ks : optional
+        Water-stress coefficient as for :func:`growth.model.run` (days beyond it count as 1).
+    horizon_days : int
+        Days of outlook (default 30).
+    quantiles : sequence of float
+        Quantiles of the members (default P10, P50, P90).
+    bloom_year : int, optional
+        The season (year of the bloom of the fruit on the tree); default :func:`growth.model.bloom_year_of`.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims (plot, quantile, lead_day) with ``fruit_expansion_mm_d``, ``brix`` and ``fruit_diameter_mm``;
+        coord ``time`` along lead_day; attrs list the members' sources.
+    """
+    issue = pd.Timestamp(issue_date).normalize()
+    target = pd.date_range(issue + pd.Timedelta(days=1), periods=horizon_days, freq="D")
+    result, plot_ids, n_member, sources = _member_run(plots, weather, issue, target, params, forecast, ks,
+                                                      slope_correction, bloom_year, session)
     future = result.sel(time=target)
     out = xr.Dataset(coords={"plot": plot_ids, "quantile": np.asarray(quantiles, dtype=float),
                              "lead_day": np.arange(1, horizon_days + 1)})
@@ -123,4 +136,52 @@ def outlook(plots, weather: xr.Dataset, issue_date, params=None, *, forecast: xr
                      parameter_set=result.attrs["parameter_set"], issue_date=str(issue.date()),
                      n_members=n_member, member_sources="; ".join(sources),
                      ks_source=result.attrs["ks_source"])
+    return out
+
+
+def expected_dates(plots, weather: xr.Dataset, issue_date, params=None, *, ks=None,
+                   quantiles=(0.1, 0.5, 0.9), slope_correction: bool = True, bloom_year: int | None = None,
+                   session=None) -> xr.Dataset:
+    """Expected colour break and harvest maturity: the season run to its end on each past year's weather.
+
+    Like :func:`outlook`, but each member continues to 30 June after the season's winter, so the stage dates
+    still ahead (colour break, maturity) are reached on most members; their quantiles are the expectation.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims (plot, quantile): ``colour_break_date``, ``maturity_date``, ``maturity_date_flat`` and
+        ``maturity_delay_days`` (median over members); ``members_reaching_maturity`` per plot.
+    """
+    issue = pd.Timestamp(issue_date).normalize()
+    year = bloom_year or model.bloom_year_of(issue)
+    end = pd.Timestamp(year=year + 1, month=6, day=30)
+    if issue >= end:
+        raise InputError(f"the {year} season ends on {end.date()}, before the issue date {issue.date()}.")
+    target = pd.date_range(issue + pd.Timedelta(days=1), end, freq="D")
+    result, plot_ids, n_member, sources = _member_run(plots, weather, issue, target, params, None, ks,
+                                                      slope_correction, year, session)
+    out = xr.Dataset(coords={"plot": plot_ids, "quantile": np.asarray(quantiles, dtype=float)})
+    for name in ("colour_break_date", "maturity_date", "maturity_date_flat"):
+        if name not in result:
+            continue
+        days = (result[name] - np.datetime64("1970-01-01")) / np.timedelta64(1, "D")
+        values = days.to_numpy().reshape(n_member, len(plot_ids))
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a plot no member brings to maturity
+            q = np.nanquantile(values, quantiles, axis=0)
+        dates = np.where(np.isnan(q), np.datetime64("NaT"),
+                         (np.datetime64("1970-01-01") + np.round(np.nan_to_num(q)).astype("timedelta64[D]")))
+        out[name] = xr.DataArray(dates.T.astype("datetime64[ns]"), dims=("plot", "quantile"),
+                                 attrs=dict(result[name].attrs))
+    delays = result["maturity_delay_days"].to_numpy().reshape(n_member, len(plot_ids))
+    reached = (~np.isnat(result["maturity_date"].to_numpy())).reshape(n_member, len(plot_ids)).sum(axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out["maturity_delay_days"] = ("plot", np.nanmedian(delays, axis=0))
+    out["maturity_delay_days"].attrs.update(units="d", long_name="median maturity delay against flat ground")
+    out["members_reaching_maturity"] = ("plot", reached)
+    out.attrs.update(model=result.attrs["model"], model_version=result.attrs["model_version"],
+                     parameter_set=result.attrs["parameter_set"], issue_date=str(issue.date()),
+                     n_members=n_member, member_sources="; ".join(sources))
     return out

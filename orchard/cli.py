@@ -313,8 +313,9 @@ def _terrain(plots, dem: Path, search_distance: float | None = None):
 
 # Each model package adds its own commands (``orchard growth ...``, ``orchard pests ...``) from
 # ``<package>/cli.py``; the core stays free of module imports until a command runs.
-for _package in ("growth", "pests", "monitoring", "monitoring.soil", "advice"):
-    importlib.import_module(f"{_package}.cli").register(app)
+for _module in ("growth.cli", "pests.cli", "monitoring.cli", "monitoring.soil.cli", "advice.cli",
+                "advice.week_cli"):
+    importlib.import_module(_module).register(app)
 
 
 def _shown_url() -> str:

@@ -336,3 +336,18 @@ def test_outlook_uses_the_forecast_for_its_first_days(changting_daily):
     assert float(rate.sel(quantile=0.9).isel(lead_day=slice(0, 10)).max()) == pytest.approx(0.0, abs=1e-9)
     assert float(rate.sel(quantile=0.5).isel(lead_day=slice(10, None)).mean()) > 0.1  # past years after it
     assert result.attrs["member_sources"].startswith("forecast 2016-07-16 to 2016-07-25, then 2015")
+
+
+def test_expected_dates_from_past_years(changting_daily):
+    plots = _plot_dataset(["A"])
+    weather = weather_for_plots(changting_daily, plots)
+    dates = outlook.expected_dates(plots, weather, "2015-09-01", slope_correction=False)
+    maturity = dates["maturity_date"].sel(plot="A")
+    assert int(dates["members_reaching_maturity"].sel(plot="A")) >= 4
+    assert maturity.sel(quantile=0.1) <= maturity.sel(quantile=0.5) <= maturity.sel(quantile=0.9)
+    # the season's own run on the real 2015/16 weather lies inside the members' spread
+    actual = model.run(plots, weather.sel(time=slice("2014-10-01", "2016-06-30")), slope_correction=False)
+    spread = pd.Timedelta(days=20)
+    assert (pd.Timestamp(maturity.sel(quantile=0.1).values) - spread
+            <= pd.Timestamp(actual["maturity_date"].sel(plot="A").values)
+            <= pd.Timestamp(maturity.sel(quantile=0.9).values) + spread)

@@ -1,0 +1,71 @@
+"""``orchard run-week`` and ``orchard advice PLOT``: the weekly pipeline and one plot's advice."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from orchard.cli_common import engine, err, out, print_records, progress
+
+ADVICE_COLUMNS = ("plot_id", "topic", "severity", "valid_from", "valid_to", "action_key", "evidence")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``run-week`` and ``advice`` to the ``orchard`` command."""
+    app.command("run-week")(run_week_command)
+    app.command("advice")(advice_command)
+
+
+def _rows(records: list[dict]) -> list[dict]:
+    return [{**r, "valid_from": str(r["valid_from"]), "valid_to": str(r["valid_to"]),
+             "issued_on": str(r["issued_on"])} for r in records]
+
+
+def run_week_command(
+    date: Annotated[str, typer.Option("--date", help="Issue date, YYYY-MM-DD.")],
+    plots: Annotated[list[str] | None, typer.Option("--plots", help="Only these plot ids (repeat).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print every recommendation as JSON.")] = False,
+) -> None:
+    """Run every module for a date and store the prioritised advice for every plot."""
+    from advice.pipeline import run_week
+
+    with progress() as bar:
+        task = bar.add_task("weekly run", total=None)
+        result = run_week(engine(), date, plot_ids=plots,
+                          progress=lambda step: bar.update(task, description=f"weekly run: {step}"))
+    records = _rows(result.records())
+    if as_json:
+        import json
+
+        from orchard.cli_common import json_default
+
+        print(json.dumps({"run_id": result.run_id, "issued_on": str(result.issued_on), "notes": result.notes,
+                          "sources": result.sources, "parameter_sets": result.parameter_sets,
+                          "recommendations": records}, ensure_ascii=False, indent=1, default=json_default))
+        return
+    counts: dict[str, int] = {}
+    for r in records:
+        counts[r["topic"]] = counts.get(r["topic"], 0) + 1
+    print_records(records[:40], ADVICE_COLUMNS, False, title=f"advice issued {result.issued_on} "
+                  f"({len(records)} recommendations; the 40 most urgent shown)")
+    out.print("by topic: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    for note in result.notes:
+        err.print(f"note: {note}")
+    out.print(f"stored as run {result.run_id}")
+
+
+def advice_command(
+    plot: Annotated[str, typer.Argument(help="Plot id.")],
+    user: Annotated[str, typer.Option(help="Signed-in user (growers see only their own plots).")] = "agronomist_zhao",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The latest stored advice for one plot, most urgent first (run `orchard run-week` first)."""
+    from orchard import store
+    from orchard.errors import InputError
+
+    with store.session_scope(engine()) as session:
+        records = store.list_recommendations(session, user, plot_id=plot)
+    if not records:
+        raise InputError(f"no advice stored for plot {plot}; run `orchard run-week --date YYYY-MM-DD` first.")
+    print_records(_rows(records), ADVICE_COLUMNS, as_json, title=f"advice for {plot}")
