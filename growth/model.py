@@ -118,7 +118,8 @@ def simulate(tmin_c, tmax_c, rs_mj_m2, times, lat, lon, canopy_cover, p: Mapping
     ks, n_status : numpy.ndarray, optional, broadcastable to (time, plot)
         Water-stress coefficient and nitrogen status index (1 = no stress).
     quality_only : bool
-        Only phenology and quality (for the flat-ground reference): no carbon and fruit size.
+        Only phenology and quality (the flat-ground reference, expected dates): no induction hours, carbon or
+        fruit size; stage III then starts on the unstressed fruit clock.
 
     Returns
     -------
@@ -139,6 +140,8 @@ def simulate(tmin_c, tmax_c, rs_mj_m2, times, lat, lon, canopy_cover, p: Mapping
         induction_start = -1
     window = (doy >= int(p["induction.start_doy"][0])) | (doy <= INDUCTION_LAST_DOY)
     hours_below = np.zeros_like(gdd)
+    if quality_only:  # induction does not move the maturity dates; skip the hourly reconstruction
+        induction_start = -1
     if induction_start >= 0 and window.any():
         days = np.flatnonzero(window)
         hours_below[days] = _hours_below_daily(tmin_c, tmax_c, days, lat, lon, doy,
@@ -350,7 +353,7 @@ def _daily_input(value, name: str, times, plot_ids) -> np.ndarray | None:
 
 
 def run(plots, weather: xr.Dataset, params=None, ks=None, *, n_status=None, slope_correction: bool = True,
-        session=None, plot_chunk: int = PLOT_CHUNK) -> xr.Dataset:
+        session=None, plot_chunk: int = PLOT_CHUNK, dates_only: bool = False) -> xr.Dataset:
     """Simulate citrus growth for every plot over the days of the weather.
 
     Parameters
@@ -372,6 +375,9 @@ def run(plots, weather: xr.Dataset, params=None, ks=None, *, n_status=None, slop
         Nitrogen status index 0–1 (1 = sufficient); default 1.
     slope_correction : bool
         Move radiation and temperature onto each plot's slope (``growth.slope``); needs terrain.
+    dates_only : bool
+        Only thermal time, quality and the stage dates (no induction, carbon or fruit size): the fast path
+        for expected dates over many weather members.
 
     Returns
     -------
@@ -427,7 +433,8 @@ def run(plots, weather: xr.Dataset, params=None, ks=None, *, n_status=None, slop
                                arrays["rs_mj_m2"][:, cols],
                                times, lat[cols], lon[cols], cover[cols], pc,
                                ks=None if ks_arr is None else ks_arr[:, cols],
-                               n_status=None if n_arr is None else n_arr[:, cols], **kw))
+                               n_status=None if n_arr is None else n_arr[:, cols], quality_only=dates_only,
+                               **kw))
         flat_pieces.append(simulate(arrays[flat["tmin_c"]][:, cols], arrays[flat["tmax_c"]][:, cols],
                                     arrays[flat["rs_mj_m2"]][:, cols], times, lat[cols], lon[cols],
                                     cover[cols],
@@ -436,21 +443,24 @@ def run(plots, weather: xr.Dataset, params=None, ks=None, *, n_status=None, slop
     result = {k: np.concatenate([piece[k] for piece in pieces], axis=-1) for k in pieces[0]}
     ds = xr.Dataset(coords={"plot": plot_ids, "time": times})
     for name, (units, long_name) in DAILY_OUTPUTS.items():
-        ds[name] = xr.DataArray(result[name].T, dims=("plot", "time"),
-                                attrs={"units": units, "long_name": long_name})
+        if name in result:  # a dates-only run has no carbon or fruit series
+            ds[name] = xr.DataArray(result[name].T, dims=("plot", "time"),
+                                    attrs={"units": units, "long_name": long_name})
     ds["stage"] = ds["stage"].astype(np.int8)
     ds["stage"].attrs.update(flag_values=np.array(list(phenology.STAGES), dtype=np.int8),
                              flag_meanings=" ".join(phenology.STAGES.values()))
-    ds["flush_active"] = ds["flush_active"].astype(np.int8)
+    if "flush_active" in ds:
+        ds["flush_active"] = ds["flush_active"].astype(np.int8)
     for name, (key, long_name) in DATE_OUTPUTS.items():
         ds[name] = xr.DataArray(_date(times, result[key]), dims="plot", attrs={"long_name": long_name})
     ds["flowering_intensity"] = xr.DataArray(result["flowering_intensity"], dims="plot", attrs={
         "units": "1", "long_name": "induction hours reached at bloom over those required (capped at 1)"})
-    ds["fruit_set_fraction"] = xr.DataArray(result["fruit_set_fraction"], dims="plot", attrs={
-        "units": "1", "long_name": "fraction of flowers setting fruit (carbon and water limited)"})
-    ds["heat_stress_days"] = xr.DataArray(result["heat_stress_days"], dims="plot", attrs={
-        "units": "d",
-        "long_name": "days with Tmax >= 35, Tmean >= 30 or Tmin >= 24 degC in fruit stages I-II"})
+    if not dates_only:
+        ds["fruit_set_fraction"] = xr.DataArray(result["fruit_set_fraction"], dims="plot", attrs={
+            "units": "1", "long_name": "fraction of flowers setting fruit (carbon and water limited)"})
+        ds["heat_stress_days"] = xr.DataArray(result["heat_stress_days"], dims="plot", attrs={
+            "units": "d",
+            "long_name": "days with Tmax >= 35, Tmean >= 30 or Tmin >= 24 degC in fruit stages I-II"})
     if slope_correction:
         flat_index = np.concatenate([piece["maturity_index"] for piece in flat_pieces])
         ds["maturity_date_flat"] = xr.DataArray(_date(times, flat_index), dims="plot", attrs={

@@ -34,7 +34,8 @@ def _member_days(weather: xr.Dataset, year_shift: int, target: pd.DatetimeIndex)
     return days.assign_coords(time=target)
 
 
-def _member_run(plots, weather, issue, target, params, forecast, ks, slope_correction, bloom_year, session):
+def _member_run(plots, weather, issue, target, params, forecast, ks, slope_correction, bloom_year, session,
+                dates_only=False):
     """Run the season once per member: observed weather to ``issue``, then the member's days ``target``.
 
     Returns the model result with plots stacked as ``<plot>#<member>``, the plot ids, the number of members
@@ -81,7 +82,7 @@ def _member_run(plots, weather, issue, target, params, forecast, ks, slope_corre
     elif ks is not None:
         stacked_ks = ks
     result = model.run(stacked_plots, stacked, params, stacked_ks, slope_correction=slope_correction,
-                       session=session)
+                       session=session, dates_only=dates_only)
     return result, plot_ids, n_member, sources
 
 
@@ -146,6 +147,8 @@ def expected_dates(plots, weather: xr.Dataset, issue_date, params=None, *, ks=No
 
     Like :func:`outlook`, but each member continues to 30 June after the season's winter, so the stage dates
     still ahead (colour break, maturity) are reached on most members; their quantiles are the expectation.
+    The members run the model's dates-only path (thermal time and quality; stage III on the unstressed fruit
+    clock), which is what the dates depend on.
 
     Returns
     -------
@@ -160,7 +163,7 @@ def expected_dates(plots, weather: xr.Dataset, issue_date, params=None, *, ks=No
         raise InputError(f"the {year} season ends on {end.date()}, before the issue date {issue.date()}.")
     target = pd.date_range(issue + pd.Timedelta(days=1), end, freq="D")
     result, plot_ids, n_member, sources = _member_run(plots, weather, issue, target, params, None, ks,
-                                                      slope_correction, year, session)
+                                                      slope_correction, year, session, dates_only=True)
     out = xr.Dataset(coords={"plot": plot_ids, "quantile": np.asarray(quantiles, dtype=float)})
     for name in ("colour_break_date", "maturity_date", "maturity_date_flat"):
         if name not in result:
