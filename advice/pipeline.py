@@ -204,7 +204,9 @@ def run_week(engine, issue_date, *, plot_ids=None, params=None, store_result: bo
         recs += rules.harvest_rule(expected, stages, day, params, sources.get("growth", ""))
     recs += _nitrogen(engine, plots, stages, day, params)
     harvest_by_plot = {r.plot_id: r.valid_from for r in recs if r.topic == "harvest"}
-    recs = rules.order(rules.resolve_conflicts(recs, harvest_by_plot, min_phi_days={}, params=params))
+    progress("products")
+    min_phi = _attach_products(engine, recs, plots, day, harvest_by_plot, notes)
+    recs = rules.order(rules.resolve_conflicts(recs, harvest_by_plot, min_phi_days=min_phi, params=params))
 
     run_id = "week-" + hashlib.sha1(f"{day}|{','.join(ids)}".encode()).hexdigest()[:12]
     result = WeekResult(run_id=run_id, issued_on=day, recommendations=recs, parameter_sets=parameter_sets,
@@ -215,6 +217,48 @@ def run_week(engine, issue_date, *, plot_ids=None, params=None, store_result: bo
                                              "sources": sources, "n_plots": len(ids), "notes": notes},
                                    result.records())
     return result
+
+
+def _attach_products(engine, recs: list[Recommendation], plots: PlotSet, day: date, harvest_by_plot: dict,
+                     notes: list) -> dict[str, float]:
+    """Fitting products for every spray and nitrogen recommendation (advice.products.recommend_products):
+    target matched, rotation and maximum uses against the plot's season history, PHI before the expected
+    harvest, cheapest first; returns the shortest PHI per pest (for the conflict rules)."""
+    from advice.catalogue import default_catalogue
+    from advice.market import history_for
+    from advice.products import recommend_products
+
+    catalogue = default_catalogue()
+    if catalogue.is_example:
+        notes.append("products come from the EXAMPLE catalogue (advice/catalogue): replace it with registered "
+                     "products before advising growers")
+    wanted = [r for r in recs if r.topic in ("spray", "fertilise")]
+    plot_ids = sorted({r.plot_id for r in wanted})
+    with store.session_scope(engine) as session:
+        history = history_for(session, plot_ids, day.year, catalogue=catalogue) if plot_ids else None
+    area = plots.frame["area_ha"].astype(float)
+    area.index = area.index.astype(str)
+    min_phi: dict[str, float] = {}
+    for r in wanted:
+        target = r.action_numbers.get("pest") if r.topic == "spray" else "N"
+        own = None if history is None or history.empty else history[history["plot_id"] == r.plot_id]
+        fits = recommend_products(catalogue, target, float(area.get(r.plot_id, 1.0)), own, on=day,
+                                  harvest_date=harvest_by_plot.get(r.plot_id), n=3)
+        if r.topic == "fertilise" and not fits.empty:
+            # scale the label dose to the advised kg N: product amount = kg N / N content
+            ai = catalogue.active_ingredients
+            content = ai[ai["ai_name_en"] == "N"].set_index("product_id")["content"]  # g N per kg
+            kg_n = r.action_numbers.get("kg_n_plot") or 0.0
+            fits = fits.assign(amount=[round(kg_n / (float(content.get(pid, np.nan)) / 1000.0), 1)
+                                       for pid in fits["product_id"]])
+        r.products = [{"product_id": row.product_id, "name_zh": row.trade_name_zh, "name_en": row.trade_name_en,
+                       "moa_groups": row.moa_groups, "amount": float(row.amount), "unit": row.unit,
+                       "cost_cny": None if pd.isna(row.cost_cny) else float(row.cost_cny),
+                       "phi_days": int(row.phi_days)} for row in fits.itertuples(index=False)]
+        if r.topic == "spray" and not fits.empty:
+            pest = r.action_numbers.get("pest")
+            min_phi[pest] = min(min_phi.get(pest, np.inf), float(fits["phi_days"].min()))
+    return min_phi
 
 
 def _nitrogen(engine, plots: PlotSet, stages: pd.Series, day: date, params) -> list[Recommendation]:

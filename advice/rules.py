@@ -226,7 +226,8 @@ def resolve_conflicts(recommendations: list[Recommendation], harvest_by_plot: di
     - No spray whose shortest pre-harvest interval would reach past the plot's expected harvest start
       (``min_phi_days[pest]``: the shortest PHI among products for that pest).
     - No irrigation when the forecast rain over the next days reaches ``irrigation.rain_forecast_mm``.
-    - No "skip the calendar spray" for a pest for which a spray is advised on the same plot.
+    - No "skip the calendar spray" for a pest for which a spray is advised on the same plot, and no mite
+      scouting where a mite spray is already advised.
     """
     rain_forecast_mm = rain_forecast_mm or {}
     sprayed = {(r.plot_id, r.action_numbers.get("pest")) for r in recommendations if r.topic == "spray"}
@@ -241,6 +242,8 @@ def resolve_conflicts(recommendations: list[Recommendation], harvest_by_plot: di
                 rain_forecast_mm.get(r.plot_id, 0.0) >= float(params["irrigation.rain_forecast_mm"]):
             continue
         if r.topic == "skip_spray" and (r.plot_id, r.action_numbers.get("pest")) in sprayed:
+            continue
+        if r.topic == "scout" and (r.plot_id, "mites") in sprayed:
             continue
         kept.append(r)
     return kept

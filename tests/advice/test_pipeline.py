@@ -36,6 +36,13 @@ def test_every_plot_gets_a_sensible_list(summer_week):
         assert topics <= {"spray", "skip_spray", "scout", "irrigate", "fertilise", "harvest", "inspect", "data"}
         assert [r.severity for r in recs] == sorted((r.severity for r in recs), reverse=True)
     assert summer_week.parameter_sets["growth"] and summer_week.parameter_sets["pests"]
+    sprays = [r for r in summer_week.recommendations if r.topic == "spray"]
+    assert sprays and sum(bool(r.products) for r in sprays) >= 0.9 * len(sprays)
+    for r in sprays:  # never a product whose pre-harvest interval runs past the expected harvest start
+        harvest = next(h for h in summer_week.recommendations if h.topic == "harvest" and h.plot_id == r.plot_id)
+        assert all((harvest.valid_from - r.issued_on).days >= p["phi_days"] for p in r.products)
+    nitrogen = [r for r in summer_week.recommendations if r.topic == "fertilise"]
+    assert nitrogen and all(p["amount"] > 0 for r in nitrogen for p in r.products)
     assert "monitoring" in " ".join(summer_week.notes)  # no imagery before 2021: said, not guessed
 
 

@@ -103,6 +103,9 @@ def test_conflicts_and_order(params):
     kept = rules.resolve_conflicts([spray, skip, water], {"A": ISSUE + timedelta(days=40)}, {"black_spot": 21},
                                    rain_forecast_mm={"A": 30.0}, params=params)
     assert kept == [spray]  # skip contradicts the spray; rain is forecast
+    mite_spray, scout = rec("spray", 3, ISSUE, "mites"), rec("scout", 2, ISSUE)
+    assert rules.resolve_conflicts([mite_spray, scout], {}, {}) == [mite_spray]
+    assert rules.resolve_conflicts([scout], {}, {}) == [scout]
     # a pre-harvest interval reaching past the harvest start removes the spray
     assert rules.resolve_conflicts([spray], {"A": ISSUE + timedelta(days=10)}, {"black_spot": 21}) == []
     ordered = rules.order([rec("harvest", 1, ISSUE + timedelta(days=90)), water, spray])
