@@ -1,5 +1,5 @@
 """Season accounting: kg a.i./ha, TFI, field-use EIQ, carbon, the baseline and anonymisation, checked against
-numbers computed by hand (docs/advice_accounting.md §Worked example)."""
+numbers computed by hand (docs/advice.md, accounting: Worked example)."""
 
 import numpy as np
 import pandas as pd
