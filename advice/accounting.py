@@ -29,7 +29,8 @@ The columns they read:
 ``plots``
     ``plot_id``, ``area_ha``, and optionally ``owner_id`` (grower) and ``district``.
 
-Sources: ecosystem science note §4.3–4.5 (see ``docs/advice.md``, "Pesticide-reduction and carbon accounting").
+Sources: ecosystem science note §4.3–4.5 (see ``docs/advice.md``, "Pesticide-reduction and carbon
+accounting").
 """
 
 from __future__ import annotations

@@ -54,14 +54,32 @@ def _note(notes: list, recs: list, plot_ids, issue: date, module: str, exc: Exce
     """A module that could not run: one ``data`` recommendation per plot says so (severity 1)."""
     notes.append(f"{module}: {exc}")
     for pid in plot_ids:
-        recs.append(Recommendation(plot_id=pid, issued_on=issue, valid_from=issue, valid_to=issue + timedelta(7),
-                                   topic="data", severity=1, action_key="advice.action.check_data",
-                                   reason_key="advice.reason.module_unavailable", module=module,
-                                   reason_numbers={"module": module}, evidence=f"{module}: {exc}"))
+        recs.append(
+            Recommendation(
+                plot_id=pid,
+                issued_on=issue,
+                valid_from=issue,
+                valid_to=issue + timedelta(7),
+                topic="data",
+                severity=1,
+                action_key="advice.action.check_data",
+                reason_key="advice.reason.module_unavailable",
+                module=module,
+                reason_numbers={"module": module},
+                evidence=f"{module}: {exc}",
+            )
+        )
 
 
-def run_week(engine, issue_date, *, plot_ids=None, params=None, store_result: bool = True,
-             progress: Callable[[str], None] = lambda step: None) -> WeekResult:
+def run_week(
+    engine,
+    issue_date,
+    *,
+    plot_ids=None,
+    params=None,
+    store_result: bool = True,
+    progress: Callable[[str], None] = lambda step: None,
+) -> WeekResult:
     """Run every module for ``issue_date`` and return (and store) the ordered recommendations.
 
     Parameters
@@ -102,20 +120,25 @@ def run_week(engine, issue_date, *, plot_ids=None, params=None, store_result: bo
             wanted = set(plot_ids)
             unknown = sorted(wanted - {r["plot_id"] for r in rows})
             if unknown:
-                raise InputError(f"plot {unknown[0]} is not in the database; list plots with `orchard plots list`.")
+                raise InputError(
+                    f"plot {unknown[0]} is not in the database; list plots with `orchard plots list`."
+                )
             rows = [r for r in rows if r["plot_id"] in wanted]
         if not rows:
             raise InputError("there are no plots in the database; import plots first (orchard import-plots).")
         plots = PlotSet.from_records(rows)
         first = issue - pd.DateOffset(years=HISTORY_YEARS)
-        weather = plot_weather(session, plots, resolution="daily", start=str(first.date()),
-                               end=f"{day} 23:59:59")
+        weather = plot_weather(
+            session, plots, resolution="daily", start=str(first.date()), end=f"{day} 23:59:59"
+        )
     plots_ds = plots.to_dataset()
     ids = plots_ds["plot"].values.astype(str)
     sources["weather"] = str(weather.attrs.get("source", ""))
     if pd.Timestamp(weather["time"].values[-1]) < issue:
-        raise InputError(f"the weather ends {pd.Timestamp(weather['time'].values[-1]).date()}, before the issue "
-                         f"date {day}; import recent weather first.")
+        raise InputError(
+            f"the weather ends {pd.Timestamp(weather['time'].values[-1]).date()}, before the issue "
+            f"date {day}; import recent weather first."
+        )
 
     # Soil water balance over the season so far: Ks for growth, irrigation advice for the rules.
     progress("soil water balance")
@@ -125,8 +148,7 @@ def run_week(engine, issue_date, *, plot_ids=None, params=None, store_result: bo
         with store.session_scope(engine) as session:
             balance = soil_model.balance_from_db(session, plots, str(season_start.date()), str(day))
         ks = balance["ks"].transpose("time", "plot")
-        irrigation = soil_advice.irrigation_advice(balance, soil_model.wb.default_parameters(),
-                                                   day=issue)
+        irrigation = soil_advice.irrigation_advice(balance, soil_model.wb.default_parameters(), day=issue)
         tables["irrigation"] = irrigation
         sources["soil"] = "water balance on " + str(balance.attrs.get("source", "plot weather"))
     except OrchardError as exc:
@@ -143,12 +165,15 @@ def run_week(engine, issue_date, *, plot_ids=None, params=None, store_result: bo
             grown = growth_model.run(plots, season, ks=ks, session=session)
             expected_ds = growth_outlook.expected_dates(plots, weather, issue, ks=None, session=session)
         stages = pd.Series(grown["stage"].isel(time=-1).to_numpy().astype(int), index=ids)
-        expected = pd.DataFrame({
-            "plot_id": ids,
-            "maturity_p10": expected_ds["maturity_date"].sel(quantile=0.1).to_numpy(),
-            "maturity_p50": expected_ds["maturity_date"].sel(quantile=0.5).to_numpy(),
-            "maturity_p90": expected_ds["maturity_date"].sel(quantile=0.9).to_numpy(),
-            "maturity_delay_days": expected_ds["maturity_delay_days"].to_numpy()})
+        expected = pd.DataFrame(
+            {
+                "plot_id": ids,
+                "maturity_p10": expected_ds["maturity_date"].sel(quantile=0.1).to_numpy(),
+                "maturity_p50": expected_ds["maturity_date"].sel(quantile=0.5).to_numpy(),
+                "maturity_p90": expected_ds["maturity_date"].sel(quantile=0.9).to_numpy(),
+                "maturity_delay_days": expected_ds["maturity_delay_days"].to_numpy(),
+            }
+        )
         tables["growth"] = grown
         tables["expected"] = expected
         parameter_sets["growth"] = grown.attrs["parameter_set"]
@@ -162,19 +187,33 @@ def run_week(engine, issue_date, *, plot_ids=None, params=None, store_result: bo
     try:
         host = None
         if grown is not None:
-            host = {"flush_fraction": grown["flush_active"].astype(float).transpose("time", "plot"),
-                    "fruit_susceptible": xr.where(grown["fruit_age_d"].notnull(), 1.0, 0.0).transpose("time", "plot")}
+            host = {
+                "flush_fraction": grown["flush_active"].astype(float).transpose("time", "plot"),
+                "fruit_susceptible": xr.where(grown["fruit_age_d"].notnull(), 1.0, 0.0).transpose(
+                    "time", "plot"
+                ),
+            }
         outlook = pest_outlook(plots_ds, weather, issue, host=host)
         signals = spray_signals(outlook).rename(columns={"plot": "plot_id"})
-        levels = pd.DataFrame({
-            "plot_id": np.repeat(outlook["plot"].values.astype(str), outlook.sizes["pest"]),
-            "pest": np.tile(outlook["pest"].values.astype(str), outlook.sizes["plot"]),
-            "level_15d": outlook["level"].sel(horizon="15d").transpose("plot", "pest").to_numpy().ravel(),
-            "probability_15d": outlook["probability"].sel(horizon="15d").transpose("plot", "pest").to_numpy().ravel()})
+        levels = pd.DataFrame(
+            {
+                "plot_id": np.repeat(outlook["plot"].values.astype(str), outlook.sizes["pest"]),
+                "pest": np.tile(outlook["pest"].values.astype(str), outlook.sizes["plot"]),
+                "level_15d": outlook["level"].sel(horizon="15d").transpose("plot", "pest").to_numpy().ravel(),
+                "probability_15d": outlook["probability"]
+                .sel(horizon="15d")
+                .transpose("plot", "pest")
+                .to_numpy()
+                .ravel(),
+            }
+        )
         tables["pests"] = outlook
         parameter_sets["pests"] = outlook.attrs["parameter_set"]
-        sources["pests"] = str(outlook.attrs.get("forecast_source", "")) + "; " + str(
-            outlook.attrs.get("observed_weather_source", ""))
+        sources["pests"] = (
+            str(outlook.attrs.get("forecast_source", ""))
+            + "; "
+            + str(outlook.attrs.get("observed_weather_source", ""))
+        )
         recs += rules.spray_rule(signals, levels, day, sources["pests"])
         recs += rules.skip_spray_rule(levels, day, params, sources["pests"])
         recs += rules.scout_rule(levels, day, params, sources["pests"])
@@ -192,7 +231,9 @@ def run_week(engine, issue_date, *, plot_ids=None, params=None, store_result: bo
             raise InputError(f"no satellite or drone scene registered up to {day}")
         result = monitoring_run.run(plots, scenes, as_of=day)
         alerts = result.alerts
-        recs += rules.inspect_rule(alerts, day, "imagery: " + ", ".join(sorted({str(s) for s in scenes})[-1:]))
+        recs += rules.inspect_rule(
+            alerts, day, "imagery: " + ", ".join(sorted({str(s) for s in scenes})[-1:])
+        )
         sources["monitoring"] = f"{len(scenes)} scenes up to {day}"
     except OrchardError as exc:
         notes.append(f"monitoring: {exc}")
@@ -209,18 +250,35 @@ def run_week(engine, issue_date, *, plot_ids=None, params=None, store_result: bo
     recs = rules.order(rules.resolve_conflicts(recs, harvest_by_plot, min_phi_days=min_phi, params=params))
 
     run_id = "week-" + hashlib.sha1(f"{day}|{','.join(ids)}".encode()).hexdigest()[:12]
-    result = WeekResult(run_id=run_id, issued_on=day, recommendations=recs, parameter_sets=parameter_sets,
-                        sources=sources, notes=notes, tables=tables)
+    result = WeekResult(
+        run_id=run_id,
+        issued_on=day,
+        recommendations=recs,
+        parameter_sets=parameter_sets,
+        sources=sources,
+        notes=notes,
+        tables=tables,
+    )
     if store_result:
         with store.session_scope(engine) as session:
-            store.store_advice_run(session, {"run_id": run_id, "issued_on": day, "parameter_sets": parameter_sets,
-                                             "sources": sources, "n_plots": len(ids), "notes": notes},
-                                   result.records())
+            store.store_advice_run(
+                session,
+                {
+                    "run_id": run_id,
+                    "issued_on": day,
+                    "parameter_sets": parameter_sets,
+                    "sources": sources,
+                    "n_plots": len(ids),
+                    "notes": notes,
+                },
+                result.records(),
+            )
     return result
 
 
-def _attach_products(engine, recs: list[Recommendation], plots: PlotSet, day: date, harvest_by_plot: dict,
-                     notes: list) -> dict[str, float]:
+def _attach_products(
+    engine, recs: list[Recommendation], plots: PlotSet, day: date, harvest_by_plot: dict, notes: list
+) -> dict[str, float]:
     """Fitting products for every spray and nitrogen recommendation (advice.products.recommend_products):
     target matched, rotation and maximum uses against the plot's season history, PHI before the expected
     harvest, cheapest first; returns the shortest PHI per pest (for the conflict rules)."""
@@ -230,8 +288,10 @@ def _attach_products(engine, recs: list[Recommendation], plots: PlotSet, day: da
 
     catalogue = default_catalogue()
     if catalogue.is_example:
-        notes.append("products come from the EXAMPLE catalogue (advice/catalogue): replace it with registered "
-                     "products before advising growers")
+        notes.append(
+            "products come from the EXAMPLE catalogue (advice/catalogue): replace it with registered "
+            "products before advising growers"
+        )
     wanted = [r for r in recs if r.topic in ("spray", "fertilise")]
     plot_ids = sorted({r.plot_id for r in wanted})
     with store.session_scope(engine) as session:
@@ -242,19 +302,38 @@ def _attach_products(engine, recs: list[Recommendation], plots: PlotSet, day: da
     for r in wanted:
         target = r.action_numbers.get("pest") if r.topic == "spray" else "N"
         own = None if history is None or history.empty else history[history["plot_id"] == r.plot_id]
-        fits = recommend_products(catalogue, target, float(area.get(r.plot_id, 1.0)), own, on=day,
-                                  harvest_date=harvest_by_plot.get(r.plot_id), n=3)
+        fits = recommend_products(
+            catalogue,
+            target,
+            float(area.get(r.plot_id, 1.0)),
+            own,
+            on=day,
+            harvest_date=harvest_by_plot.get(r.plot_id),
+            n=3,
+        )
         if r.topic == "fertilise" and not fits.empty:
             # scale the label dose to the advised kg N: product amount = kg N / N content
             ai = catalogue.active_ingredients
             content = ai[ai["ai_name_en"] == "N"].set_index("product_id")["content"]  # g N per kg
             kg_n = r.action_numbers.get("kg_n_plot") or 0.0
-            fits = fits.assign(amount=[round(kg_n / (float(content.get(pid, np.nan)) / 1000.0), 1)
-                                       for pid in fits["product_id"]])
-        r.products = [{"product_id": row.product_id, "name_zh": row.trade_name_zh, "name_en": row.trade_name_en,
-                       "moa_groups": row.moa_groups, "amount": float(row.amount), "unit": row.unit,
-                       "cost_cny": None if pd.isna(row.cost_cny) else float(row.cost_cny),
-                       "phi_days": int(row.phi_days)} for row in fits.itertuples(index=False)]
+            fits = fits.assign(
+                amount=[
+                    round(kg_n / (float(content.get(pid, np.nan)) / 1000.0), 1) for pid in fits["product_id"]
+                ]
+            )
+        r.products = [
+            {
+                "product_id": row.product_id,
+                "name_zh": row.trade_name_zh,
+                "name_en": row.trade_name_en,
+                "moa_groups": row.moa_groups,
+                "amount": float(row.amount),
+                "unit": row.unit,
+                "cost_cny": None if pd.isna(row.cost_cny) else float(row.cost_cny),
+                "phi_days": int(row.phi_days),
+            }
+            for row in fits.itertuples(index=False)
+        ]
         if r.topic == "spray" and not fits.empty:
             pest = r.action_numbers.get("pest")
             min_phi[pest] = min(min_phi.get(pest, np.inf), float(fits["phi_days"].min()))
@@ -269,9 +348,20 @@ def _nitrogen(engine, plots: PlotSet, stages: pd.Series, day: date, params) -> l
     rate, _ = soil_advice.nitrogen_rate(np.full(len(frame), float(params["nitrogen.expected_yield"])))
     rate = pd.Series(rate, index=frame.index.astype(str))
     with store.session_scope(engine) as session:
-        recent = store.list_applications(session, plot_ids=list(frame.index.astype(str)),
-                                         start=day - timedelta(days=int(params["nitrogen.recent_days"])), end=day)
+        recent = store.list_applications(
+            session,
+            plot_ids=list(frame.index.astype(str)),
+            start=day - timedelta(days=int(params["nitrogen.recent_days"])),
+            end=day,
+        )
     given = {a["plot_id"] for a in recent if str(a.get("target") or "").upper() == "N"}
     recent_n = pd.Series({pid: pid in given for pid in frame.index.astype(str)})
-    return rules.nitrogen_rule(frame, stages, day, recent_n, params, rate,
-                               "expected yield %.0f t/ha (rules.toml)" % float(params["nitrogen.expected_yield"]))
+    return rules.nitrogen_rule(
+        frame,
+        stages,
+        day,
+        recent_n,
+        params,
+        rate,
+        f"expected yield {float(params['nitrogen.expected_yield']):.0f} t/ha (rules.toml)",
+    )

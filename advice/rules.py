@@ -17,8 +17,19 @@ import pandas as pd
 from advice.recommendation import Recommendation
 from orchard import params as orchard_params
 
-__all__ = ["RULES_FILE", "harvest_rule", "inspect_rule", "irrigate_rule", "nitrogen_rule", "order",
-           "resolve_conflicts", "rules_parameters", "scout_rule", "skip_spray_rule", "spray_rule"]
+__all__ = [
+    "RULES_FILE",
+    "harvest_rule",
+    "inspect_rule",
+    "irrigate_rule",
+    "nitrogen_rule",
+    "order",
+    "resolve_conflicts",
+    "rules_parameters",
+    "scout_rule",
+    "skip_spray_rule",
+    "spray_rule",
+]
 
 RULES_FILE = Path(__file__).resolve().parent / "parameters" / "rules.toml"
 
@@ -47,16 +58,34 @@ def spray_rule(signals: pd.DataFrame, levels: pd.DataFrame, issue: date, source:
         if row.action not in ("protective", "curative"):
             continue
         level = int(lv.loc[(row.plot_id, row.pest), "level_15d"])
-        latest = _day(row.latest_date) if row.latest_date is not None and not pd.isna(row.latest_date) \
+        latest = (
+            _day(row.latest_date)
+            if row.latest_date is not None and not pd.isna(row.latest_date)
             else issue + timedelta(days=7)
-        out.append(Recommendation(
-            plot_id=row.plot_id, issued_on=issue, valid_from=issue, valid_to=max(latest, issue), topic="spray",
-            severity=min(5, max(2, level + (1 if row.action == "curative" else 0))),
-            action_key=f"advice.action.spray_{row.action}", reason_key="advice.reason.pest_outlook",
-            module="pests", action_numbers={"pest": row.pest, "latest_date": str(latest)},
-            reason_numbers={"pest": row.pest, "probability_15d": round(float(row.probability_15d), 2),
-                            "level": level, "unnecessary_if": row.unnecessary_if},
-            evidence=str(row.reason), source=source, confidence=float(row.probability_15d)))
+        )
+        out.append(
+            Recommendation(
+                plot_id=row.plot_id,
+                issued_on=issue,
+                valid_from=issue,
+                valid_to=max(latest, issue),
+                topic="spray",
+                severity=min(5, max(2, level + (1 if row.action == "curative" else 0))),
+                action_key=f"advice.action.spray_{row.action}",
+                reason_key="advice.reason.pest_outlook",
+                module="pests",
+                action_numbers={"pest": row.pest, "latest_date": str(latest)},
+                reason_numbers={
+                    "pest": row.pest,
+                    "probability_15d": round(float(row.probability_15d), 2),
+                    "level": level,
+                    "unnecessary_if": row.unnecessary_if,
+                },
+                evidence=str(row.reason),
+                source=source,
+                confidence=float(row.probability_15d),
+            )
+        )
     return out
 
 
@@ -74,16 +103,29 @@ def skip_spray_rule(levels: pd.DataFrame, issue: date, params, source: str) -> l
         if not params[f"{key}_first_month"] <= month <= params[f"{key}_last_month"]:
             continue
         if int(row.level_15d) <= int(params["spray.skip_max_level"]):
-            out.append(Recommendation(
-                plot_id=row.plot_id, issued_on=issue, valid_from=issue, valid_to=issue + timedelta(days=14),
-                topic="skip_spray", severity=1, action_key="advice.action.skip_calendar_spray",
-                reason_key="advice.reason.low_risk", module="pests",
-                action_numbers={"pest": row.pest},
-                reason_numbers={"pest": row.pest, "level": int(row.level_15d),
-                                "probability_15d": round(float(row.probability_15d), 2)},
-                evidence=f"{row.pest}: 15-day risk level {int(row.level_15d)} "
-                         f"(P = {row.probability_15d:.2f}); the calendar spray can be skipped this fortnight",
-                source=source, confidence=1.0 - float(row.probability_15d)))
+            out.append(
+                Recommendation(
+                    plot_id=row.plot_id,
+                    issued_on=issue,
+                    valid_from=issue,
+                    valid_to=issue + timedelta(days=14),
+                    topic="skip_spray",
+                    severity=1,
+                    action_key="advice.action.skip_calendar_spray",
+                    reason_key="advice.reason.low_risk",
+                    module="pests",
+                    action_numbers={"pest": row.pest},
+                    reason_numbers={
+                        "pest": row.pest,
+                        "level": int(row.level_15d),
+                        "probability_15d": round(float(row.probability_15d), 2),
+                    },
+                    evidence=f"{row.pest}: 15-day risk level {int(row.level_15d)} "
+                    f"(P = {row.probability_15d:.2f}); the calendar spray can be skipped this fortnight",
+                    source=source,
+                    confidence=1.0 - float(row.probability_15d),
+                )
+            )
     return out
 
 
@@ -92,19 +134,34 @@ def scout_rule(levels: pd.DataFrame, issue: date, params, source: str) -> list[R
     out = []
     for row in levels[levels["pest"] == "mites"].itertuples(index=False):
         if int(row.level_15d) == int(params["scout.mite_level"]):
-            out.append(Recommendation(
-                plot_id=row.plot_id, issued_on=issue, valid_from=issue, valid_to=issue + timedelta(days=7),
-                topic="scout", severity=2, action_key="advice.action.scout_mites",
-                reason_key="advice.reason.mites_near_threshold", module="pests",
-                action_numbers={"leaves": int(params["scout.leaves_per_plot"])},
-                reason_numbers={"level": int(row.level_15d), "probability_15d": round(float(row.probability_15d), 2)},
-                evidence=f"mites: 15-day level {int(row.level_15d)} (P = {row.probability_15d:.2f}); count mites on "
-                         f"{int(params['scout.leaves_per_plot'])} leaves before deciding to spray",
-                source=source, confidence=float(row.probability_15d)))
+            out.append(
+                Recommendation(
+                    plot_id=row.plot_id,
+                    issued_on=issue,
+                    valid_from=issue,
+                    valid_to=issue + timedelta(days=7),
+                    topic="scout",
+                    severity=2,
+                    action_key="advice.action.scout_mites",
+                    reason_key="advice.reason.mites_near_threshold",
+                    module="pests",
+                    action_numbers={"leaves": int(params["scout.leaves_per_plot"])},
+                    reason_numbers={
+                        "level": int(row.level_15d),
+                        "probability_15d": round(float(row.probability_15d), 2),
+                    },
+                    evidence=f"mites: 15-day level {int(row.level_15d)} (P = {row.probability_15d:.2f}); "
+                    f"count mites on {int(params['scout.leaves_per_plot'])} leaves before deciding to spray",
+                    source=source,
+                    confidence=float(row.probability_15d),
+                )
+            )
     return out
 
 
-def irrigate_rule(irrigation: pd.DataFrame, stages: pd.Series, issue: date, source: str) -> list[Recommendation]:
+def irrigate_rule(
+    irrigation: pd.DataFrame, stages: pd.Series, issue: date, source: str
+) -> list[Recommendation]:
     """Irrigate when depletion passes RAW (monitoring.soil.advice.irrigation_advice); most urgent while the
     fruit expands (stages I–II), when water deficits cut final size."""
     out = []
@@ -113,20 +170,45 @@ def irrigate_rule(irrigation: pd.DataFrame, stages: pd.Series, issue: date, sour
             continue
         expanding = int(stages.get(row.plot_id, 0)) in FRUIT_EXPANSION_STAGES
         hours = None if row.hours is None or np.isnan(row.hours) else round(float(row.hours), 1)
-        out.append(Recommendation(
-            plot_id=row.plot_id, issued_on=issue, valid_from=issue, valid_to=issue + timedelta(days=3),
-            topic="irrigate", severity=4 if expanding else 3, action_key="advice.action.irrigate",
-            reason_key="advice.reason.depletion_past_raw", module="soil",
-            action_numbers={"net_mm": round(float(row.net_mm), 1), "gross_mm": round(float(row.gross_mm), 1),
-                            "hours": hours},
-            reason_numbers={"depletion_mm": round(float(row.depletion_mm), 1), "raw_mm": round(float(row.raw_mm), 1),
-                            "ks": round(float(row.ks), 2), "fruit_expansion": expanding},
-            evidence=str(row.reason) + ("; fruit expanding" if expanding else ""), source=source, confidence=0.8))
+        out.append(
+            Recommendation(
+                plot_id=row.plot_id,
+                issued_on=issue,
+                valid_from=issue,
+                valid_to=issue + timedelta(days=3),
+                topic="irrigate",
+                severity=4 if expanding else 3,
+                action_key="advice.action.irrigate",
+                reason_key="advice.reason.depletion_past_raw",
+                module="soil",
+                action_numbers={
+                    "net_mm": round(float(row.net_mm), 1),
+                    "gross_mm": round(float(row.gross_mm), 1),
+                    "hours": hours,
+                },
+                reason_numbers={
+                    "depletion_mm": round(float(row.depletion_mm), 1),
+                    "raw_mm": round(float(row.raw_mm), 1),
+                    "ks": round(float(row.ks), 2),
+                    "fruit_expansion": expanding,
+                },
+                evidence=str(row.reason) + ("; fruit expanding" if expanding else ""),
+                source=source,
+                confidence=0.8,
+            )
+        )
     return out
 
 
-def nitrogen_rule(plots: pd.DataFrame, stages: pd.Series, issue: date, recent_n: pd.Series, params,
-                  rate_kg_ha: pd.Series, source: str) -> list[Recommendation]:
+def nitrogen_rule(
+    plots: pd.DataFrame,
+    stages: pd.Series,
+    issue: date,
+    recent_n: pd.Series,
+    params,
+    rate_kg_ha: pd.Series,
+    source: str,
+) -> list[Recommendation]:
     """Nitrogen dose of the current phenology window (split by stage), unless N was applied recently.
 
     ``rate_kg_ha``: annual N per plot (monitoring.soil.advice.nitrogen_rate); ``recent_n``: True where an N
@@ -144,23 +226,43 @@ def nitrogen_rule(plots: pd.DataFrame, stages: pd.Series, issue: date, recent_n:
         if not np.isfinite(dose) or dose <= 0:
             continue
         area = float(plots.loc[plot_id, "area_ha"]) if "area_ha" in plots else np.nan
-        out.append(Recommendation(
-            plot_id=plot_id, issued_on=issue, valid_from=issue, valid_to=issue + timedelta(days=21),
-            topic="fertilise", severity=2, action_key="advice.action.fertilise_nitrogen",
-            reason_key="advice.reason.nitrogen_split", module="soil",
-            action_numbers={"kg_n_per_ha": round(dose, 1),
-                            "kg_n_plot": None if not np.isfinite(area) else round(dose * area, 1),
-                            "window": name},
-            reason_numbers={"annual_kg_n_per_ha": round(float(rate_kg_ha.get(plot_id, np.nan)), 0),
-                            "share": share, "window": name},
-            evidence=f"{name}: {share:.0%} of the annual {rate_kg_ha.get(plot_id, np.nan):.0f} kg N/ha "
-                     f"= {dose:.0f} kg N/ha", source=source, confidence=0.7))
+        out.append(
+            Recommendation(
+                plot_id=plot_id,
+                issued_on=issue,
+                valid_from=issue,
+                valid_to=issue + timedelta(days=21),
+                topic="fertilise",
+                severity=2,
+                action_key="advice.action.fertilise_nitrogen",
+                reason_key="advice.reason.nitrogen_split",
+                module="soil",
+                action_numbers={
+                    "kg_n_per_ha": round(dose, 1),
+                    "kg_n_plot": None if not np.isfinite(area) else round(dose * area, 1),
+                    "window": name,
+                },
+                reason_numbers={
+                    "annual_kg_n_per_ha": round(float(rate_kg_ha.get(plot_id, np.nan)), 0),
+                    "share": share,
+                    "window": name,
+                },
+                evidence=f"{name}: {share:.0%} of the annual {rate_kg_ha.get(plot_id, np.nan):.0f} kg N/ha "
+                f"= {dose:.0f} kg N/ha",
+                source=source,
+                confidence=0.7,
+            )
+        )
     return out
 
 
 def _nitrogen_window(month: int, stage: int, params):
-    windows = (("pre_spring_flush", (2, 3)), ("fruit_set", (5, 5)), ("fruit_enlargement", (7, 8)),
-               ("post_harvest", (11, 12)))
+    windows = (
+        ("pre_spring_flush", (2, 3)),
+        ("fruit_set", (5, 5)),
+        ("fruit_enlargement", (7, 8)),
+        ("post_harvest", (11, 12)),
+    )
     shares = np.asarray(params["nitrogen.split"], dtype=float)
     shares = shares / shares.sum()
     for (name, (first, last)), share in zip(windows, shares, strict=True):
@@ -169,8 +271,9 @@ def _nitrogen_window(month: int, stage: int, params):
     return None
 
 
-def harvest_rule(expected: pd.DataFrame, stages: pd.Series, issue: date, params,
-                 source: str) -> list[Recommendation]:
+def harvest_rule(
+    expected: pd.DataFrame, stages: pd.Series, issue: date, params, source: str
+) -> list[Recommendation]:
     """Harvest window from the expected maturity (growth.outlook.expected_dates), with the slope's delay.
 
     ``expected``: plot_id, maturity_p10, maturity_p50, maturity_p90 (dates), maturity_delay_days. Severity 3
@@ -181,24 +284,46 @@ def harvest_rule(expected: pd.DataFrame, stages: pd.Series, issue: date, params,
         mature_now = int(stages.get(row.plot_id, 0)) == 6
         if pd.isna(row.maturity_p50) and not mature_now:
             continue
-        start = issue if mature_now else _day(row.maturity_p10 if not pd.isna(row.maturity_p10)
-                                               else row.maturity_p50)
+        start = (
+            issue
+            if mature_now
+            else _day(row.maturity_p10 if not pd.isna(row.maturity_p10) else row.maturity_p50)
+        )
         end = _day(row.maturity_p90) if not pd.isna(row.maturity_p90) else start + timedelta(days=30)
         end = max(end, start + timedelta(days=int(params["harvest.window_days"])))
         soon = mature_now or (start - issue).days <= int(params["harvest.soon_days"])
         delay = None if pd.isna(row.maturity_delay_days) else float(row.maturity_delay_days)
-        out.append(Recommendation(
-            plot_id=row.plot_id, issued_on=issue, valid_from=max(start, issue), valid_to=end, topic="harvest",
-            severity=3 if soon else 1, action_key="advice.action.harvest_window",
-            reason_key="advice.reason.maturity_expected", module="growth",
-            action_numbers={"from": str(max(start, issue)), "to": str(end),
-                            "expected": None if pd.isna(row.maturity_p50) else str(_day(row.maturity_p50))},
-            reason_numbers={"delay_days": delay, "mature_now": mature_now},
-            evidence=("fruit already at harvest maturity" if mature_now else
-                      f"expected maturity {_day(row.maturity_p50)} (P10 {start}, P90 {end})")
-                     + (f"; the slope delays maturity by {delay:+.0f} days against flat ground"
-                        if delay is not None else ""),
-            source=source, confidence=0.6))
+        out.append(
+            Recommendation(
+                plot_id=row.plot_id,
+                issued_on=issue,
+                valid_from=max(start, issue),
+                valid_to=end,
+                topic="harvest",
+                severity=3 if soon else 1,
+                action_key="advice.action.harvest_window",
+                reason_key="advice.reason.maturity_expected",
+                module="growth",
+                action_numbers={
+                    "from": str(max(start, issue)),
+                    "to": str(end),
+                    "expected": None if pd.isna(row.maturity_p50) else str(_day(row.maturity_p50)),
+                },
+                reason_numbers={"delay_days": delay, "mature_now": mature_now},
+                evidence=(
+                    "fruit already at harvest maturity"
+                    if mature_now
+                    else f"expected maturity {_day(row.maturity_p50)} (P10 {start}, P90 {end})"
+                )
+                + (
+                    f"; the slope delays maturity by {delay:+.0f} days against flat ground"
+                    if delay is not None
+                    else ""
+                ),
+                source=source,
+                confidence=0.6,
+            )
+        )
     return out
 
 
@@ -207,20 +332,40 @@ def inspect_rule(alerts: pd.DataFrame, issue: date, source: str) -> list[Recomme
     out = []
     for row in alerts.itertuples(index=False):
         area_mu = getattr(row, "area_mu", None)
-        out.append(Recommendation(
-            plot_id=str(row.plot_id), issued_on=issue, valid_from=issue, valid_to=issue + timedelta(days=14),
-            topic="inspect", severity=int(getattr(row, "severity", 3)), action_key="advice.action.inspect_zone",
-            reason_key=str(getattr(row, "message_key", "advice.reason.poor_growth")), module="monitoring",
-            action_numbers={"area_mu": None if area_mu is None or pd.isna(area_mu) else round(float(area_mu), 1),
-                            "signal": str(getattr(row, "signal", ""))},
-            reason_numbers={"since": str(getattr(row, "since", "")), "signal": str(getattr(row, "signal", ""))},
-            evidence=f"poor growth ({getattr(row, 'signal', '')}) since {getattr(row, 'since', '?')}",
-            source=source, confidence=0.7))
+        out.append(
+            Recommendation(
+                plot_id=str(row.plot_id),
+                issued_on=issue,
+                valid_from=issue,
+                valid_to=issue + timedelta(days=14),
+                topic="inspect",
+                severity=int(getattr(row, "severity", 3)),
+                action_key="advice.action.inspect_zone",
+                reason_key=str(getattr(row, "message_key", "advice.reason.poor_growth")),
+                module="monitoring",
+                action_numbers={
+                    "area_mu": None if area_mu is None or pd.isna(area_mu) else round(float(area_mu), 1),
+                    "signal": str(getattr(row, "signal", "")),
+                },
+                reason_numbers={
+                    "since": str(getattr(row, "since", "")),
+                    "signal": str(getattr(row, "signal", "")),
+                },
+                evidence=f"poor growth ({getattr(row, 'signal', '')}) since {getattr(row, 'since', '?')}",
+                source=source,
+                confidence=0.7,
+            )
+        )
     return out
 
 
-def resolve_conflicts(recommendations: list[Recommendation], harvest_by_plot: dict, min_phi_days: dict,
-                      rain_forecast_mm: dict | None = None, params=None) -> list[Recommendation]:
+def resolve_conflicts(
+    recommendations: list[Recommendation],
+    harvest_by_plot: dict,
+    min_phi_days: dict,
+    rain_forecast_mm: dict | None = None,
+    params=None,
+) -> list[Recommendation]:
     """Drop advice that contradicts other advice.
 
     - No spray whose shortest pre-harvest interval would reach past the plot's expected harvest start
@@ -238,8 +383,11 @@ def resolve_conflicts(recommendations: list[Recommendation], harvest_by_plot: di
             phi = min_phi_days.get(r.action_numbers.get("pest"), 0)
             if harvest is not None and r.issued_on + timedelta(days=int(phi)) > harvest:
                 continue
-        if r.topic == "irrigate" and params is not None and \
-                rain_forecast_mm.get(r.plot_id, 0.0) >= float(params["irrigation.rain_forecast_mm"]):
+        if (
+            r.topic == "irrigate"
+            and params is not None
+            and rain_forecast_mm.get(r.plot_id, 0.0) >= float(params["irrigation.rain_forecast_mm"])
+        ):
             continue
         if r.topic == "skip_spray" and (r.plot_id, r.action_numbers.get("pest")) in sprayed:
             continue

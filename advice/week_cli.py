@@ -18,8 +18,15 @@ def register(app: typer.Typer) -> None:
 
 
 def _rows(records: list[dict]) -> list[dict]:
-    return [{**r, "valid_from": str(r["valid_from"]), "valid_to": str(r["valid_to"]),
-             "issued_on": str(r["issued_on"])} for r in records]
+    return [
+        {
+            **r,
+            "valid_from": str(r["valid_from"]),
+            "valid_to": str(r["valid_to"]),
+            "issued_on": str(r["issued_on"]),
+        }
+        for r in records
+    ]
 
 
 def run_week_command(
@@ -32,23 +39,43 @@ def run_week_command(
 
     with progress() as bar:
         task = bar.add_task("weekly run", total=None)
-        result = run_week(engine(), date, plot_ids=plots,
-                          progress=lambda step: bar.update(task, description=f"weekly run: {step}"))
+        result = run_week(
+            engine(),
+            date,
+            plot_ids=plots,
+            progress=lambda step: bar.update(task, description=f"weekly run: {step}"),
+        )
     records = _rows(result.records())
     if as_json:
         import json
 
         from orchard.cli_common import json_default
 
-        print(json.dumps({"run_id": result.run_id, "issued_on": str(result.issued_on), "notes": result.notes,
-                          "sources": result.sources, "parameter_sets": result.parameter_sets,
-                          "recommendations": records}, ensure_ascii=False, indent=1, default=json_default))
+        print(
+            json.dumps(
+                {
+                    "run_id": result.run_id,
+                    "issued_on": str(result.issued_on),
+                    "notes": result.notes,
+                    "sources": result.sources,
+                    "parameter_sets": result.parameter_sets,
+                    "recommendations": records,
+                },
+                ensure_ascii=False,
+                indent=1,
+                default=json_default,
+            )
+        )
         return
     counts: dict[str, int] = {}
     for r in records:
         counts[r["topic"]] = counts.get(r["topic"], 0) + 1
-    print_records(records[:40], ADVICE_COLUMNS, False, title=f"advice issued {result.issued_on} "
-                  f"({len(records)} recommendations; the 40 most urgent shown)")
+    print_records(
+        records[:40],
+        ADVICE_COLUMNS,
+        False,
+        title=f"advice issued {result.issued_on} ({len(records)} recommendations; the 40 most urgent shown)",
+    )
     out.print("by topic: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     for note in result.notes:
         err.print(f"note: {note}")
@@ -57,7 +84,9 @@ def run_week_command(
 
 def advice_command(
     plot: Annotated[str, typer.Argument(help="Plot id.")],
-    user: Annotated[str, typer.Option(help="Signed-in user (growers see only their own plots).")] = "agronomist_zhao",
+    user: Annotated[
+        str, typer.Option(help="Signed-in user (growers see only their own plots).")
+    ] = "agronomist_zhao",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """The latest stored advice for one plot, most urgent first (run `orchard run-week` first)."""

@@ -244,6 +244,45 @@ def crop_section(result: dict, lang: str) -> None:
     st.caption(t("crop.imagery_dates", lang))
 
 
+def advice_of(url: str, user: str, plot_id: str) -> list[dict]:
+    """The latest stored advice for the plot (``orchard run-week``), scoped to the signed-in user."""
+    with store.session_scope(engine_for(url)) as session:
+        return store.list_recommendations(session, user, plot_id=plot_id)
+
+
+def advice_text(record: dict, lang: str) -> str:
+    """A recommendation's action in the reader's language (pest names translated)."""
+    numbers = {k: ("–" if v is None else v) for k, v in (record.get("action_numbers") or {}).items()}
+    if "pest" in numbers:
+        numbers["pest"] = t(f"pest.{numbers['pest']}", lang)
+    try:
+        return t(record["action_key"], lang, **numbers)
+    except (KeyError, IndexError):  # a message whose numbers are missing: show the English evidence
+        return record.get("evidence") or record["action_key"]
+
+
+def advice_section(records: list[dict], lang: str) -> None:
+    st.subheader(t("section.advice", lang))
+    if not records:
+        st.caption(t("advice.none", lang))
+        return
+    st.caption(t("advice.issued", lang, date=date_label(records[0]["issued_on"], lang)))
+    for record in records:
+        icon = {5: "🔴", 4: "🟠", 3: "🟡", 2: "🔵", 1: "⚪"}.get(int(record["severity"]), "⚪")
+        st.markdown(f"{icon} **{advice_text(record, lang)}**  \n"
+                    f"<small>{t('advice.severity', lang, severity=record['severity'])} · "
+                    f"{record.get('evidence') or ''}</small>", unsafe_allow_html=True)
+        products = record.get("products") or []
+        if products:
+            name = "name_zh" if lang == "zh-CN" else "name_en"
+            items = "；".join(t("advice.product_item", lang, name=p[name], amount=round(p["amount"], 1),
+                                unit=p["unit"], cost="–" if p["cost_cny"] is None else round(p["cost_cny"]),
+                                phi=p["phi_days"]) for p in products)
+            st.caption(t("advice.products", lang, items=items))
+    if any(record.get("products") for record in records):
+        st.caption(t("advice.example_catalogue", lang))
+
+
 def section(title_key: str, result: dict, lang: str, draw, *args) -> None:
     st.subheader(t(title_key, lang))
     if "error" in result:
@@ -269,6 +308,10 @@ def main() -> None:
                  cultivar=cultivar_label(plot.get("cultivar"), lang),
                  slope=plot.get("slope_deg") or 0.0, elevation=plot.get("elevation_m") or 0.0))
     pid = plot["plot_id"]
+    try:
+        advice_section(advice_of(url, user, pid), lang)
+    except OrchardError as exc:
+        st.info(t("section.error", lang, error=str(exc)))
     section("section.growth", growth_of(url, user, pid, as_of), lang, growth_section)
     section("section.pests", pests_of(url, user, pid, as_of), lang, pests_section)
     section("section.soil", soil_of(url, user, pid, as_of), lang, soil_section, as_of)

@@ -33,13 +33,24 @@ def test_every_plot_gets_a_sensible_list(summer_week):
     for recs in by_plot.values():
         topics = {r.topic for r in recs}
         assert "harvest" in topics  # every plot knows its expected harvest window
-        assert topics <= {"spray", "skip_spray", "scout", "irrigate", "fertilise", "harvest", "inspect", "data"}
+        assert topics <= {
+            "spray",
+            "skip_spray",
+            "scout",
+            "irrigate",
+            "fertilise",
+            "harvest",
+            "inspect",
+            "data",
+        }
         assert [r.severity for r in recs] == sorted((r.severity for r in recs), reverse=True)
     assert summer_week.parameter_sets["growth"] and summer_week.parameter_sets["pests"]
     sprays = [r for r in summer_week.recommendations if r.topic == "spray"]
     assert sprays and sum(bool(r.products) for r in sprays) >= 0.9 * len(sprays)
     for r in sprays:  # never a product whose pre-harvest interval runs past the expected harvest start
-        harvest = next(h for h in summer_week.recommendations if h.topic == "harvest" and h.plot_id == r.plot_id)
+        harvest = next(
+            h for h in summer_week.recommendations if h.topic == "harvest" and h.plot_id == r.plot_id
+        )
         assert all((harvest.valid_from - r.issued_on).days >= p["phi_days"] for p in r.products)
     nitrogen = [r for r in summer_week.recommendations if r.topic == "fertilise"]
     assert nitrogen and all(p["amount"] > 0 for r in nitrogen for p in r.products)
@@ -75,8 +86,9 @@ def test_north_facing_harvest_is_later_than_south_facing(summer_week, sample_hom
 
 
 def test_run_week_cli_stores_and_advice_reads_back(sample_home_copy, run_cli):
-    code, out, err = run_cli(["run-week", "--date", "2016-07-15", "--plots", "CT01", "--plots", "CT13",
-                              "--json"])
+    code, out, err = run_cli(
+        ["run-week", "--date", "2016-07-15", "--plots", "CT01", "--plots", "CT13", "--json"]
+    )
     assert code == 0, err
     result = json.loads(out)
     assert {r["plot_id"] for r in result["recommendations"]} == {"CT01", "CT13"}

@@ -20,13 +20,23 @@ def params():
 
 
 def _signals(action, probability=0.9, latest="2016-07-18"):
-    return pd.DataFrame({"plot_id": ["A"], "pest": ["black_spot"], "action": [action], "latest_date": [latest],
-                         "probability_15d": [probability], "unnecessary_if": ["pests.unnecessary.dry_forecast"],
-                         "reason": ["wet warm days ahead on susceptible fruit"]})
+    return pd.DataFrame(
+        {
+            "plot_id": ["A"],
+            "pest": ["black_spot"],
+            "action": [action],
+            "latest_date": [latest],
+            "probability_15d": [probability],
+            "unnecessary_if": ["pests.unnecessary.dry_forecast"],
+            "reason": ["wet warm days ahead on susceptible fruit"],
+        }
+    )
 
 
 def _levels(pest="black_spot", level=4, probability=0.9):
-    return pd.DataFrame({"plot_id": ["A"], "pest": [pest], "level_15d": [level], "probability_15d": [probability]})
+    return pd.DataFrame(
+        {"plot_id": ["A"], "pest": [pest], "level_15d": [level], "probability_15d": [probability]}
+    )
 
 
 def test_spray_rule_fires_on_a_high_outlook_and_not_on_none():
@@ -52,10 +62,19 @@ def test_scout_for_mites_at_the_scouting_level_only(params):
 
 
 def _irrigation(irrigate):
-    return pd.DataFrame({"plot_id": ["A"], "irrigate": [irrigate], "net_mm": [25.0 if irrigate else 0.0],
-                         "gross_mm": [28.0 if irrigate else 0.0], "hours": [6.5 if irrigate else np.nan],
-                         "depletion_mm": [70.0 if irrigate else 20.0], "raw_mm": [50.0], "ks": [0.8 if irrigate else 1.0],
-                         "reason": ["depletion past RAW" if irrigate else "no irrigation needed"]})
+    return pd.DataFrame(
+        {
+            "plot_id": ["A"],
+            "irrigate": [irrigate],
+            "net_mm": [25.0 if irrigate else 0.0],
+            "gross_mm": [28.0 if irrigate else 0.0],
+            "hours": [6.5 if irrigate else np.nan],
+            "depletion_mm": [70.0 if irrigate else 20.0],
+            "raw_mm": [50.0],
+            "ks": [0.8 if irrigate else 1.0],
+            "reason": ["depletion past RAW" if irrigate else "no irrigation needed"],
+        }
+    )
 
 
 def test_irrigation_is_more_urgent_while_the_fruit_expands():
@@ -73,18 +92,31 @@ def test_nitrogen_split_by_window_and_not_after_a_recent_dose(params):
     assert july[0].action_numbers["window"] == "fruit_enlargement"
     assert july[0].action_numbers["kg_n_per_ha"] == pytest.approx(300 * 0.35)
     assert july[0].action_numbers["kg_n_plot"] == pytest.approx(2 * 300 * 0.35)
-    assert rules.nitrogen_rule(plots, pd.Series({"A": 4}), ISSUE, pd.Series({"A": True}), params, rate, "x") == []
-    assert rules.nitrogen_rule(plots, pd.Series({"A": 4}), date(2016, 6, 15), pd.Series({"A": False}), params,
-                               rate, "x") == []  # June: no N window
+    assert (
+        rules.nitrogen_rule(plots, pd.Series({"A": 4}), ISSUE, pd.Series({"A": True}), params, rate, "x")
+        == []
+    )
+    assert (
+        rules.nitrogen_rule(
+            plots, pd.Series({"A": 4}), date(2016, 6, 15), pd.Series({"A": False}), params, rate, "x"
+        )
+        == []
+    )  # June: no N window
 
 
 def test_harvest_window_from_expected_maturity(params):
-    expected = pd.DataFrame({"plot_id": ["N", "S"],
-                             "maturity_p10": pd.to_datetime(["2017-01-20", "2016-12-20"]),
-                             "maturity_p50": pd.to_datetime(["2017-02-01", "2017-01-02"]),
-                             "maturity_p90": pd.to_datetime(["2017-02-15", "2017-01-15"]),
-                             "maturity_delay_days": [12.0, -3.0]})
-    recs = {r.plot_id: r for r in rules.harvest_rule(expected, pd.Series({"N": 4, "S": 4}), ISSUE, params, "x")}
+    expected = pd.DataFrame(
+        {
+            "plot_id": ["N", "S"],
+            "maturity_p10": pd.to_datetime(["2017-01-20", "2016-12-20"]),
+            "maturity_p50": pd.to_datetime(["2017-02-01", "2017-01-02"]),
+            "maturity_p90": pd.to_datetime(["2017-02-15", "2017-01-15"]),
+            "maturity_delay_days": [12.0, -3.0],
+        }
+    )
+    recs = {
+        r.plot_id: r for r in rules.harvest_rule(expected, pd.Series({"N": 4, "S": 4}), ISSUE, params, "x")
+    }
     assert recs["N"].valid_from > recs["S"].valid_from
     assert recs["N"].severity == 1 and "+12 days" in recs["N"].evidence
     soon = rules.harvest_rule(expected, pd.Series({"N": 4, "S": 4}), date(2016, 12, 10), params, "x")
@@ -93,15 +125,29 @@ def test_harvest_window_from_expected_maturity(params):
 
 def test_conflicts_and_order(params):
     def rec(topic, severity, valid_to, pest=None, plot="A"):
-        return Recommendation(plot_id=plot, issued_on=ISSUE, valid_from=ISSUE, valid_to=valid_to, topic=topic,
-                              severity=severity, action_key="k", reason_key="r", module="m",
-                              action_numbers={"pest": pest} if pest else {})
+        return Recommendation(
+            plot_id=plot,
+            issued_on=ISSUE,
+            valid_from=ISSUE,
+            valid_to=valid_to,
+            topic=topic,
+            severity=severity,
+            action_key="k",
+            reason_key="r",
+            module="m",
+            action_numbers={"pest": pest} if pest else {},
+        )
 
     spray = rec("spray", 4, ISSUE + timedelta(days=3), "black_spot")
     skip = rec("skip_spray", 1, ISSUE + timedelta(days=14), "black_spot")
     water = rec("irrigate", 3, ISSUE + timedelta(days=3))
-    kept = rules.resolve_conflicts([spray, skip, water], {"A": ISSUE + timedelta(days=40)}, {"black_spot": 21},
-                                   rain_forecast_mm={"A": 30.0}, params=params)
+    kept = rules.resolve_conflicts(
+        [spray, skip, water],
+        {"A": ISSUE + timedelta(days=40)},
+        {"black_spot": 21},
+        rain_forecast_mm={"A": 30.0},
+        params=params,
+    )
     assert kept == [spray]  # skip contradicts the spray; rain is forecast
     mite_spray, scout = rec("spray", 3, ISSUE, "mites"), rec("scout", 2, ISSUE)
     assert rules.resolve_conflicts([mite_spray, scout], {}, {}) == [mite_spray]
