@@ -58,10 +58,11 @@ def infection_temperature_response(t_c, tmin, topt, tmax):
     exponent = (np.asarray(topt, float) - tmin) / (np.asarray(tmax, float) - topt)
     with np.errstate(invalid="ignore", divide="ignore"):
         inside = (t > tmin) & (t < tmax)
-        a = np.where(inside, (tmax - t) / (tmax - topt), 0.0)
-        b = np.where(inside, (t - tmin) / (topt - tmin), 0.0)
-        f = np.where(inside, a * b**exponent, 0.0)
-    return np.where(np.isnan(t), np.nan, np.clip(f, 0.0, 1.0))
+        # outside (Tmin, Tmax) the power may be NaN; those values are replaced by 0 here
+        f = np.where(inside, ((tmax - t) / (tmax - topt)) * ((t - tmin) / (topt - tmin)) ** exponent, 0.0)
+    f = np.clip(f, 0.0, 1.0, out=f)
+    np.copyto(f, np.nan, where=np.isnan(t))
+    return f
 
 
 def required_wetness_hours(t_c, wmin, wmax, tmin, topt, tmax):
@@ -196,7 +197,7 @@ def infection_events_daily(wet_hours, t_wet_c, *, tmin, topt, tmax, wmin, wmax, 
     state after the last day.
     """
     wh = np.nan_to_num(np.asarray(wet_hours, float), nan=0.0)
-    tw = np.asarray(t_wet_c, float)
+    tw = np.nan_to_num(np.asarray(t_wet_c, float))  # a NaN temperature adds nothing (once, not per day)
     check_cardinal_temperatures(tmin, topt, tmax)
     n_d = wh.shape[0]
     acc = np.zeros(wh.shape[1:]) if carry_in is None else np.array(carry_in[0], float, copy=True)
@@ -207,7 +208,7 @@ def infection_events_daily(wet_hours, t_wet_c, *, tmin, topt, tmax, wmin, wmax, 
     for d in range(n_d):
         w = wh[d]
         acc = acc + w
-        tacc = tacc + w * np.nan_to_num(tw[d])
+        tacc = tacc + w * tw[d]
         with np.errstate(invalid="ignore", divide="ignore"):
             tbar = tacc / np.where(acc > 0, acc, 1.0)
             inside = (tbar > tmin) & (tbar < tmax) & (acc > 0)

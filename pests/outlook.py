@@ -129,14 +129,31 @@ def _daily_arrays(ds: xr.Dataset, plot_ids) -> dict:
     return out
 
 
+def _member_arrays(all_arrays: dict, index: np.ndarray, plots, pick=None) -> dict:
+    """Daily variables (day, plot, member) of the plots ``plots`` on the record days ``index`` (day, member).
+
+    NaN values are filled by the mean of the other members first, then members are repeated by ``pick``
+    (so a repeated member does not count twice in that mean). Each chunk of plots gathers its own members:
+    the copying then runs in the worker threads instead of one large serial stack over all plots.
+    """
+    arrays = {name: a[:, plots][index].transpose(0, 2, 1).copy() for name, a in all_arrays.items()}
+    arrays = _fill_nan_member_mean(arrays)
+    if pick is not None:
+        arrays = {name: a[..., pick] for name, a in arrays.items()}
+    return arrays
+
+
 def _fill_nan_member_mean(arrays: dict) -> dict:
     """Fill NaN (day, plot, member) values by the mean of the other members (cheap climatology)."""
     for name, a in arrays.items():
-        if np.isnan(a).any():
-            with np.errstate(invalid="ignore"), np.testing.suppress_warnings() as sup:
-                sup.filter(RuntimeWarning)
-                m = np.nanmean(a, axis=-1, keepdims=True)
-            arrays[name] = np.where(np.isnan(a), m, a)
+        missing = np.isnan(a)
+        if missing.any():
+            # days with no member at all stay NaN; they are kept out of nanmean so that it does not warn
+            # (this runs in the worker threads, where warning filters cannot be changed safely)
+            none = missing.all(axis=-1, keepdims=True)
+            m = np.nanmean(np.where(none, 0.0, a), axis=-1, keepdims=True)
+            m[none] = np.nan
+            arrays[name] = np.where(missing, m, a)
     return arrays
 
 
@@ -285,7 +302,7 @@ def _chunk(plot_idx, ctx):
         states["mites"]["density"] = np.where(np.isnan(given), states["mites"]["density"], given)
     results = {}
     for set_name, member_set in ctx["sets"].items():
-        arrays = {k: v[:, sl] for k, v in member_set["arrays"].items()}
+        arrays = _member_arrays(ctx["record"], member_set["index"], sl, member_set["pick"])
         drv = _drivers_from_arrays(member_set["times"], arrays, params, np.float32)
         if member_set.get("forecast") is not None:
             fc = member_set["forecast"]
@@ -437,8 +454,11 @@ def outlook(
     analogs = _analog_members(times, issue, h_max, 10_000)
     usable = []
     for year, i in analogs:  # a year with more than 10 % missing days is no member (e.g. no rain gauge yet)
+        # consecutive days (the usual case) are read as a view rather than gathered into a copy
+        days = slice(i[0], i[-1] + 1) if (np.diff(i) == 1).all() else i
         worst = max(
-            float(np.isnan(all_arrays[n][i]).mean()) for n in ("tmin_c", "tmax_c", "precip_mm", "rh_mean_pct")
+            np.count_nonzero(np.isnan(all_arrays[n][days])) / (len(i) * all_arrays[n].shape[1])
+            for n in ("tmin_c", "tmax_c", "precip_mm", "rh_mean_pct")
         )
         if worst > 0.1:
             notes.append(f"past year {year} not used as a member: {100 * worst:.0f} % of its days lack data")
@@ -453,9 +473,8 @@ def outlook(
         )
     fut_times = pd.date_range(issue + pd.Timedelta(days=1), periods=h_max, freq="D").values
     sources = str(weather.attrs.get("source", "weather record"))
-    member_arrays = _fill_nan_member_mean(
-        {name: np.stack([a[i] for _, i in analogs], axis=-1) for name, a in all_arrays.items()}
-    )
+    # the member days as indices into the record (day, member); the chunks gather their plots' values
+    analog_index = np.stack([i for _, i in analogs], axis=-1)
     analog_labels = [f"past year {y} ({sources})" for y, _ in analogs]
     host_src = {}
     flush_obs, fruit_obs, host_src["observed"] = host_arrays(
@@ -468,7 +487,8 @@ def outlook(
     long_labels = list(analog_labels)
     long_set = {
         "times": fut_times,
-        "arrays": member_arrays,
+        "index": analog_index,
+        "pick": None,
         "flush": flush_fut,
         "fruit": fruit_fut,
         "horizon_days": horizon_days,
@@ -478,7 +498,7 @@ def outlook(
         s_drv, s_labels = _forecast_drivers(seasonal, plot_ids, issue, h_max, params)
         n_m = max(len(analogs), s_drv.shape[2])
         pick = np.arange(n_m) % len(analogs)
-        long_set["arrays"] = {k: v[..., pick] for k, v in member_arrays.items()}
+        long_set["pick"] = pick
         long_set["forecast"] = s_drv
         long_labels = [
             f"{s_labels[m % len(s_labels)]} for {s_drv.shape[0]} d, then {analog_labels[pick[m]]}"
@@ -497,7 +517,8 @@ def outlook(
         pick = np.arange(n_f) % len(analogs)
         short = {
             "times": fut_times[: horizon_days[0]],
-            "arrays": {k: v[: horizon_days[0]][..., pick] for k, v in member_arrays.items()},
+            "index": analog_index[: horizon_days[0]],
+            "pick": pick,
             "flush": flush_fut[: horizon_days[0]],
             "fruit": fruit_fut[: horizon_days[0]],
             "horizon_days": horizon_days[:1],
@@ -526,6 +547,7 @@ def outlook(
         "params": params,
         "pests": pests,
         "obs": obs,
+        "record": all_arrays,
         "obs_times": obs_times.values,
         "flush_obs": flush_obs,
         "fruit_obs": fruit_obs,
@@ -710,56 +732,86 @@ def _summary(labels) -> str:
     return f"{len(labels)} members: {labels[0]}" + (" …" if len(labels) > 1 else "")
 
 
+def _formatted(values, fmt) -> np.ndarray:
+    """``fmt(v)`` of every value, as a string array; each distinct value is formatted once.
+
+    An outlook has many plots but few distinct rounded numbers, so this saves most of the string work.
+    Values are told apart by their bits, so e.g. 0.0 and -0.0 keep their own text.
+    """
+    values = np.ascontiguousarray(values, np.float64)
+    bits, inverse = np.unique(values.view(np.int64), return_inverse=True)
+    texts = np.array([fmt(float(v)) for v in bits.view(np.float64)], dtype=str)
+    return texts[inverse.reshape(values.shape)]
+
+
 def _reasons(pests, horizon_days, prob, expected, weighted, level, params):
+    """Reason texts, keys and JSON arguments (plot, pest, horizon), as string arrays.
+
+    Built by vectorised string concatenation from the texts of the distinct numbers (see
+    :func:`_formatted`); the result is the same as formatting ``f"... {p:.2f} ..."`` and
+    ``json.dumps({...})`` plot by plot.
+    """
     n_p = prob.shape[0]
     shape = prob.shape
-    reason = np.empty(shape, dtype=object)
-    key = np.empty(shape, dtype=object)
-    args = np.empty(shape, dtype=object)
+    if not n_p:
+        return tuple(np.empty(shape, dtype=object) for _ in range(3))
+    texts, arguments = {}, {}
     for j, pest in enumerate(pests):
         for k, h in enumerate(horizon_days):
             p_ = np.round(prob[:, j, k], 2)
             e_ = np.round(expected[:, j, k], 1)
             w_ = np.round(weighted[:, j, k], 2)
-            lv = level[:, j, k]
+            level_name = _formatted(level[:, j, k], lambda v: LEVEL_NAMES_EN[int(v)])
+            p_json, e_json, w_json = (_formatted(x, json.dumps) for x in (p_, e_, w_))
             if pest == "mites":
                 thr = params["mites"]["action.threshold"]
-                text = [
-                    f"P(above {thr:g} mites/leaf in {h} d) = {a:.2f}; expected peak {c:.1f} mites/leaf, "
-                    f"{b:.1f} new generations; level {LEVEL_NAMES_EN[int(v)]}"
-                    for a, b, c, v in zip(p_, e_, w_, lv, strict=True)
-                ]
-                argv = [
-                    json.dumps(
-                        {
-                            "p": float(a),
-                            "generations": float(b),
-                            "peak_per_leaf": float(c),
-                            "threshold": thr,
-                            "days": h,
-                        }
-                    )
-                    for a, b, c in zip(p_, e_, w_, strict=True)
-                ]
+                text = (
+                    f"P(above {thr:g} mites/leaf in {h} d) = "
+                    + _formatted(p_, "{:.2f}".format)
+                    + "; expected peak "
+                    + _formatted(w_, "{:.1f}".format)
+                    + " mites/leaf, "
+                    + _formatted(e_, "{:.1f}".format)
+                    + " new generations; level "
+                    + level_name
+                )
+                argv = (
+                    '{"p": '
+                    + p_json
+                    + ', "generations": '
+                    + e_json
+                    + ', "peak_per_leaf": '
+                    + w_json
+                    + f', "threshold": {json.dumps(thr)}, "days": {json.dumps(h)}}}'
+                )
             else:
                 one, many = _EVENT_WORD[pest]
-                text = [
-                    f"P(≥1 {one} in {h} d) = {a:.2f}; expected {b:.1f} "
-                    f"{many} (weighted {c:.1f}); level {LEVEL_NAMES_EN[int(v)]}"
-                    for a, b, c, v in zip(p_, e_, w_, lv, strict=True)
-                ]
-                argv = [
-                    json.dumps({"p": float(a), "events": float(b), "weighted": float(c), "days": h})
-                    for a, b, c in zip(p_, e_, w_, strict=True)
-                ]
-            reason[:, j, k] = [f"{PEST_LABELS[pest]}: {t}" for t in text]
-            key[:, j, k] = f"pests.reason.{pest}"
-            args[:, j, k] = argv
-    return (
-        reason.astype(str) if n_p else reason,
-        key.astype(str) if n_p else key,
-        args.astype(str) if n_p else args,
-    )
+                text = (
+                    f"P(≥1 {one} in {h} d) = "
+                    + _formatted(p_, "{:.2f}".format)
+                    + "; expected "
+                    + _formatted(e_, "{:.1f}".format)
+                    + f" {many} (weighted "
+                    + _formatted(w_, "{:.1f}".format)
+                    + "); level "
+                    + level_name
+                )
+                argv = '{"p": ' + p_json + ', "events": ' + e_json + ', "weighted": ' + w_json
+                argv = argv + f', "days": {json.dumps(h)}}}'
+            texts[j, k] = f"{PEST_LABELS[pest]}: " + text
+            arguments[j, k] = argv
+    keys = {(j, k): f"pests.reason.{pest}" for j, pest in enumerate(pests) for k in range(len(horizon_days))}
+    return tuple(_fill_strings(shape, parts) for parts in (texts, keys, arguments))
+
+
+def _fill_strings(shape, parts: dict) -> np.ndarray:
+    """(plot, pest, horizon) string array from {(pest index, horizon index): strings per plot}, as narrow as
+    its longest string (concatenation leaves the pieces' widths summed)."""
+    width = max(int(np.max(np.strings.str_len(v))) for v in parts.values())
+    out = np.empty(shape, dtype=f"<U{max(width, 1)}")
+    for (j, k), v in parts.items():
+        out[:, j, k] = v
+    return out
 
 
 # ----------------------------------------------------------------------------------------------------------

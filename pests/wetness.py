@@ -265,24 +265,40 @@ def wet_hours_daily(tmin, tmax, rh_mean, precip_mm, threshold=90.0, rain_intensi
     mean, half = (tmax + tmin) / 2.0, (tmax - tmin) / 2.0
     theta = (np.arange(n_quad) + 0.5) / n_quad * 2 * np.pi
     inv_es = np.zeros(np.broadcast(mean, half).shape, dtype)
+    # the quadrature points of a sine repeat (6 points: ±1/2 twice each, ±1 once), so each distinct one
+    # is evaluated once; the sum keeps the original order. Keyed by the sine in the arrays' dtype, as
+    # the product below uses it (NEP 50).
+    terms = {}
     for th in theta:
-        inv_es += 1.0 / _es_kpa(mean + half * float(np.sin(th)))
+        sine = float(np.sin(th))
+        key = dtype(sine)
+        if key not in terms:
+            terms[key] = 1.0 / _es_kpa(mean + half * sine)
+        inv_es += terms[key]
     ea = np.asarray(rh_mean, dtype) / 100.0 / (inv_es / n_quad)
     t_star = rh_threshold_temperature(ea, threshold)
+    # float64 from here on (as the flat-day ratios ±2 always made it); arrays are updated in place where
+    # that gives the same values, to spare passes over (day, plot, member) arrays
     with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.where(
-            half > 0, (t_star - mean) / np.where(half > 0, half, 1.0), np.where(t_star >= mean, 2.0, -2.0)
-        )
-    ang = np.arcsin(np.clip(ratio, -1.0, 1.0))
-    frac = (ang + np.pi / 2) / np.pi  # P(T <= T*)
+        ratio = np.asarray((t_star - mean) / np.where(half > 0, half, 1.0), np.float64)
+        flat = ~(half > 0)  # Tmax = Tmin: wet all day or not at all
+        if flat.any():
+            np.copyto(ratio, np.where(t_star >= mean, 2.0, -2.0), where=flat)
+    ang = np.arcsin(np.clip(ratio, -1.0, 1.0, out=ratio), out=ratio)
+    ang_low = ang + np.pi / 2  # angle of the day spent below T*
+    frac = ang_low / np.pi  # P(T <= T*)
     # mean of T over the part of the day below T*: M + W·E[sin θ | θ < ang] = M − W·cos(ang)/(ang + π/2)
     with np.errstate(invalid="ignore", divide="ignore"):
-        t_dew = np.where(frac > 0, mean - half * np.cos(ang) / np.maximum(ang + np.pi / 2, 1e-9), mean)
+        t_dew = np.asarray(mean - half * np.cos(ang) / np.maximum(ang_low, 1e-9))
+        np.copyto(t_dew, mean, where=~(frac > 0))
     p = np.nan_to_num(np.asarray(precip_mm, dtype), nan=0.0)
     rain_h = np.clip(np.ceil(p / rain_intensity_mm_h), 0, 24)
     dew_h = 24.0 * frac
-    wet = dew_h + rain_h * (1.0 - dew_h / 24.0)
-    share_rain = np.where(wet > 0, rain_h * (1.0 - dew_h / 24.0) / np.maximum(wet, 1e-9), 0.0)
-    t_wet = (1 - share_rain) * t_dew + share_rain * mean
+    rain_only_h = rain_h * (1.0 - dew_h / 24.0)  # rain hours that are not dew hours
+    wet = np.asarray(dew_h + rain_only_h)
+    share_rain = np.where(wet > 0, rain_only_h / np.maximum(wet, 1e-9), 0.0)
+    t_wet = np.asarray((1 - share_rain) * t_dew + share_rain * mean)
     nan = np.isnan(ea) | np.isnan(mean)
-    return np.where(nan, np.nan, wet), np.where(nan, np.nan, t_wet)
+    np.copyto(wet, np.nan, where=nan)
+    np.copyto(t_wet, np.nan, where=nan)
+    return wet, t_wet
