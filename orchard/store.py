@@ -466,7 +466,10 @@ def _sqlite_utc_text(times: pd.DatetimeIndex) -> list[str]:
     (so ``ON CONFLICT`` matches them; tested).
     """
     naive = times.tz_convert("UTC").tz_localize(None).to_numpy().astype("datetime64[us]")
-    return np.char.replace(np.datetime_as_string(naive, unit="us"), "T", " ").tolist()
+    # Readings repeat their time stamps across sensors and variables: format each distinct instant once.
+    distinct, inverse = np.unique(naive, return_inverse=True)
+    text = np.char.replace(np.datetime_as_string(distinct, unit="us"), "T", " ").astype(object)
+    return text[inverse].tolist()
 
 
 def _upsert(session: Session, table, columns: Sequence[str], data: Mapping[str, Any],
