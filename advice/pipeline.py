@@ -298,42 +298,37 @@ def _attach_products(
         history = history_for(session, plot_ids, day.year, catalogue=catalogue) if plot_ids else None
     area = plots.frame["area_ha"].astype(float)
     area.index = area.index.astype(str)
+    if history is not None and not history.empty and "id" not in history:
+        history = history.assign(id=np.arange(len(history)))
     min_phi: dict[str, float] = {}
+    ai = catalogue.active_ingredients
+    n_content = ai[ai["ai_name_en"] == "N"].set_index("product_id")["content"]  # g N per kg
+    # The choice depends on the target, the harvest date and the plot's history, not on its area (doses and
+    # costs scale with it): choose once per distinct case at 1 ha, then scale to each plot.
+    chosen: dict[tuple, pd.DataFrame] = {}
     for r in wanted:
         target = r.action_numbers.get("pest") if r.topic == "spray" else "N"
         own = None if history is None or history.empty else history[history["plot_id"] == r.plot_id]
-        fits = recommend_products(
-            catalogue,
-            target,
-            float(area.get(r.plot_id, 1.0)),
-            own,
-            on=day,
-            harvest_date=harvest_by_plot.get(r.plot_id),
-            n=3,
-        )
-        if r.topic == "fertilise" and not fits.empty:
-            # scale the label dose to the advised kg N: product amount = kg N / N content
-            ai = catalogue.active_ingredients
-            content = ai[ai["ai_name_en"] == "N"].set_index("product_id")["content"]  # g N per kg
+        history_key = () if own is None or own.empty else tuple(own["id"]) if "id" in own else (r.plot_id,)
+        key = (target, harvest_by_plot.get(r.plot_id), history_key)
+        if key not in chosen:
+            chosen[key] = recommend_products(catalogue, target, 1.0, own, on=day,
+                                             harvest_date=harvest_by_plot.get(r.plot_id), n=3)
+        fits = chosen[key]
+        plot_area = float(area.get(r.plot_id, 1.0))
+        if r.topic == "fertilise":
+            # the label dose is replaced by the advised N: product amount = kg N / N content
             kg_n = r.action_numbers.get("kg_n_plot") or 0.0
-            fits = fits.assign(
-                amount=[
-                    round(kg_n / (float(content.get(pid, np.nan)) / 1000.0), 1) for pid in fits["product_id"]
-                ]
-            )
+            amounts = [kg_n / (float(n_content.get(pid, np.nan)) / 1000.0) for pid in fits["product_id"]]
+        else:
+            amounts = list(fits["amount"] * plot_area)
         r.products = [
-            {
-                "product_id": row.product_id,
-                "name_zh": row.trade_name_zh,
-                "name_en": row.trade_name_en,
-                "moa_groups": row.moa_groups,
-                "amount": float(row.amount),
-                "unit": row.unit,
-                "cost_cny": None if pd.isna(row.cost_cny) else float(row.cost_cny),
-                "phi_days": int(row.phi_days),
-            }
-            for row in fits.itertuples(index=False)
-        ]
+            {"product_id": row.product_id, "name_zh": row.trade_name_zh, "name_en": row.trade_name_en,
+             "moa_groups": row.moa_groups, "amount": round(float(amount), 2), "unit": row.unit,
+             "cost_cny": None if pd.isna(row.cost_cny) else round(float(row.cost_cny) * float(amount)
+                                                                  / float(row.amount), 1),
+             "phi_days": int(row.phi_days)}
+            for row, amount in zip(fits.itertuples(index=False), amounts, strict=True)]
         if r.topic == "spray" and not fits.empty:
             pest = r.action_numbers.get("pest")
             min_phi[pest] = min(min_phi.get(pest, np.inf), float(fits["phi_days"].min()))
