@@ -306,32 +306,48 @@ def _attach_products(
     # The choice depends on the target, the harvest date and the plot's history, not on its area (doses and
     # costs scale with it): choose once per distinct case at 1 ha, then scale to each plot.
     chosen: dict[tuple, pd.DataFrame] = {}
+    longest_phi = int(catalogue.products["phi_days"].max())
     for r in wanted:
         target = r.action_numbers.get("pest") if r.topic == "spray" else "N"
         own = None if history is None or history.empty else history[history["plot_id"] == r.plot_id]
         history_key = () if own is None or own.empty else tuple(own["id"]) if "id" in own else (r.plot_id,)
-        key = (target, harvest_by_plot.get(r.plot_id), history_key)
+        harvest = harvest_by_plot.get(r.plot_id)
+        if harvest is not None and (harvest - day).days > longest_phi:
+            harvest = None  # no pre-harvest interval reaches it: the choice does not depend on it
+        key = (target, harvest, history_key)
         if key not in chosen:
-            chosen[key] = recommend_products(catalogue, target, 1.0, own, on=day,
-                                             harvest_date=harvest_by_plot.get(r.plot_id), n=3)
-        fits = chosen[key]
+            frame = recommend_products(catalogue, target, 1.0, own, on=day, harvest_date=harvest, n=3)
+            chosen[key] = (
+                frame,
+                frame.to_dict("records"),
+                float(frame["phi_days"].min()) if len(frame) else None,
+            )
+        fits, rows, shortest_phi = chosen[key]
         plot_area = float(area.get(r.plot_id, 1.0))
         if r.topic == "fertilise":
             # the label dose is replaced by the advised N: product amount = kg N / N content
             kg_n = r.action_numbers.get("kg_n_plot") or 0.0
-            amounts = [kg_n / (float(n_content.get(pid, np.nan)) / 1000.0) for pid in fits["product_id"]]
+            amounts = [kg_n / (float(n_content.get(row["product_id"], np.nan)) / 1000.0) for row in rows]
         else:
-            amounts = list(fits["amount"] * plot_area)
+            amounts = [row["amount"] * plot_area for row in rows]
         r.products = [
-            {"product_id": row.product_id, "name_zh": row.trade_name_zh, "name_en": row.trade_name_en,
-             "moa_groups": row.moa_groups, "amount": round(float(amount), 2), "unit": row.unit,
-             "cost_cny": None if pd.isna(row.cost_cny) else round(float(row.cost_cny) * float(amount)
-                                                                  / float(row.amount), 1),
-             "phi_days": int(row.phi_days)}
-            for row, amount in zip(fits.itertuples(index=False), amounts, strict=True)]
-        if r.topic == "spray" and not fits.empty:
+            {
+                "product_id": row["product_id"],
+                "name_zh": row["trade_name_zh"],
+                "name_en": row["trade_name_en"],
+                "moa_groups": row["moa_groups"],
+                "amount": round(float(amount), 2),
+                "unit": row["unit"],
+                "cost_cny": None
+                if pd.isna(row["cost_cny"])
+                else round(float(row["cost_cny"]) * float(amount) / float(row["amount"]), 1),
+                "phi_days": int(row["phi_days"]),
+            }
+            for row, amount in zip(rows, amounts, strict=True)
+        ]
+        if r.topic == "spray" and shortest_phi is not None:
             pest = r.action_numbers.get("pest")
-            min_phi[pest] = min(min_phi.get(pest, np.inf), float(fits["phi_days"].min()))
+            min_phi[pest] = min(min_phi.get(pest, np.inf), shortest_phi)
     return min_phi
 
 
