@@ -405,7 +405,8 @@ def run(plots, weather: xr.Dataset, params=None, ks=None, *, n_status=None, slop
     p = cultivars.parameter_arrays(codes, sets)
 
     if slope_correction:
-        weather = slope.slope_weather(weather, plots_ds)
+        if "tmin_flat_c" not in weather:  # else the caller already moved the weather onto the slopes
+            weather = slope.slope_weather(weather, plots_ds)
         flat = {"tmin_c": "tmin_flat_c", "tmax_c": "tmax_flat_c", "rs_mj_m2": "rs_flat_mj_m2"}
     else:
         flat = {"tmin_c": "tmin_c", "tmax_c": "tmax_c", "rs_mj_m2": "rs_mj_m2"}

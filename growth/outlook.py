@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from growth import model
+from growth import model, slope
 from orchard.errors import InputError
 
 __all__ = ["expected_dates", "outlook"]
@@ -22,14 +22,19 @@ __all__ = ["expected_dates", "outlook"]
 WEATHER_VARIABLES = ("tmin_c", "tmax_c", "rs_mj_m2")
 
 
-def _member_days(weather: xr.Dataset, year_shift: int, target: pd.DatetimeIndex) -> xr.Dataset | None:
+#: The slope-corrected weather also carries the same plot's flat-ground values (see growth.slope).
+FLAT_VARIABLES = ("tmin_flat_c", "tmax_flat_c", "rs_flat_mj_m2")
+
+
+def _member_days(weather: xr.Dataset, year_shift: int, target: pd.DatetimeIndex,
+                 variables=WEATHER_VARIABLES) -> xr.Dataset | None:
     """The days ``target`` shifted back ``year_shift`` years, re-stamped to ``target`` (None if missing)."""
     source = pd.DatetimeIndex([d - pd.DateOffset(years=year_shift) for d in target])
     have = pd.DatetimeIndex(weather["time"].values)
     if not source.isin(have).all():
         return None
-    days = weather[list(WEATHER_VARIABLES)].sel(time=source)
-    if any(bool(days[v].isnull().any()) for v in WEATHER_VARIABLES):
+    days = weather[list(variables)].sel(time=source)
+    if any(bool(days[v].isnull().any()) for v in variables):
         return None
     return days.assign_coords(time=target)
 
@@ -47,9 +52,20 @@ def _member_run(plots, weather, issue, target, params, forecast, ks, slope_corre
     if observed.sizes.get("time", 0) == 0 or pd.Timestamp(observed["time"].values[-1]) != issue:
         raise InputError(f"the weather does not reach the issue date {issue.date()}; import weather up to it "
                          "or choose an earlier date.")
+    variables = WEATHER_VARIABLES
+    if slope_correction and forecast is None:
+        # Correct the record once for slope and aspect (members and the observed season share its days),
+        # instead of once per member inside the model run.
+        first = pd.Timestamp(min(observed["time"].values[0], target[0] - pd.DateOffset(years=59)))
+        record = weather.sel(plot=plot_ids, time=slice(first, target[-1]))[list(WEATHER_VARIABLES)]
+        record = record.dropna("time", how="all")
+        record.attrs.update(weather.attrs)
+        weather = slope.slope_weather(record, plots_ds)
+        observed = weather.sel(time=slice(observed["time"].values[0], issue))
+        variables = WEATHER_VARIABLES + FLAT_VARIABLES
     members, sources = [], []
     for shift in range(1, 60):
-        days = _member_days(weather.sel(plot=plot_ids), shift, target)
+        days = _member_days(weather.sel(plot=plot_ids), shift, target, variables)
         if days is not None:
             members.append(days)
             sources.append(f"{target[0].year - shift} weather record (analogue year)")
@@ -69,7 +85,7 @@ def _member_run(plots, weather, issue, target, params, forecast, ks, slope_corre
                           f"{pd.Timestamp(this['time'].values[-1]).date()}, then " + sources[i])
 
     # Every member is the observed season plus its own future: stack members along the plot axis and run once.
-    observed = observed[list(WEATHER_VARIABLES)].transpose("time", "plot")
+    observed = observed[list(variables)].transpose("time", "plot")
     n_member = len(members)
     stacked_ids = np.array([f"{pid}#{m}" for m in range(n_member) for pid in plot_ids])
     series = [xr.concat([observed, member.transpose("time", "plot")], dim="time") for member in members]
