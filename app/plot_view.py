@@ -31,7 +31,6 @@ SOIL_WINDOW_DAYS = 180
 OUTLOOK_VARIABLES = ("fruit_expansion_mm_d", "brix")
 #: Colours of pest levels 1-5 (Streamlit markdown colour names): light green to outbreak red.
 LEVEL_COLOURS = {1: "green", 2: "blue", 3: "yellow", 4: "orange", 5: "red"}
-_WEATHER_VARIABLES = ("tmin_c", "tmax_c", "rs_mj_m2")
 
 
 def parse_as_of(text, default: date = DEFAULT_AS_OF) -> date:
@@ -80,72 +79,39 @@ def growth_today(run: xr.Dataset, plot_id: str) -> dict:
             "brix": _number(one["brix"].values[-1], 1)}
 
 
-def season_completions(weather: xr.Dataset, issue, season_end) -> tuple[list[xr.Dataset], list[int]]:
-    """The days after ``issue`` to ``season_end`` taken from each earlier year of the record (analogue years).
-
-    Each member is re-stamped to the target days; a year is used only when the record covers all of its days
-    with no gap in Tmin, Tmax or radiation. Returns the members (most recent year first) and their years.
-    """
-    issue = pd.Timestamp(issue).normalize()
-    target = pd.date_range(issue + pd.Timedelta(days=1), pd.Timestamp(season_end), freq="D")
-    have = pd.DatetimeIndex(weather["time"].values)
-    members, years = [], []
-    for shift in range(1, 60):
-        source = pd.DatetimeIndex([d - pd.DateOffset(years=shift) for d in target])
-        if source[0] < have[0]:
-            break
-        if not source.isin(have).all():
-            continue
-        days = weather[list(_WEATHER_VARIABLES)].sel(time=source)
-        if any(bool(days[v].isnull().any()) for v in _WEATHER_VARIABLES):
-            continue
-        members.append(days.assign_coords(time=target))
-        years.append(target[0].year - shift)
-    return members, years
-
-
 def expected_harvest(plots: xr.Dataset, weather: xr.Dataset, issue, *, session=None, params=None) -> dict:
-    """Expected colour break, maturity and the slope's maturity delay: the season run to 30 June after bloom.
+    """Expected colour break, maturity and the slope's maturity delay (growth.outlook.expected_dates: the
+    season run to 30 June after bloom on each earlier year's weather); a date is None when fewer than half of
+    the members reach it."""
+    import re
 
-    The observed season (1 October before bloom to ``issue``) is completed with each earlier year's weather
-    (:func:`season_completions`) and the growth model runs once on all members; the dates are the members'
-    medians among those reaching the stage (None when fewer than half do).
-    """
-    from growth import model
+    from growth import model, outlook
+    from orchard.errors import InputError
 
     issue = pd.Timestamp(issue).normalize()
-    bloom_year = model.bloom_year_of(issue)
-    season_end = pd.Timestamp(year=bloom_year + 1, month=6, day=30)
+    season_end = pd.Timestamp(year=model.bloom_year_of(issue) + 1, month=6, day=30)
     plot_id = str(plots["plot"].values[0])
-    one = weather.sel(plot=[plot_id])
-    observed = one[list(_WEATHER_VARIABLES)].sel(time=slice(model.season_start(bloom_year), issue))
-    members, years = season_completions(one, issue, season_end)
-    out = {"season_end": season_end.date(), "n_members": len(members), "member_years": years,
-           "colour_break_date": None, "maturity_date": None, "maturity_delay_days": None, "n_mature": 0}
-    if not members:
-        return out
-    ids = [f"{plot_id}#{m}" for m in range(len(members))]
-    stacked = xr.concat([xr.concat([observed, m], dim="time") for m in members], dim="plot")
-    stacked = stacked.assign_coords(plot=ids).transpose("time", "plot")
-    stacked.attrs.update(weather.attrs, resolution="daily")
-    stacked_plots = xr.concat([plots.sel(plot=[plot_id])] * len(members), dim="plot").assign_coords(plot=ids)
-    run = model.run(stacked_plots, stacked, params, session=session)
-    out.update(colour_break_date=_median_date(run["colour_break_date"].values),
-               maturity_date=_median_date(run["maturity_date"].values),
-               n_mature=int(np.sum(~pd.isna(run["maturity_date"].values))))
-    delay = run["maturity_delay_days"].values.astype(float)
-    if np.isfinite(delay).sum() * 2 >= len(members):
-        out["maturity_delay_days"] = round(float(np.nanmedian(delay)), 0)
+    out = {"season_end": season_end.date(), "n_members": 0, "member_years": [], "colour_break_date": None,
+           "maturity_date": None, "maturity_delay_days": None, "n_mature": 0}
+    try:
+        dates = outlook.expected_dates(plots.sel(plot=[plot_id]), weather.sel(plot=[plot_id]), issue, params,
+                                       session=session)
+    except InputError as exc:
+        if "past year" in str(exc):  # too few earlier years: no expectation, the rest of the page stands
+            return out
+        raise
+    n = int(dates.attrs["n_members"])
+    n_mature = int(dates["members_reaching_maturity"].sel(plot=plot_id))
+    enough = n_mature * 2 >= n
+    median = dates.sel(plot=plot_id, quantile=0.5)
+    delay = float(dates["maturity_delay_days"].sel(plot=plot_id))
+    out.update(n_members=n, n_mature=n_mature,
+               member_years=[int(y) for y in
+                             re.findall(r"(\d{4}) weather record", dates.attrs["member_sources"])],
+               colour_break_date=_day(median["colour_break_date"].values),
+               maturity_date=_day(median["maturity_date"].values) if enough else None,
+               maturity_delay_days=round(delay, 0) if enough and np.isfinite(delay) else None)
     return out
-
-
-def _median_date(values) -> date | None:
-    """Median of the dates reached (NaT = not reached); None when fewer than half of them are reached."""
-    stamps = pd.DatetimeIndex(values)
-    reached = stamps[~stamps.isna()]
-    if len(reached) == 0 or len(reached) * 2 < len(stamps):
-        return None
-    return pd.Timestamp(int(np.median(reached.asi8))).normalize().date()
 
 
 def outlook_frame(outlook: xr.Dataset, plot_id: str, variable: str) -> pd.DataFrame:

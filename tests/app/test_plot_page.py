@@ -172,33 +172,6 @@ def test_outlook_frame_gives_one_row_per_lead_day():
     assert frame["p90"].iloc[-1] == pytest.approx(9.0) and frame["date"].iloc[0] == pd.Timestamp("2016-07-16")
 
 
-def test_median_date_needs_half_of_the_members():
-    days = np.array(["2017-03-01", "2017-03-05", "2017-03-09", "NaT"], dtype="datetime64[ns]")
-    assert pv._median_date(days) == date(2017, 3, 5)
-    assert pv._median_date(np.array(["2017-03-01", "NaT", "NaT"], dtype="datetime64[ns]")) is None
-
-
-def _record(years=(2010, 2011, 2012, 2013)):
-    times = pd.date_range(f"{years[0]}-01-01", f"{years[-1]}-12-31")
-    base = times.year.to_numpy(dtype=float)[:, None]  # each day's value is its year: easy to trace
-    ds = xr.Dataset(
-        {v: (("time", "plot"), base.copy()) for v in ("tmin_c", "tmax_c", "rs_mj_m2")},
-        coords={"time": times, "plot": ["P1"]},
-    )
-    return ds
-
-
-def test_season_completions_take_each_earlier_year_and_skip_gappy_ones():
-    weather = _record()
-    weather["rs_mj_m2"].loc[{"time": "2011-08-01"}] = np.nan  # 2011 has a gap in the target window
-    members, years = pv.season_completions(weather, "2013-07-15", "2013-09-30")
-    assert years == [2012, 2010]
-    assert all(len(m["time"]) == 77 for m in members)
-    assert pd.Timestamp(members[0]["time"].values[0]) == pd.Timestamp("2013-07-16")
-    assert float(members[0]["tmin_c"].values[0, 0]) == 2012
-    assert float(members[1]["tmax_c"].values[-1, 0]) == 2010
-
-
 def test_growth_today_reads_the_last_day():
     times = pd.date_range("2016-07-13", periods=3)
     ds = xr.Dataset(
