@@ -128,6 +128,8 @@ def main() -> None:
     st.markdown(t("home.n_plots", lang, n=len(plots), area=area_ha, mu=area_ha * 1e4 / M2_PER_MU))
     st.page_link("pages/1_Plot.py", label=t("home.to_plot", lang), icon="🍊",
                  query_params={"lang": lang, "user": st.query_params.get("user", "")})
+    st.page_link("pages/2_Inputs.py", label=t("home.to_inputs", lang), icon="🧴",
+                 query_params={"lang": lang, "user": st.query_params.get("user", "")})
 
     st.subheader(t("home.map", lang))
     st.pydeck_chart(plot_map(plots, lang))
