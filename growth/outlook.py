@@ -29,11 +29,11 @@ FLAT_VARIABLES = ("tmin_flat_c", "tmax_flat_c", "rs_flat_mj_m2")
 def _member_days(weather: xr.Dataset, year_shift: int, target: pd.DatetimeIndex,
                  variables=WEATHER_VARIABLES) -> xr.Dataset | None:
     """The days ``target`` shifted back ``year_shift`` years, re-stamped to ``target`` (None if missing)."""
-    source = pd.DatetimeIndex([d - pd.DateOffset(years=year_shift) for d in target])
-    have = pd.DatetimeIndex(weather["time"].values)
-    if not source.isin(have).all():
+    source = target - pd.DateOffset(years=year_shift)
+    position = pd.DatetimeIndex(weather["time"].values).get_indexer(source)
+    if (position < 0).any():
         return None
-    days = weather[list(variables)].sel(time=source)
+    days = weather[list(variables)].isel(time=position)
     if any(bool(days[v].isnull().any()) for v in variables):
         return None
     return days.assign_coords(time=target)
@@ -64,8 +64,12 @@ def _member_run(plots, weather, issue, target, params, forecast, ks, slope_corre
         observed = weather.sel(time=slice(observed["time"].values[0], issue))
         variables = WEATHER_VARIABLES + FLAT_VARIABLES
     members, sources = [], []
+    weather = weather.sel(plot=plot_ids)
+    record_start = pd.Timestamp(weather["time"].values[0])
     for shift in range(1, 60):
-        days = _member_days(weather.sel(plot=plot_ids), shift, target, variables)
+        if target[0] - pd.DateOffset(years=shift) < record_start:
+            break
+        days = _member_days(weather, shift, target, variables)
         if days is not None:
             members.append(days)
             sources.append(f"{target[0].year - shift} weather record (analogue year)")
