@@ -268,16 +268,19 @@ def advice_section(records: list[dict], lang: str) -> None:
         return
     st.caption(t("advice.issued", lang, date=date_label(records[0]["issued_on"], lang)))
     for record in records:
-        icon = {5: "🔴", 4: "🟠", 3: "🟡", 2: "🔵", 1: "⚪"}.get(int(record["severity"]), "⚪")
+        # coloured dots in Streamlit markdown (emoji need a colour-emoji font, which some phones lack)
+        icon = {5: ":red[●]", 4: ":orange[●]", 3: ":violet[●]", 2: ":blue[●]"}.get(int(record["severity"]),
+                                                                                 ":gray[●]")
         st.markdown(f"{icon} **{advice_text(record, lang)}**  \n"
                     f"<small>{t('advice.severity', lang, severity=record['severity'])} · "
                     f"{record.get('evidence') or ''}</small>", unsafe_allow_html=True)
         products = record.get("products") or []
         if products:
             name = "name_zh" if lang == "zh-CN" else "name_en"
-            items = "；".join(t("advice.product_item", lang, name=p[name], amount=round(p["amount"], 1),
-                                unit=p["unit"], cost="–" if p["cost_cny"] is None else round(p["cost_cny"]),
-                                phi=p["phi_days"]) for p in products)
+            separator = "；" if lang == "zh-CN" else "; "
+            items = separator.join(t("advice.product_item", lang, name=p[name], amount=round(p["amount"], 1),
+                                     unit=p["unit"], cost="–" if p["cost_cny"] is None else round(p["cost_cny"]),
+                                     phi=p["phi_days"]) for p in products)
             st.caption(t("advice.products", lang, items=items))
     if any(record.get("products") for record in records):
         st.caption(t("advice.example_catalogue", lang))
