@@ -278,9 +278,10 @@ def advice_section(records: list[dict], lang: str) -> None:
         if products:
             name = "name_zh" if lang == "zh-CN" else "name_en"
             separator = "；" if lang == "zh-CN" else "; "
-            items = separator.join(t("advice.product_item", lang, name=p[name], amount=round(p["amount"], 1),
-                                     unit=p["unit"], cost="–" if p["cost_cny"] is None else round(p["cost_cny"]),
-                                     phi=p["phi_days"]) for p in products)
+            items = separator.join(
+                t("advice.product_item", lang, name=p[name], amount=round(p["amount"], 1), unit=p["unit"],
+                  cost="–" if p["cost_cny"] is None else round(p["cost_cny"]), phi=p["phi_days"])
+                for p in products)
             st.caption(t("advice.products", lang, items=items))
     if any(record.get("products") for record in records):
         st.caption(t("advice.example_catalogue", lang))
