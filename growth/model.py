@@ -97,7 +97,7 @@ def _hours_below_daily(tmin_c, tmax_c, days, lat, lon, doy, threshold_c, utc_off
         t = diurnal_temperature(*(a[d_idx, p_idx][:, None].astype(f32) for a in (tmin, tmax, tmin_next,
                                                                                  tmax_prev, tmin_prev)),
                                 sol, daylen.astype(f32), daylen_prev.astype(f32))
-        hours[d_idx, p_idx] = np.count_nonzero(t < threshold[d_idx, p_idx][:, None].astype(f32), axis=1)
+        hours[d_idx, p_idx] = thermal.hours_below(t, threshold[d_idx, p_idx][:, None], axis=1)
     return hours
 
 

@@ -77,9 +77,13 @@ def hours_below(t_hourly_c, threshold_c=20.0, axis=-1):
     numpy.ndarray
         Hours below the threshold [h]; missing hours count as not below.
     """
-    t = np.asarray(t_hourly_c, dtype=float)
+    t = np.asarray(t_hourly_c)
+    if not np.issubdtype(t.dtype, np.floating):
+        t = t.astype(float)
+    # compare in the temperatures' own precision (the model's float32 hours stay float32)
+    threshold = np.asarray(threshold_c, dtype=t.dtype)
     with np.errstate(invalid="ignore"):
-        return np.sum(t < threshold_c, axis=axis).astype(float)
+        return np.count_nonzero(t < threshold, axis=axis).astype(float)
 
 
 def heat_stress_days(tmin_c, tmax_c, tmax_limit_c=35.0, tmean_limit_c=30.0, tmin_limit_c=24.0):
