@@ -7,6 +7,8 @@ test checks that both catalogues have the same keys.
 
 from __future__ import annotations
 
+from i18n_staff import CATALOGUES as _STAFF  # agronomist and extension pages
+
 LANGUAGES = {"zh-CN": "中文", "en": "English"}
 DEFAULT_LANGUAGE = "zh-CN"
 
@@ -346,6 +348,18 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "inputs.price_item": " · {price} yuan",
     },
 }
+
+def _merge(*extra: dict[str, dict[str, str]]) -> None:
+    """Add other pages' catalogues (same languages); a key defined twice is a programming error."""
+    for catalogues in extra:
+        for lang, messages in catalogues.items():
+            clash = set(messages) & set(CATALOGUES[lang])
+            if clash:
+                raise KeyError(f"message keys defined twice: {sorted(clash)}")
+            CATALOGUES[lang].update(messages)
+
+
+_merge(_STAFF)
 
 #: 1 mu (亩) = 666.67 m², the unit Chinese growers use for area.
 M2_PER_MU = 2000.0 / 3.0

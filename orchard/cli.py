@@ -33,6 +33,8 @@ plots_app = typer.Typer(no_args_is_help=True, help="Plots in the database.")
 params_app = typer.Typer(no_args_is_help=True, help="Parameter sets.")
 app.add_typer(plots_app, name="plots")
 app.add_typer(params_app, name="params")
+users_app = typer.Typer(no_args_is_help=True, help="User accounts and their passwords (for the app's sign-in).")
+app.add_typer(users_app, name="users")
 
 WEATHER_FORMATS = ("csv", "changting", "uci", "netcdf", "openmeteo")
 TERRAIN_COLUMNS = ("plot_id", "area_ha", "elevation_m", "slope_deg", "aspect_deg", "sky_view_factor")
@@ -271,6 +273,45 @@ def params_history(name: Annotated[str, typer.Option(help="Parameter set name.")
         records = [dataclasses.asdict(record) for record in params.list_versions(session, name)]
     _print_records(records, ("version", "hash", "author", "created_utc", "n_changes", "comment"), False,
                    title=f"versions of {name}")
+
+
+@users_app.command("list")
+def users_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Every account with its role and whether it can sign in with a password."""
+    from orchard import store
+
+    with store.session_scope(_engine()) as session:
+        records = [{**u, "has_password": session.get(store.User, u["user_id"]).password_hash is not None}
+                   for u in store.list_users(session)]
+    _print_records(records, ("user_id", "display_name", "role", "has_password"), as_json, title="users")
+
+
+@users_app.command("add")
+def users_add(
+    user_id: Annotated[str, typer.Argument(help="Account id (e.g. grower_zhang).")],
+    role: Annotated[str, typer.Option(help="grower, agronomist, extension or admin.")],
+    name: Annotated[str | None, typer.Option(help="Display name (default: the id).")] = None,
+) -> None:
+    """Create (or rename / change the role of) an account; then set its password with `users passwd`."""
+    from orchard import store
+
+    with store.session_scope(_engine()) as session:
+        store.upsert_users(session, [{"user_id": user_id, "display_name": name or user_id, "role": role}])
+    out.print(f"user {user_id} ({role}) saved; set a password with: orchard users passwd {user_id}")
+
+
+@users_app.command("passwd")
+def users_passwd(
+    user_id: Annotated[str, typer.Argument(help="Account id.")],
+    password: Annotated[str, typer.Option(prompt=True, confirmation_prompt=True, hide_input=True,
+                                          help="New password (asked for when not given).")],
+) -> None:
+    """Set an account's password (stored as a salted scrypt hash)."""
+    from orchard import store
+
+    with store.session_scope(_engine()) as session:
+        store.set_password(session, user_id, password)
+    out.print(f"password of {user_id} changed.")
 
 
 @app.command("app")

@@ -75,6 +75,7 @@ PLOT_FIELDS: dict[str, PlotField] = {
     "irrigation_capacity_mm_d": PlotField("float", "mm d-1", "Water the irrigation system can apply per day",
                                           0, 50),
     "station_id": PlotField("str", "", "Weather station assigned to the plot (empty: nearest)"),
+    "district": PlotField("str", "", "County or township the plot lies in (district reports and risk maps)"),
 }
 
 SUPPORTED_SUFFIXES = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG"}

@@ -28,6 +28,10 @@ SAMPLE_USERS = [
 
 SAMPLE_DISTRICT = "长汀 Changting (Fujian)"
 
+#: Password of every sample account (documented in the README). Demo only: change it, or remove the
+#: sample users, before anyone else can reach the app (``orchard users passwd USER``).
+SAMPLE_PASSWORD = "citrus-demo"
+
 
 def sample_paths(root: Path | None = None) -> dict[str, Path]:
     """Paths of the sample files (see ``sample_data/SOURCES.md``)."""
@@ -65,6 +69,9 @@ def load_sample(engine: Engine, progress: Callable[[str], None] = lambda step: N
     progress("database")
     with store.session_scope(engine) as session:  # one transaction: all of the sample or nothing
         store.upsert_users(session, SAMPLE_USERS)
+        for user in SAMPLE_USERS:  # only accounts that have none yet: a changed password is kept
+            if session.get(store.User, user["user_id"]).password_hash is None:
+                store.set_password(session, user["user_id"], SAMPLE_PASSWORD)
         store.upsert_plots(session, plots.to_records())
         ingest.store_weather(session, daily)
         ingest.store_weather(session, hourly)

@@ -90,7 +90,7 @@ __all__ = [
     "upsert_users", "upsert_plots", "upsert_stations", "upsert_sensors", "upsert_weather",
     "upsert_sensor_readings",
     "list_plots", "all_plots", "get_plot", "update_plot", "plot_weather", "add_observation",
-    "latest_weather", "read_weather",
+    "latest_weather", "read_weather", "hash_password", "set_password", "authenticate",
 ]
 
 ROLES = ("grower", "agronomist", "extension", "admin")
@@ -163,6 +163,8 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))
     created_utc: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now_utc)
+    # "scrypt$n$r$p$salt_hex$hash_hex" (see set_password); None = cannot sign in with a password.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
 
 
 class Plot(Base):
@@ -198,6 +200,7 @@ class Plot(Base):
     irrigation_capacity_mm_d: Mapped[float | None] = mapped_column(Float)
     # Plain text, not a foreign key: plots may be imported before their station.
     station_id: Mapped[str | None] = mapped_column(String(64))
+    district: Mapped[str | None] = mapped_column(String(100), index=True)   # county / township, for reports
     updated_utc: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now_utc)
 
 
@@ -579,6 +582,63 @@ def upsert_users(session: Session, rows) -> int:
     data = {c: [(_clean(r.get(c)) if c != "created_utc" else r.get(c) or now) for r in records]
             for c in columns}
     return _upsert(session, User.__table__, columns, data, keys=["user_id"], no_update=["created_utc"])
+
+
+# scrypt (RFC 7914) from the standard library: memory-hard, salted; parameters stored with each hash so they
+# can be raised later. n=2**14, r=8, p=1 is the interactive-login setting of the RFC's authors (16 MiB).
+_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
+MIN_PASSWORD_LENGTH = 8
+
+
+def hash_password(password: str) -> str:
+    """A salted scrypt hash of ``password`` as ``scrypt$n$r$p$salt_hex$hash_hex``."""
+    import hashlib
+    import secrets
+
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        raise InputError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters; choose a longer one.")
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P, dklen=32)
+    return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${salt.hex()}${digest.hex()}"
+
+
+def _password_matches(password: str, stored: str | None) -> bool:
+    import hashlib
+    import hmac
+
+    try:
+        scheme, n, r, p, salt_hex, hash_hex = (stored or "").split("$")
+        if scheme != "scrypt":
+            return False
+        digest = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt_hex), n=int(n), r=int(r), p=int(p),
+                                dklen=len(hash_hex) // 2)
+    except ValueError:
+        return False
+    return hmac.compare_digest(digest.hex(), hash_hex)
+
+
+def set_password(session: Session, user_id: str, password: str) -> None:
+    """Store a new password hash for an existing user (the password itself is never stored)."""
+    user = session.get(User, user_id) if isinstance(user_id, str) else None
+    if user is None:
+        raise InputError(f"unknown user '{user_id}'; create the user first.")
+    user.password_hash = hash_password(password)
+
+
+def authenticate(session: Session, user_id: str, password: str) -> dict[str, Any] | None:
+    """The user ``{user_id, display_name, role}`` if ``password`` is theirs, else None (same for unknown ids).
+
+    The comparison is constant-time; an unknown user costs the same scrypt work so response times do not
+    reveal which ids exist.
+    """
+    user = session.get(User, user_id) if isinstance(user_id, str) and user_id else None
+    stored = user.password_hash if user is not None else None
+    if stored is None:
+        _password_matches(password or "", f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${'00' * 16}${'00' * 32}")
+        return None
+    if not _password_matches(password or "", stored):
+        return None
+    return {"user_id": user.user_id, "display_name": user.display_name, "role": user.role}
 
 
 _PLOT_RANGES = {
@@ -1155,6 +1215,45 @@ def list_scenes(session: Session, start=None, end=None, platform: str | None = N
 
 
 __all__ += ["Scene", "upsert_scenes", "list_scenes"]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Image library (pests.images): field photos of pests and diseases, their labels and verification
+# ----------------------------------------------------------------------------------------------------------
+IMAGE_LABEL_SOURCES = ("collector", "model", "agronomist")
+
+
+class ImageSample(Base):
+    """One field photo in the image library; the file is content-addressed by its sha256 under ORCHARD_HOME."""
+
+    __tablename__ = "image_samples"
+    __table_args__ = (CheckConstraint(_in_list("label_source", IMAGE_LABEL_SOURCES), name="label_source"),)
+
+    sample_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    stored_path: Mapped[str] = mapped_column(String(500))                # relative to ORCHARD_HOME
+    original_name: Mapped[str | None] = mapped_column(String(300))
+    image_format: Mapped[str] = mapped_column(String(8))                  # JPEG, PNG, WEBP
+    width_px: Mapped[int] = mapped_column(Integer)
+    height_px: Mapped[int] = mapped_column(Integer)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    plot_id: Mapped[str | None] = mapped_column(ForeignKey("plots.plot_id", ondelete="SET NULL"), index=True)
+    taken_utc: Mapped[datetime | None] = mapped_column(UTCDateTime())    # EXIF DateTimeOriginal, else given
+    collector: Mapped[str | None] = mapped_column(String(100))
+    lon: Mapped[float | None] = mapped_column(Float)                       # EXIF GPS or given [degrees east]
+    lat: Mapped[float | None] = mapped_column(Float)
+    label: Mapped[str] = mapped_column(String(32), index=True)             # pest/disease code or "unknown"
+    label_source: Mapped[str] = mapped_column(String(16))
+    predicted_label: Mapped[str | None] = mapped_column(String(32))
+    predicted_probability: Mapped[float | None] = mapped_column(Float)
+    verified_by: Mapped[str | None] = mapped_column(ForeignKey("users.user_id"))
+    verified_utc: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    notes: Mapped[str | None] = mapped_column(Text)
+    added_by: Mapped[str | None] = mapped_column(ForeignKey("users.user_id"))
+    created_utc: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now_utc)
+
+
+__all__ += ["ImageSample", "IMAGE_LABEL_SOURCES"]
 
 
 # ----------------------------------------------------------------------------------------------------------

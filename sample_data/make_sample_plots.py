@@ -124,6 +124,7 @@ def main() -> None:
                 "irrigation": irrigation,
                 "irrigation_capacity_mm_d": 4.0 if irrigation == "drip" else 0.0,
                 "station_id": "58911",
+                "district": "长汀 Changting (Fujian)",
             },
             "geometry": json.loads(json.dumps(mapping(shapely.set_precision(lonlat, 1e-7)))),
         })

@@ -324,3 +324,26 @@ def test_semicolon_csv_names_the_cli_option_and_works_with_it(home, capsys, tmp_
     code, out, err = run(capsys, "import-weather", str(path), "--station", "S1", "--format", "csv",
                          "--delimiter", ";")
     assert code == 0, err
+
+
+def test_sample_accounts_sign_in_and_plots_carry_the_district(home, capsys):
+    from orchard.sample import SAMPLE_DISTRICT, SAMPLE_PASSWORD, SAMPLE_USERS
+
+    engine = store.init_db(f"sqlite:///{home / 'orchard.db'}")
+    with store.session_scope(engine) as session:
+        for user in SAMPLE_USERS:
+            assert store.authenticate(session, user["user_id"], SAMPLE_PASSWORD)["role"] == user["role"]
+        assert {p["district"] for p in store.all_plots(session)} == {SAMPLE_DISTRICT}
+    engine.dispose()
+    code, out, _ = run(capsys, "users", "passwd", "grower_li", "--password", "a new secret")
+    assert code == 0 and "changed" in out
+    code, out, _ = run(capsys, "init", "--sample")  # loading the sample again keeps the changed password
+    engine = store.init_db(f"sqlite:///{home / 'orchard.db'}")
+    with store.session_scope(engine) as session:
+        assert store.authenticate(session, "grower_li", "a new secret") is not None
+        assert store.authenticate(session, "grower_li", SAMPLE_PASSWORD) is None
+    engine.dispose()
+    code, _, err_text = run(capsys, "users", "passwd", "grower_li", "--password", "short")
+    assert code != 0 and "at least 8 characters" in err_text
+    code, out, _ = run(capsys, "users", "list", "--json")
+    assert all(u["has_password"] for u in json.loads(out))

@@ -15,6 +15,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, func, inspect, insert, select, text
 
+from orchard import store
 from orchard.errors import AccessError, InputError, StorageError
 from orchard.store import (
     Observation,
@@ -45,7 +46,7 @@ from orchard.store import (
     upsert_weather,
 )
 
-TABLES = {"users", "scenes", "purchases", "applications", "advice_runs", "recommendations", "plots", "stations", "weather_readings", "sensors", "sensor_readings", "observations",
+TABLES = {"users", "image_samples", "scenes", "purchases", "applications", "advice_runs", "recommendations", "plots", "stations", "weather_readings", "sensors", "sensor_readings", "observations",
           "parameter_versions"}
 SQUARE = {"type": "Polygon", "coordinates": [[[108.0, 30.8], [108.001, 30.8], [108.001, 30.801],
                                               [108.0, 30.801], [108.0, 30.8]]]}
@@ -125,7 +126,7 @@ def test_init_db_creates_schema_at_head(tmp_path):
     assert set(inspect(engine).get_table_names()) == TABLES | {"alembic_version"}
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     with engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == head == "0004"
+        assert MigrationContext.configure(conn).get_current_revision() == head == "0005"
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     engine.dispose()
@@ -562,3 +563,22 @@ def test_reading_tables_lose_the_rowid_in_migration_0003_and_keep_their_rows(tmp
         command.downgrade(alembic_config(conn), "0002")
         assert not ddl(conn, "weather_readings").endswith("WITHOUT ROWID")
         assert conn.exec_driver_sql("SELECT value FROM weather_readings").scalar() == 12.5
+
+
+def test_passwords_are_hashed_and_checked(tmp_path):
+    engine = store.init_db(f"sqlite:///{tmp_path / 'p.db'}")
+    with store.session_scope(engine) as session:
+        store.upsert_users(session, [{"user_id": "li", "display_name": "Li", "role": "grower"}])
+        store.set_password(session, "li", "correct horse")
+    with store.session_scope(engine) as session:
+        stored = session.get(store.User, "li").password_hash
+        assert "correct horse" not in stored and stored.startswith("scrypt$16384$8$1$")
+        assert store.authenticate(session, "li", "correct horse")["role"] == "grower"
+        assert store.authenticate(session, "li", "correct hors") is None
+        assert store.authenticate(session, "nobody", "correct horse") is None
+        with pytest.raises(InputError, match="at least 8 characters"):
+            store.set_password(session, "li", "short")
+        with pytest.raises(InputError, match="unknown user 'zhang'"):
+            store.set_password(session, "zhang", "long enough")
+    # Two hashes of one password differ (salted).
+    assert store.hash_password("same password") != store.hash_password("same password")
