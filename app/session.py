@@ -48,3 +48,32 @@ def choose_user(lang: str, known: list[dict]) -> str:
     user = st.sidebar.selectbox(t("user.label", lang), ids, index=index, format_func=names.get)
     st.query_params["user"] = user
     return user
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The contract every page relies on (the sign-in in Home.py sets these; AppTests set them directly):
+#   st.session_state["user"] = {"user_id", "display_name", "role"}   after a successful sign-in
+#   st.session_state["lang"] = "zh-CN" | "en"                          the chosen language
+# ----------------------------------------------------------------------------------------------------------
+def page_language() -> str:
+    """The language chosen for this session (``st.session_state["lang"]``, else ``?lang=``, else Chinese)."""
+    lang = st.session_state.get("lang") or st.query_params.get("lang")
+    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def signed_in_user() -> dict | None:
+    """The signed-in user as ``{user_id, display_name, role}``, or None."""
+    user = st.session_state.get("user")
+    return user if isinstance(user, dict) and user.get("user_id") else None
+
+
+def require_user(lang: str, roles: tuple[str, ...] | None = None) -> dict:
+    """The signed-in user, or one plain sentence and the page stops (not signed in / wrong role)."""
+    user = signed_in_user()
+    if user is None:
+        st.warning(t("auth.required", lang))
+        st.stop()
+    if roles and user["role"] not in roles:
+        st.error(t("auth.forbidden", lang))
+        st.stop()
+    return user

@@ -355,7 +355,7 @@ def _terrain(plots, dem: Path, search_distance: float | None = None):
 # Each model package adds its own commands (``orchard growth ...``, ``orchard pests ...``) from
 # ``<package>/cli.py``; the core stays free of module imports until a command runs.
 for _module in ("growth.cli", "pests.cli", "monitoring.cli", "monitoring.soil.cli", "advice.cli",
-                "advice.week_cli"):
+                "advice.week_cli", "pests.riskmap_cli", "pests.images.cli"):
     importlib.import_module(_module).register(app)
 
 

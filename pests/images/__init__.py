@@ -1,0 +1,1 @@
+"""The pest and disease image library and automated identification."""
