@@ -69,7 +69,11 @@ def register_accounting(app: typer.Typer) -> None:
             raise InputError("there are no plots to account for; import plots first (orchard import-plots).")
         if district is not None:
             if "district" in plots.columns and plots["district"].notna().any():
-                plots = plots[plots["district"] == district]
+                names = plots["district"].fillna("")
+                exact = names == district
+                # "长汀" or "changting" finds "长汀 Changting (Fujian)" when no name matches exactly
+                plots = plots[exact if exact.any() else names.str.casefold().str.contains(district.casefold(),
+                                                                                           regex=False)]
                 if plots.empty:
                     raise InputError(f"no plots in district '{district}'; check the name.")
             else:

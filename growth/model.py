@@ -317,6 +317,14 @@ def _check_weather(weather: xr.Dataset, plot_ids) -> xr.Dataset:
     return weather
 
 
+def select_plots(data, plot_ids):
+    """``data.sel(plot=plot_ids)``, without the copy when the plots are already those, in that order."""
+    labels = data["plot"].values
+    if len(labels) == len(plot_ids) and np.array_equal(labels.astype(str), np.asarray(plot_ids).astype(str)):
+        return data
+    return data.sel(plot=list(plot_ids))
+
+
 def _check_gaps(values: np.ndarray, name: str, times, plot_ids) -> None:
     bad = np.isnan(values)
     if bad.any():
@@ -335,7 +343,7 @@ def _daily_input(value, name: str, times, plot_ids) -> np.ndarray | None:
     if isinstance(value, xr.DataArray):
         da = value
         if "plot" in da.dims:
-            da = da.sel(plot=list(plot_ids))
+            da = select_plots(da, plot_ids)
         if "time" in da.dims:
             da = da.reindex(time=times)
         da = da.transpose(*[d for d in ("time", "plot") if d in da.dims])
@@ -389,7 +397,7 @@ def run(plots, weather: xr.Dataset, params=None, ks=None, *, n_status=None, slop
     """
     plots_ds = _plots_dataset(plots)
     plot_ids = plots_ds["plot"].values.astype(str)
-    weather = _check_weather(weather, plot_ids).sel(plot=plot_ids)
+    weather = select_plots(_check_weather(weather, plot_ids), plot_ids)
     times = pd.DatetimeIndex(weather["time"].values)
 
     codes = [str(c) for c in plots_ds["cultivar"].values] if "cultivar" in plots_ds else [""] * len(plot_ids)
@@ -410,7 +418,7 @@ def run(plots, weather: xr.Dataset, params=None, ks=None, *, n_status=None, slop
         flat = {"tmin_c": "tmin_flat_c", "tmax_c": "tmax_flat_c", "rs_mj_m2": "rs_flat_mj_m2"}
     else:
         flat = {"tmin_c": "tmin_c", "tmax_c": "tmax_c", "rs_mj_m2": "rs_mj_m2"}
-    arrays = {name: weather[name].transpose("time", "plot").to_numpy().astype(float)
+    arrays = {name: weather[name].transpose("time", "plot").to_numpy().astype(float, copy=False)
               for name in {"tmin_c", "tmax_c", "rs_mj_m2", *flat.values()}}
     for name in ("tmin_c", "tmax_c", "rs_mj_m2"):
         _check_gaps(arrays[name], name, times, plot_ids)
@@ -441,7 +449,8 @@ def run(plots, weather: xr.Dataset, params=None, ks=None, *, n_status=None, slop
                                     cover[cols],
                                     pc, quality_only=True, **kw)
                            if slope_correction else None)
-    result = {k: np.concatenate([piece[k] for piece in pieces], axis=-1) for k in pieces[0]}
+    result = (pieces[0] if len(pieces) == 1
+              else {k: np.concatenate([piece[k] for piece in pieces], axis=-1) for k in pieces[0]})
     ds = xr.Dataset(coords={"plot": plot_ids, "time": times})
     for name, (units, long_name) in DAILY_OUTPUTS.items():
         if name in result:  # a dates-only run has no carbon or fruit series

@@ -26,6 +26,25 @@ WEATHER_VARIABLES = ("tmin_c", "tmax_c", "rs_mj_m2")
 FLAT_VARIABLES = ("tmin_flat_c", "tmax_flat_c", "rs_flat_mj_m2")
 
 
+def member_quantiles(values: np.ndarray, quantiles) -> np.ndarray:
+    """Quantiles over the first axis (members) ignoring NaN: ``np.nanquantile(values, quantiles, axis=0)``.
+
+    Same linear interpolation between order statistics (numpy's default method), vectorised: numpy's
+    nanquantile loops over every other index in Python, which dominates with few members and many plots.
+    All-NaN columns give NaN.
+    """
+    ordered = np.sort(np.asarray(values, dtype=float), axis=0)          # NaN sort to the end
+    n_valid = (~np.isnan(ordered)).sum(axis=0)
+    q = np.asarray(quantiles, dtype=float).reshape((-1,) + (1,) * (ordered.ndim - 1))
+    position = q * np.maximum(n_valid - 1, 0)                            # (n_q, ...)
+    below = np.floor(position).astype(np.int64)
+    above = np.minimum(below + 1, np.maximum(n_valid - 1, 0))
+    low = np.take_along_axis(ordered, below.reshape(q.shape[:1] + ordered.shape[1:]), axis=0)
+    high = np.take_along_axis(ordered, above, axis=0)
+    out = low + (high - low) * (position - below)
+    return np.where(n_valid > 0, out, np.nan)
+
+
 def _member_days(weather: xr.Dataset, year_shift: int, target: pd.DatetimeIndex,
                  variables=WEATHER_VARIABLES) -> xr.Dataset | None:
     """The days ``target`` shifted back ``year_shift`` years, re-stamped to ``target`` (None if missing)."""
@@ -33,7 +52,9 @@ def _member_days(weather: xr.Dataset, year_shift: int, target: pd.DatetimeIndex,
     position = pd.DatetimeIndex(weather["time"].values).get_indexer(source)
     if (position < 0).any():
         return None
-    days = weather[list(variables)].isel(time=position)
+    contiguous = position.size > 0 and position[-1] - position[0] == position.size - 1
+    # a run of consecutive days is a view (no copy); a leap day in between needs the general indexing
+    days = weather[list(variables)].isel(time=slice(position[0], position[-1] + 1) if contiguous else position)
     if any(bool(days[v].isnull().any()) for v in variables):
         return None
     return days.assign_coords(time=target)
@@ -57,14 +78,14 @@ def _member_run(plots, weather, issue, target, params, forecast, ks, slope_corre
         # Correct the record once for slope and aspect (members and the observed season share its days),
         # instead of once per member inside the model run.
         first = pd.Timestamp(min(observed["time"].values[0], target[0] - pd.DateOffset(years=59)))
-        record = weather.sel(plot=plot_ids, time=slice(first, target[-1]))[list(WEATHER_VARIABLES)]
+        record = model.select_plots(weather, plot_ids).sel(time=slice(first, target[-1]))[list(WEATHER_VARIABLES)]
         record = record.dropna("time", how="all")
         record.attrs.update(weather.attrs)
         weather = slope.slope_weather(record, plots_ds)
         observed = weather.sel(time=slice(observed["time"].values[0], issue))
         variables = WEATHER_VARIABLES + FLAT_VARIABLES
     members, sources = [], []
-    weather = weather.sel(plot=plot_ids)
+    weather = model.select_plots(weather, plot_ids)
     record_start = pd.Timestamp(weather["time"].values[0])
     for shift in range(1, 60):
         if target[0] - pd.DateOffset(years=shift) < record_start:
@@ -98,7 +119,7 @@ def _member_run(plots, weather, issue, target, params, forecast, ks, slope_corre
     stacked_plots = xr.concat([plots_ds] * n_member, dim="plot").assign_coords(plot=stacked_ids)
     stacked_ks = None
     if ks is not None and isinstance(ks, xr.DataArray) and "plot" in ks.dims:
-        stacked_ks = xr.concat([ks.sel(plot=plot_ids)] * n_member, dim="plot").assign_coords(plot=stacked_ids)
+        stacked_ks = xr.concat([model.select_plots(ks, plot_ids)] * n_member, dim="plot").assign_coords(plot=stacked_ids)
     elif ks is not None:
         stacked_ks = ks
     result = model.run(stacked_plots, stacked, params, stacked_ks, slope_correction=slope_correction,
@@ -148,8 +169,7 @@ def outlook(plots, weather: xr.Dataset, issue_date, params=None, *, forecast: xr
     for name in ("fruit_expansion_mm_d", "brix", "fruit_diameter_mm"):
         values = future[name].to_numpy().reshape(n_member, len(plot_ids), horizon_days)
         with np.errstate(invalid="ignore"):
-            q = np.nanquantile(values, quantiles, axis=0) if np.isfinite(values).any() else \
-                np.full((len(quantiles), len(plot_ids), horizon_days), np.nan)
+            q = member_quantiles(values, quantiles)
         out[name] = xr.DataArray(q.transpose(1, 0, 2), dims=("plot", "quantile", "lead_day"),
                                  attrs=dict(result[name].attrs))
     out = out.assign_coords(time=("lead_day", target))
@@ -192,7 +212,7 @@ def expected_dates(plots, weather: xr.Dataset, issue_date, params=None, *, ks=No
         values = days.to_numpy().reshape(n_member, len(plot_ids))
         with np.errstate(invalid="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # a plot no member brings to maturity
-            q = np.nanquantile(values, quantiles, axis=0)
+            q = member_quantiles(values, quantiles)
         dates = np.where(np.isnan(q), np.datetime64("NaT"),
                          (np.datetime64("1970-01-01") + np.round(np.nan_to_num(q)).astype("timedelta64[D]")))
         out[name] = xr.DataArray(dates.T.astype("datetime64[ns]"), dims=("plot", "quantile"),
@@ -201,7 +221,7 @@ def expected_dates(plots, weather: xr.Dataset, issue_date, params=None, *, ks=No
     reached = (~np.isnat(result["maturity_date"].to_numpy())).reshape(n_member, len(plot_ids)).sum(axis=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        out["maturity_delay_days"] = ("plot", np.nanmedian(delays, axis=0))
+        out["maturity_delay_days"] = ("plot", member_quantiles(delays, [0.5])[0])
     out["maturity_delay_days"].attrs.update(units="d", long_name="median maturity delay against flat ground")
     out["members_reaching_maturity"] = ("plot", reached)
     out.attrs.update(model=result.attrs["model"], model_version=result.attrs["model_version"],

@@ -351,3 +351,19 @@ def test_expected_dates_from_past_years(changting_daily):
     assert (pd.Timestamp(maturity.sel(quantile=0.1).values) - spread
             <= pd.Timestamp(actual["maturity_date"].sel(plot="A").values)
             <= pd.Timestamp(maturity.sel(quantile=0.9).values) + spread)
+
+
+@pytest.mark.parametrize("shape", [(6, 200), (6, 20, 30), (1, 8), (3, 5)])
+def test_member_quantiles_equal_numpy_nanquantile(shape):
+    import warnings
+
+    from growth.outlook import member_quantiles
+
+    rng = np.random.default_rng(sum(shape))
+    values = rng.normal(size=shape)
+    values[rng.random(shape) < 0.3] = np.nan
+    values[:, 0] = np.nan  # an all-NaN column
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        expected = np.nanquantile(values, [0.1, 0.5, 0.9], axis=0)
+    np.testing.assert_allclose(member_quantiles(values, [0.1, 0.5, 0.9]), expected, rtol=1e-12, equal_nan=True)

@@ -310,6 +310,29 @@ def test_vectorised_daily_equals_per_plot_loop(monkeypatch):
         np.testing.assert_allclose(flat[:, j], one_flat, rtol=1e-12)
 
 
+@pytest.mark.parametrize("model", ["haydavies", "isotropic"])
+def test_factorised_shared_station_path_equals_the_pvlib_pass(model, monkeypatch):
+    # One station's radiation on every plot (the usual case) takes the factorised path; it must give what
+    # pvlib's full pass gives, horizon, flat plots, a missing day and column blocks included.
+    terrain = _mixed_plots()
+    dates = pd.date_range("2021-06-01", periods=40, freq="D")
+    rs = np.random.default_rng(3).uniform(2, 20, dates.size)
+    rs[7] = np.nan
+    rs_plots = np.repeat(rs[:, None], 6, axis=1)
+    rs_plots[:, 5] *= 0.8  # one plot on another station: its own group
+    monkeypatch.setattr(slope, "MAX_BLOCK_ELEMENTS", 2000)
+    calls = []
+    factorised = slope._daily_sums_shared_ghi
+    monkeypatch.setattr(slope, "_daily_sums_shared_ghi", lambda *a, **k: calls.append(1) or factorised(*a, **k))
+    fast, fast_flat = slope.daily_plane_of_slope_radiation(dates, rs_plots, model=model, **terrain)
+    full, full_flat = slope.daily_plane_of_slope_radiation(dates, rs_plots, model=model, fast=False, **terrain)
+    assert len(calls) >= 3  # two sites, three groups: the factorised path ran
+    np.testing.assert_allclose(fast, full, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(fast_flat, full_flat, rtol=1e-10, atol=1e-10)
+    assert np.isnan(fast[7]).all() and not np.isnan(fast[8]).any()
+    assert fast.std(axis=1)[~np.isnan(fast[:, 0])].min() > 0.1  # the plots really differ
+
+
 # ------------------------------------------------------------------------------------------------------
 # Temperature offsets and the orchestrator
 # ------------------------------------------------------------------------------------------------------
