@@ -317,6 +317,19 @@ def _check_weather(weather: xr.Dataset, plot_ids) -> xr.Dataset:
     return weather
 
 
+def _join_chunks(pieces: list[dict], n_plot: int) -> dict:
+    """Chunk results joined along the last (plot) axis; each chunk is released as soon as it is copied."""
+    joined = {k: np.empty(v.shape[:-1] + (n_plot,), dtype=v.dtype) for k, v in pieces[0].items()}
+    start = 0
+    while pieces:
+        piece = pieces.pop(0)
+        width = next(iter(piece.values())).shape[-1]
+        for k, v in piece.items():
+            joined[k][..., start:start + width] = v
+        start += width
+    return joined
+
+
 def select_plots(data, plot_ids):
     """``data.sel(plot=plot_ids)``, without the copy when the plots are already those, in that order."""
     labels = data["plot"].values
@@ -449,8 +462,7 @@ def run(plots, weather: xr.Dataset, params=None, ks=None, *, n_status=None, slop
                                     cover[cols],
                                     pc, quality_only=True, **kw)
                            if slope_correction else None)
-    result = (pieces[0] if len(pieces) == 1
-              else {k: np.concatenate([piece[k] for piece in pieces], axis=-1) for k in pieces[0]})
+    result = pieces[0] if len(pieces) == 1 else _join_chunks(pieces, len(plot_ids))
     ds = xr.Dataset(coords={"plot": plot_ids, "time": times})
     for name, (units, long_name) in DAILY_OUTPUTS.items():
         if name in result:  # a dates-only run has no carbon or fruit series

@@ -113,8 +113,17 @@ def _member_run(plots, weather, issue, target, params, forecast, ks, slope_corre
     observed = observed[list(variables)].transpose("time", "plot")
     n_member = len(members)
     stacked_ids = np.array([f"{pid}#{m}" for m in range(n_member) for pid in plot_ids])
-    series = [xr.concat([observed, member.transpose("time", "plot")], dim="time") for member in members]
-    stacked = xr.concat(series, dim="plot").assign_coords(plot=stacked_ids)
+    # One preallocated array per variable, filled once (xarray's concat along time, then plot, copies twice).
+    n_obs, n_plot = observed.sizes["time"], len(plot_ids)
+    times = np.concatenate([observed["time"].values, np.asarray(target, dtype="datetime64[ns]")])
+    stacked = xr.Dataset(coords={"time": times, "plot": stacked_ids})
+    for name in variables:
+        values = np.empty((times.size, n_member * n_plot), dtype=np.result_type(observed[name].dtype, float))
+        for m, member in enumerate(members):
+            block = values[:, m * n_plot:(m + 1) * n_plot]
+            block[:n_obs] = observed[name].to_numpy()
+            block[n_obs:] = member[name].transpose("time", "plot").to_numpy()
+        stacked[name] = xr.DataArray(values, dims=("time", "plot"), attrs=dict(observed[name].attrs))
     stacked.attrs.update(weather.attrs, resolution="daily")
     stacked_plots = xr.concat([plots_ds] * n_member, dim="plot").assign_coords(plot=stacked_ids)
     stacked_ks = None

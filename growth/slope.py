@@ -109,6 +109,8 @@ FLAT_SLOPE_DEG = 1e-6
 #: Largest (time steps × plots) block transposed at once: bounds memory (pvlib keeps some 20 temporaries of
 #: this size, ~160 MB) and is about the fastest block size on a 2-core machine.
 MAX_BLOCK_ELEMENTS = 1_000_000
+#: The factorised daily path (plots sharing a station) holds about four such arrays of float64.
+FAST_BLOCK_ELEMENTS = 8_000_000
 
 _J_PER_MJ = 1.0e6
 
@@ -367,7 +369,10 @@ def _check_irradiance(name, values, unit):
 
 def _check_below_extraterrestrial(rs, days, lat, labels):
     """Daily radiation above the extraterrestrial radiation (clearness index > 1) is impossible."""
-    ra = extraterrestrial_radiation_daily(lat[None, :], days.dayofyear.to_numpy()[:, None])
+    # on each distinct (day of year, latitude) once: a long record repeats its days of year
+    day_of_year, day_index = np.unique(days.dayofyear.to_numpy(), return_inverse=True)
+    latitudes, lat_index = np.unique(lat, return_inverse=True)
+    ra = extraterrestrial_radiation_daily(latitudes[None, :], day_of_year[:, None])[day_index][:, lat_index]
     with np.errstate(invalid="ignore"):
         above = rs > ra
     if above.any():
@@ -446,21 +451,8 @@ def _transpose(zenith, azimuth, dni_extra, doy, ghi, slope, aspect, horizon, v_s
             "poa_ground_diffuse": ground}
 
 
-def _daily_sums_shared_ghi(zenith, azimuth, dni_extra, doy, ghi, starts, has_sun, n_day, slope, aspect,
-                           horizon, v_sky, albedo, model):
-    """Daily sums of plane-of-slope irradiance for plots that share one GHI series [W m-2 · steps].
-
-    The same quantities as :func:`_transpose` summed over each day, factorised: with one GHI series the
-    Erbs split and the Hay-Davies (or isotropic) sky terms are the site's, computed once with pvlib on the
-    (steps,) series; only the angle of incidence and the horizon test are the plot's. Per step::
-
-        poa = k · max(cos θ, 0) · sunlit  +  V_d · D_iso  +  ρ · GHI · (1 − V_d)
-        k = DNI + max(DHI · A, 0) / max(cos Z, 0.01745)     (beam + circumsolar; A = DNI / E0, pvlib's cut-off)
-        D_iso = max(DHI · (1 − A), 0)                        (isotropic model: A = 0)
-
-    which is what pvlib's ``get_total_irradiance`` and the terrain terms give (the tests compare both
-    paths), at a few array operations per plot-step instead of pvlib's full pass.
-    """
+def _shared_site_terms(zenith, azimuth, dni_extra, doy, ghi, starts, model, n_azimuth):
+    """The site's part of :func:`_daily_sums_shared_ghi`, computed once for all plots sharing ``ghi``."""
     split = pvlib.irradiance.erbs(ghi[:, None], zenith, doy)
     dni = np.asarray(split["dni"], dtype=float)[:, 0]
     dhi = np.asarray(split["dhi"], dtype=float)[:, 0]
@@ -471,22 +463,48 @@ def _daily_sums_shared_ghi(zenith, azimuth, dni_extra, doy, ghi, starts, has_sun
         k = dni + np.maximum(dhi * anisotropy, 0.0) / np.maximum(cos_z, 0.01745)
         iso = np.maximum(dhi * (1.0 - anisotropy), 0.0)
     else:  # isotropic
-        k = dni
-        iso = dhi
+        k, iso = dni, dhi
     az = np.radians(azimuth[:, 0])
     sin_z = np.sin(np.radians(zen))
-    sun = np.stack([cos_z, sin_z * np.cos(az), sin_z * np.sin(az)], axis=1)           # (step, 3)
+    terms = {"sun": np.stack([cos_z, sin_z * np.cos(az), sin_z * np.sin(az)], axis=1),   # (step, 3)
+             "k": k, "elevation": 90.0 - zen, "starts": starts,
+             "iso_day": np.add.reduceat(iso, starts) if starts.size else np.zeros(0),
+             "ghi_day": np.add.reduceat(ghi, starts) if starts.size else np.zeros(0)}
+    if n_azimuth:  # interpolation positions in the horizon profile, as horizon_elevation_at
+        x = np.mod(azimuth[:, 0], 360.0) / (360.0 / n_azimuth)
+        i0 = np.floor(x).astype(np.int64)
+        terms.update(frac=(x - i0)[:, None], i0=i0 % n_azimuth, i1=(i0 + 1) % n_azimuth)
+    return terms
+
+
+def _daily_sums_shared_ghi(terms, has_sun, n_day, slope, aspect, horizon, v_sky, albedo):
+    """Daily sums of plane-of-slope irradiance for plots that share one GHI series [W m-2 · steps].
+
+    The same quantities as :func:`_transpose` summed over each day, factorised: with one GHI series the
+    Erbs split and the Hay-Davies (or isotropic) sky terms are the site's (:func:`_shared_site_terms`,
+    pvlib on the (steps,) series); only the angle of incidence and the horizon test are the plot's. Per
+    step::
+
+        poa = k · max(cos θ, 0) · sunlit  +  V_d · D_iso  +  ρ · GHI · (1 − V_d)
+        k = DNI + max(DHI · A, 0) / max(cos Z, 0.01745)     (beam + circumsolar; A = DNI / E0, pvlib's cut-off)
+        D_iso = max(DHI · (1 − A), 0)                        (isotropic model: A = 0)
+
+    which is what pvlib's ``get_total_irradiance`` and the terrain terms give (the tests compare both
+    paths), at a few array operations per plot-step instead of pvlib's full pass.
+    """
     beta, gamma = np.radians(slope), np.radians(aspect)
     plane = np.stack([np.cos(beta), np.sin(beta) * np.cos(gamma), np.sin(beta) * np.sin(gamma)])  # (3, plot)
-    weighted = np.clip(sun @ plane, 0.0, 1.0)                                           # max(cos θ, 0)
+    weighted = np.clip(terms["sun"] @ plane, 0.0, 1.0)                                 # max(cos θ, 0)
     if horizon is not None:
-        weighted *= (90.0 - zenith) >= horizon_elevation_at(horizon, azimuth)
-    weighted *= k[:, None]
+        columns = horizon.T
+        low = columns[terms["i0"]]
+        weighted *= (terms["elevation"][:, None] - low) >= (columns[terms["i1"]] - low) * terms["frac"]
+    weighted *= terms["k"][:, None]
     out = np.zeros((n_day, slope.size))
-    if starts.size:
-        out[has_sun] = (np.add.reduceat(weighted, starts, axis=0)
-                        + v_sky[None, :] * np.add.reduceat(iso, starts)[:, None]
-                        + albedo * (1.0 - v_sky)[None, :] * np.add.reduceat(ghi, starts)[:, None])
+    if terms["starts"].size:
+        out[has_sun] = (np.add.reduceat(weighted, terms["starts"], axis=0)
+                        + v_sky[None, :] * terms["iso_day"][:, None]
+                        + albedo * (1.0 - v_sky)[None, :] * terms["ghi_day"][:, None])
     return out
 
 
@@ -506,8 +524,8 @@ def _shared_column_groups(values: np.ndarray, cols: np.ndarray) -> list[np.ndarr
     return groups
 
 
-def _column_blocks(cols, n_rows):
-    step = max(1, MAX_BLOCK_ELEMENTS // max(n_rows, 1))
+def _column_blocks(cols, n_rows, max_elements=None):
+    step = max(1, (max_elements or MAX_BLOCK_ELEMENTS) // max(n_rows, 1))
     for start in range(0, cols.size, step):
         yield cols[start:start + step]
 
@@ -717,10 +735,11 @@ def daily_plane_of_slope_radiation(dates, rs_mj_m2, latitude, longitude, slope_d
             if sel.size:
                 flat_day[has_sun] = np.add.reduceat(ghi, starts)
             flat_day = np.where(np.isnan(day_rs), np.nan, flat_day * (dt_s / _J_PER_MJ))
-            for cols in _column_blocks(group, sel.size):
-                slope_day = _daily_sums_shared_ghi(*geo, ghi, starts, has_sun, n_day, slope[cols], aspect[cols],
+            terms = _shared_site_terms(*geo, ghi, starts, model, 0 if horizon is None else horizon.shape[1])
+            for cols in _column_blocks(group, sel.size, FAST_BLOCK_ELEMENTS):
+                slope_day = _daily_sums_shared_ghi(terms, has_sun, n_day, slope[cols], aspect[cols],
                                                    None if horizon is None else horizon[cols], v_sky[cols],
-                                                   float(albedo), model)
+                                                   float(albedo))
                 rs_slope[:, cols] = np.where(np.isnan(day_rs)[:, None], np.nan, slope_day * (dt_s / _J_PER_MJ))
                 rs_flat[:, cols] = flat_day[:, None]
         for cols in _column_blocks(site_cols if not groups else site_cols[:0], sel.size):

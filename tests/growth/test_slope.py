@@ -321,12 +321,13 @@ def test_factorised_shared_station_path_equals_the_pvlib_pass(model, monkeypatch
     rs_plots = np.repeat(rs[:, None], 6, axis=1)
     rs_plots[:, 5] *= 0.8  # one plot on another station: its own group
     monkeypatch.setattr(slope, "MAX_BLOCK_ELEMENTS", 2000)
+    monkeypatch.setattr(slope, "FAST_BLOCK_ELEMENTS", 1000)  # several plot blocks per group
     calls = []
     factorised = slope._daily_sums_shared_ghi
     monkeypatch.setattr(slope, "_daily_sums_shared_ghi", lambda *a, **k: calls.append(1) or factorised(*a, **k))
     fast, fast_flat = slope.daily_plane_of_slope_radiation(dates, rs_plots, model=model, **terrain)
     full, full_flat = slope.daily_plane_of_slope_radiation(dates, rs_plots, model=model, fast=False, **terrain)
-    assert len(calls) >= 3  # two sites, three groups: the factorised path ran
+    assert len(calls) >= 4  # two sites, three groups, blocks: the factorised path ran
     np.testing.assert_allclose(fast, full, rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(fast_flat, full_flat, rtol=1e-10, atol=1e-10)
     assert np.isnan(fast[7]).all() and not np.isnan(fast[8]).any()
