@@ -398,7 +398,8 @@ def run(plots, weather: xr.Dataset, params=None, ks=None, *, n_status=None, slop
         Move radiation and temperature onto each plot's slope (``growth.slope``); needs terrain.
     dates_only : bool
         Only thermal time, quality and the stage dates (no induction, carbon or fruit size): the fast path
-        for expected dates over many weather members.
+        for expected dates over many weather members. The result then holds the dates and the daily
+        ``stage`` only.
 
     Returns
     -------
@@ -457,6 +458,8 @@ def run(plots, weather: xr.Dataset, params=None, ks=None, *, n_status=None, slop
                                ks=None if ks_arr is None else ks_arr[:, cols],
                                n_status=None if n_arr is None else n_arr[:, cols], quality_only=dates_only,
                                **kw))
+        if dates_only:  # keep the dates (and stages), not every daily series of every member
+            pieces[-1] = {k: v for k, v in pieces[-1].items() if k == "stage" or k not in DAILY_OUTPUTS}
         flat_pieces.append(simulate(arrays[flat["tmin_c"]][:, cols], arrays[flat["tmax_c"]][:, cols],
                                     arrays[flat["rs_mj_m2"]][:, cols], times, lat[cols], lon[cols],
                                     cover[cols],
@@ -509,7 +512,8 @@ def run(plots, weather: xr.Dataset, params=None, ks=None, *, n_status=None, slop
         canopy_cover_default=(f"{DEFAULT_CANOPY_COVER} used for plots without canopy_cover: "
                               + ", ".join(plot_ids[default_cover]) if default_cover.any() else "none"),
         weather_source=str(weather.attrs.get("source", "unknown")),
-        induction=("counted from 1 October" if not np.all(np.isnan(result["induction_h"]))
+        induction=("not counted (dates-only run)" if "induction_h" not in result
+                   else "counted from 1 October" if not np.all(np.isnan(result["induction_h"]))
                    else "not counted: the weather does not cover the autumn before bloom"),
     )
     return ds
