@@ -102,11 +102,14 @@ def run_week(
     from monitoring.soil import advice as soil_advice
     from monitoring.soil import model as soil_model
     from pests.outlook import outlook as pest_outlook
+    from pests.paramsets import load_all as load_pest_parameters
     from pests.spray import spray_signals
 
     issue = pd.Timestamp(issue_date).normalize()
     day = issue.date()
-    params = params or rules.rules_parameters()
+    if params is None:
+        with store.session_scope(engine) as session:
+            params = rules.rules_parameters(session)
     notes: list[str] = []
     recs: list[Recommendation] = []
     parameter_sets: dict[str, str] = {}
@@ -193,7 +196,9 @@ def run_week(
                     "time", "plot"
                 ),
             }
-        outlook = pest_outlook(plots_ds, weather, issue, host=host)
+        with store.session_scope(engine) as session:  # the agronomists' stored versions, else shipped
+            pest_params = load_pest_parameters(session=session)
+        outlook = pest_outlook(plots_ds, weather, issue, host=host, params=pest_params)
         signals = spray_signals(outlook).rename(columns={"plot": "plot_id"})
         levels = pd.DataFrame(
             {
@@ -284,7 +289,7 @@ def _attach_products(
     harvest, cheapest first; returns the shortest PHI per pest (for the conflict rules)."""
     from advice.catalogue import default_catalogue
     from advice.market import history_for
-    from advice.products import recommend_products
+    from advice.products import recommend_products, rotation_parameters
 
     catalogue = default_catalogue()
     if catalogue.is_example:
@@ -296,6 +301,7 @@ def _attach_products(
     plot_ids = sorted({r.plot_id for r in wanted})
     with store.session_scope(engine) as session:
         history = history_for(session, plot_ids, day.year, catalogue=catalogue) if plot_ids else None
+        rotation = rotation_parameters(session)
     area = plots.frame["area_ha"].astype(float)
     area.index = area.index.astype(str)
     if history is not None and not history.empty and "id" not in history:
@@ -316,7 +322,8 @@ def _attach_products(
             harvest = None  # no pre-harvest interval reaches it: the choice does not depend on it
         key = (target, harvest, history_key)
         if key not in chosen:
-            frame = recommend_products(catalogue, target, 1.0, own, on=day, harvest_date=harvest, n=3)
+            frame = recommend_products(catalogue, target, 1.0, own, on=day, harvest_date=harvest, n=3,
+                                       params=rotation)
             chosen[key] = (
                 frame,
                 frame.to_dict("records"),

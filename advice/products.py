@@ -75,9 +75,12 @@ def _shipped_parameters() -> ParameterSet:
     return load_parameters(ROTATION_FILE)
 
 
-def rotation_parameters() -> ParameterSet:
-    """The shipped rotation limits (``advice/parameters/rotation.toml``)."""
-    return _shipped_parameters()
+def rotation_parameters(session=None) -> ParameterSet:
+    """The rotation limits: the latest version stored in the database (``session``), else the shipped
+    ``advice/parameters/rotation.toml``."""
+    from orchard.params import in_force
+
+    return in_force(session, _shipped_parameters())
 
 
 def _as_date(what: str, value) -> date:

@@ -37,9 +37,9 @@ RULES_FILE = Path(__file__).resolve().parent / "parameters" / "rules.toml"
 FRUIT_EXPANSION_STAGES = (3, 4)
 
 
-def rules_parameters() -> orchard_params.ParameterSet:
-    """The shipped rule thresholds (validated)."""
-    return orchard_params.load_parameters(RULES_FILE, name="advice.rules")
+def rules_parameters(session=None) -> orchard_params.ParameterSet:
+    """The rule thresholds: the latest version stored in the database (``session``), else the shipped file."""
+    return orchard_params.in_force(session, orchard_params.load_parameters(RULES_FILE, name="advice.rules"))
 
 
 def _day(value) -> date:

@@ -54,11 +54,13 @@ def init(sample: Annotated[bool, typer.Option("--sample", help="Load the sample 
                 engine, progress=lambda step: progress.update(task, description=f"loading {step}"))
             progress.update(task, description="loading sample imagery and sensors")
             counts.update(_load_sample_observations(engine))
+            progress.update(task, description="loading sample leaf photos, training the identification model")
+            counts.update(_load_sample_images(engine))
     out.print(f"database ready: {_shown_url()}")
     if counts:
         out.print(f"sample district loaded: {counts['plots']} plots, {counts['daily_days']} days of daily "
                   f"weather, {counts['hourly_hours']} hours of hourly weather, {counts['scenes']} satellite "
-                  f"scenes, {counts['sensor_readings']} sensor readings")
+                  f"scenes, {counts['sensor_readings']} sensor readings, {counts['leaf_photos']} leaf photos")
 
 
 def _load_sample_observations(engine) -> dict[str, int]:
@@ -77,6 +79,22 @@ def _load_sample_observations(engine) -> dict[str, int]:
     reports += ingest_files(engine, [sensors / "probes_gateway_a_7in1.csv", sensors / "station_ws02_toa5.dat"],
                             tz="Asia/Shanghai")
     return {"scenes": len(scenes), "sensor_readings": sum(r.rows_written for r in reports)}
+
+
+def _load_sample_images(engine) -> dict[str, int]:
+    """The labelled sample leaf photos into the image library, and a first identification model trained on
+    them (only when none exists, so loading the sample again keeps a model an agronomist trained)."""
+    from orchard import store
+    from pests.images import classifier, library
+
+    with store.session_scope(engine) as session:
+        library.load_sample_images(session)
+    if not (classifier.default_model_dir() / classifier.MODEL_FILE).exists():
+        with store.session_scope(engine) as session:
+            classifier.train(session)
+    with store.session_scope(engine) as session:
+        n_photos = len(library.all_samples(session))
+    return {"leaf_photos": n_photos}
 
 
 @app.command("import-plots")

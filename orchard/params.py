@@ -382,7 +382,7 @@ def _parse_entry(where: str, key: str, table: Mapping[str, Any]) -> Parameter:
     if lo > hi:
         raise ParameterError(f"{where}: {key} has min {_fmt(lo)} greater than max {_fmt(hi)}; swap them.")
     raw = table["value"]
-    if isinstance(raw, list):
+    if isinstance(raw, (list, tuple)):  # a tuple: a value read back from a loaded set
         if not raw:
             raise ParameterError(f"{where}: {key} value is an empty list; give at least one number.")
         items = [_check_number(where, f"{key}[{i}]", "value", x) for i, x in enumerate(raw)]
@@ -518,11 +518,21 @@ def current_core_parameters(session) -> ParameterSet:
     A stored version is checked against the shipped file (same keys and units), so a release that adds or
     renames a parameter fails loudly instead of running on a stale set.
     """
-    shipped = core_parameters()
-    if not list_versions(session, shipped.name):
+    return in_force(session, core_parameters())
+
+
+def in_force(session, shipped: ParameterSet) -> ParameterSet:
+    """``shipped`` with the values of the latest version stored under its name, if any (else ``shipped``).
+
+    Every module's loader goes through this, so a version saved by an agronomist (app or CLI) is what the
+    next run uses. With ``session`` None the shipped set is returned.
+    """
+    if session is None or not list_versions(session, shipped.name):
         return shipped
     stored = load_version(session, shipped.name)
-    return shipped.with_overrides(stored.values())
+    merged = shipped.with_overrides(stored.values())
+    # keep the version number, so results record "name vN hash" of what they ran on
+    return ParameterSet(shipped.name, merged.entries, source_path=shipped.source_path, version=stored.version)
 
 
 def diff(old: ParameterSet, new: ParameterSet) -> list[tuple[str, Value | None, Value | None]]:

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from orchard.errors import InputError, ParameterError
-from orchard.params import ParameterSet, load_parameters
+from orchard.params import ParameterSet, in_force, load_parameters
 
 __all__ = ["PESTS", "PEST_LABELS", "PARAMETER_DIR", "check_pests", "pest_parameters", "load_all"]
 
@@ -94,11 +94,14 @@ def _check_consistency(p: ParameterSet) -> None:
 
 
 def load_all(
-    params: Mapping[str, ParameterSet | Mapping] | None = None, pests: Iterable[str] | None = None
+    params: Mapping[str, ParameterSet | Mapping] | None = None, pests: Iterable[str] | None = None,
+    session=None,
 ) -> dict[str, ParameterSet]:
     """Parameter sets for ``pests`` plus ``host`` and ``outlook``.
 
-    ``params`` maps a name to a ready ParameterSet or to an overrides dict; unknown names are errors.
+    ``params`` maps a name to a ready ParameterSet or to an overrides dict; unknown names are errors. With
+    a database ``session`` a set not given is the latest version an agronomist stored under its name
+    (``black_spot``, ``host`` …), else the shipped file.
     """
     params = dict(params or {})
     names = check_pests(pests)
@@ -117,6 +120,9 @@ def load_all(
         if isinstance(given, ParameterSet):
             _check_consistency(given)
             out[name] = given
+        elif given is None and session is not None:
+            out[name] = in_force(session, pest_parameters(name))
+            _check_consistency(out[name])
         else:
             out[name] = pest_parameters(name, given)
     return out

@@ -329,6 +329,7 @@ def test_semicolon_csv_names_the_cli_option_and_works_with_it(home, capsys, tmp_
 def test_sample_accounts_sign_in_and_plots_carry_the_district(home, capsys):
     from orchard.sample import SAMPLE_DISTRICT, SAMPLE_PASSWORD, SAMPLE_USERS
 
+    assert (home / "models" / "images" / "model.skops").is_file()  # the identify page works out of the box
     engine = store.init_db(f"sqlite:///{home / 'orchard.db'}")
     with store.session_scope(engine) as session:
         for user in SAMPLE_USERS:
