@@ -54,7 +54,8 @@ def _member_days(weather: xr.Dataset, year_shift: int, target: pd.DatetimeIndex,
         return None
     contiguous = position.size > 0 and position[-1] - position[0] == position.size - 1
     # a run of consecutive days is a view (no copy); a leap day in between needs the general indexing
-    days = weather[list(variables)].isel(time=slice(position[0], position[-1] + 1) if contiguous else position)
+    picked = slice(position[0], position[-1] + 1) if contiguous else position
+    days = weather[list(variables)].isel(time=picked)
     if any(bool(days[v].isnull().any()) for v in variables):
         return None
     return days.assign_coords(time=target)
@@ -78,7 +79,8 @@ def _member_run(plots, weather, issue, target, params, forecast, ks, slope_corre
         # Correct the record once for slope and aspect (members and the observed season share its days),
         # instead of once per member inside the model run.
         first = pd.Timestamp(min(observed["time"].values[0], target[0] - pd.DateOffset(years=59)))
-        record = model.select_plots(weather, plot_ids).sel(time=slice(first, target[-1]))[list(WEATHER_VARIABLES)]
+        record = model.select_plots(weather, plot_ids).sel(time=slice(first, target[-1]))
+        record = record[list(WEATHER_VARIABLES)]
         record = record.dropna("time", how="all")
         record.attrs.update(weather.attrs)
         weather = slope.slope_weather(record, plots_ds)
@@ -128,7 +130,8 @@ def _member_run(plots, weather, issue, target, params, forecast, ks, slope_corre
     stacked_plots = xr.concat([plots_ds] * n_member, dim="plot").assign_coords(plot=stacked_ids)
     stacked_ks = None
     if ks is not None and isinstance(ks, xr.DataArray) and "plot" in ks.dims:
-        stacked_ks = xr.concat([model.select_plots(ks, plot_ids)] * n_member, dim="plot").assign_coords(plot=stacked_ids)
+        stacked_ks = xr.concat([model.select_plots(ks, plot_ids)] * n_member, dim="plot")
+        stacked_ks = stacked_ks.assign_coords(plot=stacked_ids)
     elif ks is not None:
         stacked_ks = ks
     result = model.run(stacked_plots, stacked, params, stacked_ks, slope_correction=slope_correction,

@@ -486,7 +486,7 @@ def _daily_sums_shared_ghi(terms, has_sun, n_day, slope, aspect, horizon, v_sky,
     step::
 
         poa = k · max(cos θ, 0) · sunlit  +  V_d · D_iso  +  ρ · GHI · (1 − V_d)
-        k = DNI + max(DHI · A, 0) / max(cos Z, 0.01745)     (beam + circumsolar; A = DNI / E0, pvlib's cut-off)
+        k = DNI + max(DHI · A, 0) / max(cos Z, 0.01745)     (beam + circumsolar; A = DNI / E0)
         D_iso = max(DHI · (1 − A), 0)                        (isotropic model: A = 0)
 
     which is what pvlib's ``get_total_irradiance`` and the terrain terms give (the tests compare both
@@ -518,7 +518,8 @@ def _shared_column_groups(values: np.ndarray, cols: np.ndarray) -> list[np.ndarr
     for k in range(int(inverse.max()) + 1 if inverse.size else 0):
         members = cols[inverse == k]
         first = filled[:, np.flatnonzero(inverse == k)[:1]]
-        if not np.array_equal(filled[:, inverse == k], np.broadcast_to(first, (block.shape[0], members.size))):
+        same = np.broadcast_to(first, (block.shape[0], members.size))
+        if not np.array_equal(filled[:, inverse == k], same):
             return []  # a fingerprint collision: let the caller take the general path
         groups.append(members)
     return groups
@@ -740,7 +741,8 @@ def daily_plane_of_slope_radiation(dates, rs_mj_m2, latitude, longitude, slope_d
                 slope_day = _daily_sums_shared_ghi(terms, has_sun, n_day, slope[cols], aspect[cols],
                                                    None if horizon is None else horizon[cols], v_sky[cols],
                                                    float(albedo))
-                rs_slope[:, cols] = np.where(np.isnan(day_rs)[:, None], np.nan, slope_day * (dt_s / _J_PER_MJ))
+                rs_slope[:, cols] = np.where(np.isnan(day_rs)[:, None], np.nan,
+                                             slope_day * (dt_s / _J_PER_MJ))
                 rs_flat[:, cols] = flat_day[:, None]
         for cols in _column_blocks(site_cols if not groups else site_cols[:0], sel.size):
             ghi = rs2[:, cols][day_of] * (share[:, None] * (_J_PER_MJ / dt_s))
