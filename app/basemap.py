@@ -40,3 +40,71 @@ def shaded_relief(dem_path) -> tuple[str, list[float]]:
     west, north = transform * (0, 0)
     east, south = transform * (width, height)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode(), [west, south, east, north]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Offline pydeck maps (deck.gl ships with Streamlit; map_provider=None fetches no tiles)
+# ----------------------------------------------------------------------------------------------------------
+#: Fill colours [R, G, B, A] of advice severity 1-5 (0 = no advice): green to red, as the page's dots.
+SEVERITY_COLOURS = {0: [160, 160, 160, 110], 1: [46, 160, 67, 150], 2: [60, 120, 216, 160],
+                    3: [240, 200, 0, 170], 4: [245, 130, 32, 190], 5: [215, 38, 38, 210]}
+
+
+def fit_view(lons, lats, width_px: float = 340.0):
+    """Centre and zoom showing every point on a phone-wide map (deck.gl: the world is 512 px at zoom 0)."""
+    import math
+
+    import pydeck as pdk
+
+    lons, lats = [float(x) for x in lons], [float(y) for y in lats]
+    span_deg = max(max(lons) - min(lons), (max(lats) - min(lats)) / math.cos(math.radians(lats[0])), 0.002)
+    zoom = math.log2(360.0 * width_px / (512.0 * span_deg * 1.2))  # 20 % margin
+    return pdk.ViewState(longitude=(min(lons) + max(lons)) / 2, latitude=(min(lats) + max(lats)) / 2,
+                         zoom=round(min(zoom, 17.0), 1))
+
+
+def geometry_points(geometries) -> tuple[list[float], list[float]]:
+    """Every vertex of GeoJSON polygons (for :func:`fit_view`)."""
+    lons, lats = [], []
+
+    def walk(coords):
+        if coords and isinstance(coords[0], (int, float)):
+            lons.append(coords[0])
+            lats.append(coords[1])
+        else:
+            for c in coords:
+                walk(c)
+
+    for geometry in geometries:
+        if geometry:
+            walk(geometry["coordinates"])
+    return lons, lats
+
+
+def relief_layer(background):
+    """The shaded relief as a deck.gl BitmapLayer (``background`` from :func:`shaded_relief`)."""
+    import pydeck as pdk
+
+    image, bounds = background
+    # Quoted, or pydeck would read the data URL as a JavaScript accessor expression.
+    return pdk.Layer("BitmapLayer", image=f"'{image}'", bounds=bounds)
+
+
+def offline_deck(layers, view, background=None, tooltip=None):
+    """A pydeck map with no basemap tiles (works offline), the relief underneath when given."""
+    import pydeck as pdk
+
+    if background:
+        layers = [relief_layer(background), *layers]
+    return pdk.Deck(layers=layers, initial_view_state=view, map_provider=None, map_style=None,
+                    tooltip=tooltip or False)
+
+
+def polygon_layer(features: list[dict], *, fill="properties.colour", line=(40, 40, 40), line_px: float = 2.0,
+                  pickable: bool = True):
+    """GeoJSON polygons (``features``) filled per feature (``properties.colour``) or with one colour."""
+    import pydeck as pdk
+
+    return pdk.Layer("GeoJsonLayer", {"type": "FeatureCollection", "features": features}, pickable=pickable,
+                     stroked=True, filled=True, get_fill_color=fill, get_line_color=list(line),
+                     line_width_min_pixels=line_px)

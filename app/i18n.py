@@ -17,19 +17,9 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "app.title": "柑橘果园决策助手",
         "app.caption": "样例区：{district}。地形与气象为真实数据，果园地块为示例。",
         "lang.label": "语言",
-        "user.label": "演示用户",
         "auth.required": "请先登录。",
         "auth.forbidden": "您的账号无权查看此页面。",
-        "home.weather_source": "气象站观测",
-        "home.no_plots": "数据库中还没有地块。请先运行：orchard init --sample",
         "home.db_error": "无法打开数据库：{error}",
-        "home.map": "地块分布图",
-        "home.map_legend": "颜色表示坡向：橙色＝南坡（向阳），蓝色＝北坡（背阴），灰色＝东西坡或平地。底图为地形晕渲。",
-        "home.plots": "地块与地形",
-        "home.weather": "最新气象",
-        "home.weather_none": "尚无气象数据。",
-        "home.weather_date": "{station} 站，{date}（{source}）",
-        "home.n_plots": "共 {n} 块地，{area:.1f} 公顷（{mu:.0f} 亩）",
         "col.plot_id": "地块编号",
         "col.name": "名称",
         "col.owner": "果农",
@@ -52,7 +42,6 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "cultivar.valencia": "伏令夏橙",
         "aspect.N": "北", "aspect.NE": "东北", "aspect.E": "东", "aspect.SE": "东南",
         "aspect.S": "南", "aspect.SW": "西南", "aspect.W": "西", "aspect.NW": "西北", "aspect.flat": "平地",
-        "home.to_plot": "查看地块详情：生长、病虫、水分、长势",
         "plot.title": "地块详情",
         "plot.choose": "选择地块",
         "plot.choose_placeholder": "请选择您的地块",
@@ -62,7 +51,7 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "plot.chart_date": "日期",
         "section.advice": "本周建议",
         "advice.none": "还没有这块地的建议。请先运行：orchard run-week --date 日期",
-        "advice.issued": "{date} 发布；数据来源见各条说明。",
+        "advice.issued": "{date} 发布。",
         "advice.products": "可选药剂/肥料：{items}",
         "advice.product_item": "{name} {amount}{unit}（约 {cost} 元，安全间隔期 {phi} 天）",
         "advice.example_catalogue": "注意：产品来自示例目录，使用前请核对登记标签。",
@@ -140,7 +129,6 @@ CATALOGUES: dict[str, dict[str, str]] = {
                                         "自 {since} 起）。",
         "monitoring.alert.below_baseline": "长势低于本地块往年同期：NDVI {observed:.2f}，"
                                            "往年约 {baseline_mean:.2f}（自 {since} 起）。",
-        "home.to_inputs": "投入品：记录农药和肥料的购买与施用",
         "inputs.title": "投入品",
         "inputs.example_catalogue": "产品目录为示例，不是登记产品清单；用药前请核对农药登记标签。",
         "inputs.what": "记录",
@@ -179,22 +167,12 @@ CATALOGUES: dict[str, dict[str, str]] = {
     },
     "en": {
         "app.title": "Citrus orchard advisor",
-        "app.caption": "Sample district: {district}. Terrain and weather are real; the orchard plots are examples.",
+        "app.caption": "Sample district: {district}. Terrain and weather are real; the orchard plots are "
+                       "examples.",
         "lang.label": "Language",
-        "user.label": "Demo user",
         "auth.required": "Please sign in first.",
         "auth.forbidden": "Your account may not open this page.",
-        "home.weather_source": "station observation",
-        "home.no_plots": "There are no plots in the database yet. Run: orchard init --sample",
         "home.db_error": "Cannot open the database: {error}",
-        "home.map": "Plot map",
-        "home.map_legend": "Colour shows aspect: orange = south-facing (sunny), blue = north-facing (shaded), "
-                           "grey = east/west-facing or flat. Background: shaded relief of the terrain.",
-        "home.plots": "Plots and terrain",
-        "home.weather": "Latest weather",
-        "home.weather_none": "No weather data yet.",
-        "home.weather_date": "Station {station}, {date} ({source})",
-        "home.n_plots": "{n} plots, {area:.1f} ha ({mu:.0f} mu)",
         "col.plot_id": "Plot",
         "col.name": "Name",
         "col.owner": "Grower",
@@ -217,7 +195,6 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "cultivar.valencia": "Valencia",
         "aspect.N": "N", "aspect.NE": "NE", "aspect.E": "E", "aspect.SE": "SE",
         "aspect.S": "S", "aspect.SW": "SW", "aspect.W": "W", "aspect.NW": "NW", "aspect.flat": "flat",
-        "home.to_plot": "Open a plot: growth, pests, soil water, crop condition",
         "plot.title": "Plot",
         "plot.choose": "Plot",
         "plot.choose_placeholder": "Choose one of your plots",
@@ -227,10 +204,11 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "plot.chart_date": "Date",
         "section.advice": "This week's advice",
         "advice.none": "No advice for this plot yet. Run: orchard run-week --date DATE",
-        "advice.issued": "Issued {date}; each item says where its data came from.",
+        "advice.issued": "Issued {date}.",
         "advice.products": "Products that fit: {items}",
         "advice.product_item": "{name} {amount} {unit} (about {cost} yuan, pre-harvest interval {phi} d)",
-        "advice.example_catalogue": "Note: products come from the example catalogue; check the registered label before use.",
+        "advice.example_catalogue": "Note: products come from the example catalogue; check the registered "
+                                    "label before use.",
         "advice.severity": "urgency {severity}/5",
         "advice.action.spray_protective": "{pest}: protective spray by {latest_date}",
         "advice.action.spray_curative": "{pest}: infection under way, curative spray now (by {latest_date})",
@@ -312,7 +290,6 @@ CATALOGUES: dict[str, dict[str, str]] = {
                                         "(z = {peer_z:.1f}, since {since}).",
         "monitoring.alert.below_baseline": "Growing below this plot's past years: NDVI {observed:.2f}, "
                                            "usually about {baseline_mean:.2f} (since {since}).",
-        "home.to_inputs": "Inputs: record purchases and applications of sprays and fertilisers",
         "inputs.title": "Inputs",
         "inputs.example_catalogue": "The product catalogue is an EXAMPLE, not a list of registered products; "
                                     "check the registered label before spraying.",
@@ -353,17 +330,284 @@ CATALOGUES: dict[str, dict[str, str]] = {
     },
 }
 
+#: Messages of the signed-in app shell and the grower pages (navigation, sign-in, home tiles, advice reasons,
+#: records from advice, photo identification). Kept apart from the seed's messages above for reading.
+_APP: dict[str, dict[str, str]] = {
+    "zh-CN": {
+        # navigation: one title per page file (app/pages/<stem>.py), for every role's pages
+        "nav.sign_in": "登录",
+        "nav.grower_home": "首页",
+        "nav.plot": "地块详情",
+        "nav.inputs": "农资记录",
+        "nav.identify": "拍照识病虫",
+        "nav.agronomist_parameters": "模型参数",
+        "nav.agronomist_calibration": "参数校准",
+        "nav.agronomist_images": "病虫图片库",
+        "nav.agronomist_advice": "建议审核",
+        "nav.extension_riskmap": "风险地图",
+        "nav.extension_plots": "地块总览",
+        "nav.extension_exports": "数据导出",
+        "nav.extension_accounting": "减药与碳核算",
+        "nav.back_home": "返回首页",
+        "nav.none": "您的账号还没有可用的页面，请联系管理员。",
+        # sign-in
+        "auth.title": "登录",
+        "auth.user_id": "用户名",
+        "auth.password": "密码",
+        "auth.submit": "登录",
+        "auth.failed": "用户名或密码不正确，请重新输入。",
+        "auth.locked": "登录失败次数太多，请 {seconds} 秒后再试。",
+        "auth.help": "忘记密码请联系管理员重设。",
+        "auth.oidc": "用单位统一身份认证登录",
+        "auth.oidc_unknown": "您已通过统一身份认证，但本系统没有对应的账号；请联系管理员。",
+        "auth.oidc_error": "统一身份认证暂时无法使用，请用用户名和密码登录。",
+        "auth.sign_out": "退出登录",
+        "auth.signed_in_as": "{name}（{role}）",
+        "role.grower": "果农", "role.agronomist": "农艺师", "role.extension": "农技推广",
+        "role.admin": "管理员",
+        # grower home
+        "gh.hello": "{name}，您好",
+        "gh.tile.plots": "我的地块",
+        "gh.tile.plots_value": "{n} 块",
+        "gh.tile.plots_area": "共 {mu:.0f} 亩（{ha:.1f} 公顷）",
+        "gh.tile.urgent": "本周紧急建议",
+        "gh.tile.pests": "病虫害预警",
+        "gh.tile.pests_help": "需要喷药的条目",
+        "gh.tile.identify": "拍照识病虫",
+        "gh.tile.identify_help": "拍一张叶片或果实的照片",
+        "gh.tile.identify_value": "拍照",
+        "gh.open": "查看",
+        "gh.open_identify": "去拍照",
+        "gh.advice_issued": "{date}发布",
+        "gh.advice_none": "还没有本周建议（管理员每周运行一次）。",
+        "gh.map": "我的地块分布",
+        "gh.map_legend": "地块颜色表示本周最紧急的建议：红＝非常紧急，橙＝紧急，黄＝注意，"
+                         "蓝＝一般，绿＝提示，"
+                         "灰＝没有建议。底图为地形晕渲。",
+        "gh.list": "点地块查看详情",
+        "gh.plot_item": "{severity} · {plot} {name} · {mu:.1f} 亩",
+        "gh.weather": "最新气象（{date}）：最高 {tmax:.0f}°C，最低 {tmin:.0f}°C，降水 {precip:.0f} 毫米",
+        "sev.0": "无建议", "sev.1": "提示", "sev.2": "一般", "sev.3": "注意", "sev.4": "紧急",
+        "sev.5": "非常紧急",
+        # plot page additions
+        "plot.area": "面积 {mu:.1f} 亩（{ha:.2f} 公顷）",
+        "plot.no_plots": "您还没有地块。请让管理员导入地块。",
+        "advice.reason_label": "原因：{reason}",
+        "advice.reason.pest_outlook": "{pest}：未来15天发生概率 {percent}%，风险 {level} 级",
+        "advice.reason.low_risk": "{pest}：未来15天风险只有 {level} 级（概率 {percent}%）",
+        "advice.reason.mites_near_threshold": "红蜘蛛风险接近防治指标（{level} 级，概率 {percent}%）",
+        "advice.reason.depletion_past_raw": "根层缺水 {depletion_mm} 毫米，已超过易吸收水量 {raw_mm} 毫米",
+        "advice.reason.nitrogen_split": "全年约需纯氮 {annual_kg_n_per_ha:.0f} 公斤/公顷，"
+                                        "本期施 {share_pct}%",
+        "advice.reason.maturity_expected": "根据今年天气和往年后续天气推算的成熟期",
+        "advice.reason.poor_growth": "卫星影像显示长势偏弱（自 {since} 起）",
+        "advice.reason.module_unavailable": "缺少数据，无法计算：{module}",
+        "pests.unnecessary.protected_before_event": "如果侵染前已喷过保护性药剂，可以不喷。",
+        "pests.unnecessary.dry_forecast": "如果天气一直干燥，可以不喷。",
+        "pests.unnecessary.no_rain": "如果没有较大的降雨，可以不喷。",
+        "pests.unnecessary.count_below_threshold_or_heavy_rain": "如果查叶虫口低于指标或下了大雨，可以不喷。",
+        "pests.unnecessary.no_new_flush": "如果没有抽新梢，可以不喷。",
+        "advice.download": "下载本周建议（CSV 表格）",
+        "advice.csv.plot": "地块", "advice.csv.issued": "发布日期", "advice.csv.valid_to": "有效至",
+        "advice.csv.severity": "紧急程度", "advice.csv.action": "建议", "advice.csv.reason": "原因",
+        "advice.csv.products": "可选产品",
+        "advice.record.title": "按建议记录用药或施肥",
+        "advice.record.product": "建议的产品",
+        "advice.record.item": "{name} · {amount} {unit}（{target}）",
+        "advice.record.amount": "用量（{unit}）",
+        "advice.record.date": "日期",
+        "advice.record.application": "记录施用",
+        "advice.record.purchase": "记录购买",
+        "advice.record.read_only": "您的账号不能记录用药或购买。",
+        "crop.series": "植被指数 NDVI 变化",
+        "crop.series_help": "点为无云影像的 NDVI；线为平滑后的变化。",
+        "crop.zones": "长势偏弱的区域（红色）",
+        "crop.zones_legend": "红色区域长势比本地块其他部分差，约 {area_mu:.1f} 亩；请到田间查看原因。",
+        "soil.chart": "近60天根层有效水（%）",
+        "soil.available": "有效水",
+        "soil.threshold": "低于此线需灌溉",
+        "soil.threshold_help": "蓝色为根层有效水；红色虚线以下果树缺水，需要灌溉。",
+        "advice.sources": "数据来源",
+        "plot.computing": "正在计算……",
+        "plot.as_of_label": "日期：{date}",
+        # photo identification
+        "identify.title": "拍照识病虫",
+        "identify.intro": "拍一张清楚的病叶、病果或虫子的照片（JPG、PNG 或 WEBP，最大 {max} MB）。",
+        "identify.upload": "选择或拍摄照片",
+        "identify.plot": "照片所在地块（可不选）",
+        "identify.no_plot": "不选地块",
+        "identify.too_large": "照片太大（{mb:.1f} MB），最大 {max} MB；请换一张较小的照片。",
+        "identify.wrong_type": "只能上传 JPG、PNG 或 WEBP 格式的照片。",
+        "identify.not_image": "这个文件不是照片，无法识别；请选择 JPG、PNG 或 WEBP 照片。",
+        "identify.corrupt": "照片文件已损坏，无法打开；请重新拍照上传。",
+        "identify.too_many_pixels": "照片像素太多（{mpx:.0f} 百万），最多 {max:.0f} 百万；请缩小后再上传。",
+        "identify.no_model": "暂时无法识别：{error}",
+        "identify.result": "识别结果（可能性从高到低）",
+        "identify.item": "{label}：{percent}%",
+        "identify.uncertain": "不能确定是什么病虫。请保存照片，让农艺师查看。",
+        "identify.caution": "识别结果仅供参考，用药前请让农艺师确认。",
+        "identify.save": "保存照片，请农艺师查看",
+        "identify.saved": "照片已保存（编号 {sample}），农艺师会尽快查看。",
+        "identify.duplicate": "这张照片已经在图片库里（编号 {sample}），不用再保存。",
+        "identify.not_saved": "照片没有保存：{error}",
+        "label.black_spot": "柑橘黑斑病", "label.canker": "柑橘溃疡病", "label.greening": "柑橘黄龙病",
+        "label.healthy": "健康", "label.melanose": "柑橘砂皮病", "label.scab": "柑橘疮痂病",
+        "label.mites": "柑橘红蜘蛛", "label.leaf_miner": "柑橘潜叶蛾", "label.unknown": "未知",
+        "label.uncertain": "不确定",
+    },
+    "en": {
+        "nav.sign_in": "Sign in",
+        "nav.grower_home": "Home",
+        "nav.plot": "Plot",
+        "nav.inputs": "Inputs",
+        "nav.identify": "Identify a pest",
+        "nav.agronomist_parameters": "Model parameters",
+        "nav.agronomist_calibration": "Calibration",
+        "nav.agronomist_images": "Image library",
+        "nav.agronomist_advice": "Advice review",
+        "nav.extension_riskmap": "Risk maps",
+        "nav.extension_plots": "Plots overview",
+        "nav.extension_exports": "Exports",
+        "nav.extension_accounting": "Pesticide and carbon account",
+        "nav.back_home": "Back to home",
+        "nav.none": "Your account has no pages yet; ask the administrator.",
+        "auth.title": "Sign in",
+        "auth.user_id": "User name",
+        "auth.password": "Password",
+        "auth.submit": "Sign in",
+        "auth.failed": "The user name or password is not correct; please try again.",
+        "auth.locked": "Too many failed sign-ins; please try again in {seconds} seconds.",
+        "auth.help": "Forgotten your password? Ask the administrator to reset it.",
+        "auth.oidc": "Sign in with your organisation's account",
+        "auth.oidc_unknown": "You are signed in with your organisation's account, but no account of this app "
+                             "is linked to it; ask the administrator.",
+        "auth.oidc_error": "Organisation sign-in is not available right now; sign in with user name and "
+                           "password.",
+        "auth.sign_out": "Sign out",
+        "auth.signed_in_as": "{name} ({role})",
+        "role.grower": "grower", "role.agronomist": "agronomist", "role.extension": "extension",
+        "role.admin": "administrator",
+        "gh.hello": "Hello, {name}",
+        "gh.tile.plots": "My plots",
+        "gh.tile.plots_value": "{n} plots",
+        "gh.tile.plots_area": "{mu:.0f} mu ({ha:.1f} ha) in all",
+        "gh.tile.urgent": "Urgent this week",
+        "gh.tile.pests": "Pest alerts",
+        "gh.tile.pests_help": "items that call for a spray",
+        "gh.tile.identify": "Identify a pest",
+        "gh.tile.identify_help": "take a photo of a leaf or fruit",
+        "gh.tile.identify_value": "Photo",
+        "gh.open": "Open",
+        "gh.open_identify": "Take a photo",
+        "gh.advice_issued": "issued {date}",
+        "gh.advice_none": "No advice for this week yet (the administrator runs it weekly).",
+        "gh.map": "My plots",
+        "gh.map_legend": "Plot colour shows this week's most urgent advice: red = very urgent, orange = "
+                         "urgent, yellow = attention, blue = routine, green = note, grey = no advice. "
+                         "Background: shaded relief of the terrain.",
+        "gh.list": "Tap a plot to open it",
+        "gh.plot_item": "{severity} · {plot} {name} · {mu:.1f} mu",
+        "gh.weather": "Latest weather ({date}): max {tmax:.0f} °C, min {tmin:.0f} °C, rain {precip:.0f} mm",
+        "sev.0": "no advice", "sev.1": "note", "sev.2": "routine", "sev.3": "attention", "sev.4": "urgent",
+        "sev.5": "very urgent",
+        "plot.area": "Area {mu:.1f} mu ({ha:.2f} ha)",
+        "plot.no_plots": "You have no plots yet. Ask the administrator to import them.",
+        "advice.reason_label": "Why: {reason}",
+        "advice.reason.pest_outlook": "{pest}: {percent}% chance in the next 15 days, risk level {level}",
+        "advice.reason.low_risk": "{pest}: risk only level {level} in the next 15 days ({percent}% chance)",
+        "advice.reason.mites_near_threshold": "Mites close to the action threshold (level {level}, "
+                                              "{percent}% chance)",
+        "advice.reason.depletion_past_raw": "The root zone lacks {depletion_mm} mm, more than the "
+                                            "{raw_mm} mm the trees take up easily",
+        "advice.reason.nitrogen_split": "About {annual_kg_n_per_ha:.0f} kg N per hectare a year; "
+                                        "{share_pct}% now",
+        "advice.reason.maturity_expected": "Maturity from this season's weather and past years' weather "
+                                           "ahead",
+        "advice.reason.poor_growth": "Satellite images show weak growth (since {since})",
+        "advice.reason.module_unavailable": "Data missing, could not compute: {module}",
+        "pests.unnecessary.protected_before_event": "Not needed if a protective spray was applied before the "
+                                                    "infection.",
+        "pests.unnecessary.dry_forecast": "Not needed if the weather stays dry.",
+        "pests.unnecessary.no_rain": "Not needed without substantial rain.",
+        "pests.unnecessary.count_below_threshold_or_heavy_rain": "Not needed if a leaf count is below the "
+                                                                 "threshold or heavy rain falls.",
+        "pests.unnecessary.no_new_flush": "Not needed if no new flush appears.",
+        "advice.download": "Download this week's advice (CSV)",
+        "advice.csv.plot": "Plot", "advice.csv.issued": "Issued", "advice.csv.valid_to": "Valid to",
+        "advice.csv.severity": "Urgency", "advice.csv.action": "Advice", "advice.csv.reason": "Why",
+        "advice.csv.products": "Products",
+        "advice.record.title": "Record a spray or fertiliser from this advice",
+        "advice.record.product": "Advised product",
+        "advice.record.item": "{name} · {amount} {unit} ({target})",
+        "advice.record.amount": "Amount ({unit})",
+        "advice.record.date": "Date",
+        "advice.record.application": "Record application",
+        "advice.record.purchase": "Record purchase",
+        "advice.record.read_only": "Your account cannot record applications or purchases.",
+        "crop.series": "Vegetation index NDVI over time",
+        "crop.series_help": "Dots: NDVI of cloud-free images; line: the smoothed course.",
+        "crop.zones": "Weak-growth zone (red)",
+        "crop.zones_legend": "The red area grows worse than the rest of the plot, about {area_mu:.1f} mu; go "
+                             "and look at it in the field.",
+        "soil.chart": "Root-zone available water, last 60 days (%)",
+        "soil.available": "available water",
+        "soil.threshold": "irrigate below this line",
+        "soil.threshold_help": "Blue: water the roots can use; below the red dashed line the trees lack "
+                               "water and need irrigation.",
+        "advice.sources": "Where the data come from",
+        "plot.computing": "Computing…",
+        "plot.as_of_label": "Date: {date}",
+        "identify.title": "Identify a pest or disease",
+        "identify.intro": "Take a clear photo of the damaged leaf, fruit or the insect (JPG, PNG or WEBP, at "
+                          "most {max} MB).",
+        "identify.upload": "Choose or take a photo",
+        "identify.plot": "Plot the photo was taken on (optional)",
+        "identify.no_plot": "no plot",
+        "identify.too_large": "The photo is too large ({mb:.1f} MB; at most {max} MB); choose a smaller one.",
+        "identify.wrong_type": "Only JPG, PNG or WEBP photos can be uploaded.",
+        "identify.not_image": "This file is not a photo and cannot be identified; choose a JPG, PNG or WEBP "
+                              "photo.",
+        "identify.corrupt": "The photo file is damaged and cannot be opened; take and upload it again.",
+        "identify.too_many_pixels": "The photo has too many pixels ({mpx:.0f} million; at most {max:.0f} "
+                                    "million); make it smaller first.",
+        "identify.no_model": "The photo cannot be identified now: {error}",
+        "identify.result": "What it may be (most likely first)",
+        "identify.item": "{label}: {percent}%",
+        "identify.uncertain": "Uncertain: the model cannot tell. Save the photo for an agronomist to look "
+                              "at.",
+        "identify.caution": "The result is a hint only; ask an agronomist before spraying.",
+        "identify.save": "Save the photo for an agronomist",
+        "identify.saved": "Photo saved (number {sample}); an agronomist will look at it.",
+        "identify.duplicate": "This photo is already in the image library (number {sample}); nothing to "
+                              "save.",
+        "identify.not_saved": "The photo was not saved: {error}",
+        "label.black_spot": "Citrus black spot", "label.canker": "Citrus canker",
+        "label.greening": "Huanglongbing (greening)", "label.healthy": "healthy",
+        "label.melanose": "Melanose",
+        "label.scab": "Citrus scab",
+        "label.mites": "Citrus red mite", "label.leaf_miner": "Citrus leafminer", "label.unknown": "unknown",
+        "label.uncertain": "uncertain",
+    },
+}
+
+#: Keys another catalogue tried to define again (the first definition is kept; a test requires none).
+DUPLICATE_KEYS: list[str] = []
+
+
 def _merge(*extra: dict[str, dict[str, str]]) -> None:
-    """Add other pages' catalogues (same languages); a key defined twice is a programming error."""
+    """Add other pages' catalogues (same languages). A key defined twice is a programming error: it is kept
+    as first defined and listed in :data:`DUPLICATE_KEYS` (which a test checks), so the app still starts."""
     for catalogues in extra:
         for lang, messages in catalogues.items():
-            clash = set(messages) & set(CATALOGUES[lang])
-            if clash:
-                raise KeyError(f"message keys defined twice: {sorted(clash)}")
-            CATALOGUES[lang].update(messages)
+            target = CATALOGUES.setdefault(lang, {})
+            for key, text in messages.items():
+                if key in target:
+                    DUPLICATE_KEYS.append(f"{lang}:{key}")
+                else:
+                    target[key] = text
 
 
-_merge(_STAFF)
+_merge(_APP, _STAFF)
 
 #: 1 mu (亩) = 666.67 m², the unit Chinese growers use for area.
 M2_PER_MU = 2000.0 / 3.0
@@ -399,3 +643,78 @@ def aspect_label(aspect_deg: float, slope_deg: float, lang: str = DEFAULT_LANGUA
         return t("aspect.flat", lang)
     names = ["N", "NE", "E", "SE", "S", "SW", "W", "NW"]
     return t(f"aspect.{names[int(((aspect_deg % 360) + 22.5) // 45) % 8]}", lang)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Stored advice (orchard.store.list_recommendations records) in the reader's language
+# ----------------------------------------------------------------------------------------------------------
+def _advice_numbers(numbers: dict | None, lang: str) -> dict:
+    out = {k: ("–" if v is None else v) for k, v in (numbers or {}).items()}
+    if out.get("pest") not in (None, "–"):
+        out["pest"] = t(f"pest.{out['pest']}", lang)
+    if isinstance(out.get("probability_15d"), (int, float)):
+        out["percent"] = round(100 * out["probability_15d"])
+    if isinstance(out.get("share"), (int, float)):
+        out["share_pct"] = round(100 * out["share"])
+    return out
+
+
+def advice_text(record: dict, lang: str = DEFAULT_LANGUAGE) -> str:
+    """A recommendation's action in the reader's language (pest names translated); the English evidence for
+    an action the catalogues do not know yet."""
+    if record.get("action_key") not in CATALOGUES["en"]:
+        return record.get("evidence") or str(record.get("action_key"))
+    try:
+        return t(record["action_key"], lang, **_advice_numbers(record.get("action_numbers"), lang))
+    except (KeyError, IndexError, ValueError):  # numbers missing for the message: the English evidence
+        return record.get("evidence") or record["action_key"]
+
+
+def reason_text(record: dict, lang: str = DEFAULT_LANGUAGE) -> str:
+    """Why: the recommendation's reason in the reader's language, from its reason key and numbers.
+
+    Poor-growth alerts carry the monitoring message key as reason; they are told with the short
+    ``advice.reason.poor_growth``. A key without a message falls back to the English evidence sentence.
+    """
+    key = record.get("reason_key") or ""
+    if key.startswith("monitoring.alert."):
+        key = "advice.reason.poor_growth"
+    numbers = {**_advice_numbers(record.get("action_numbers"), lang),
+               **_advice_numbers(record.get("reason_numbers"), lang)}
+    if key not in CATALOGUES["en"]:
+        return record.get("evidence") or ""
+    try:
+        return t(key, lang, **numbers)
+    except (KeyError, IndexError, ValueError):
+        return record.get("evidence") or ""
+
+
+def unnecessary_text(record: dict, lang: str = DEFAULT_LANGUAGE) -> str:
+    """What would make a spray unnecessary ("" when the recommendation does not say)."""
+    key = (record.get("reason_numbers") or {}).get("unnecessary_if")
+    return t(key, lang) if isinstance(key, str) and key in CATALOGUES["en"] else ""
+
+
+def product_items(record: dict, lang: str = DEFAULT_LANGUAGE) -> str:
+    """The products a recommendation proposes, with amount for the plot, cost and pre-harvest interval."""
+    name = "name_zh" if lang == "zh-CN" else "name_en"
+    return t("list.sep", lang).join(
+        t("advice.product_item", lang, name=p[name], amount=round(p["amount"], 1), unit=p["unit"],
+          cost="–" if p.get("cost_cny") is None else round(p["cost_cny"]), phi=p.get("phi_days"))
+        for p in record.get("products") or [])
+
+
+def advice_csv(records: list[dict], lang: str = DEFAULT_LANGUAGE) -> bytes:
+    """Recommendations as a CSV in the reader's language (UTF-8 with a byte-order mark, so spreadsheet
+    programs read the Chinese text)."""
+    import csv
+    import io
+
+    columns = ["plot", "issued", "valid_to", "severity", "action", "reason", "products"]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([t(f"advice.csv.{c}", lang) for c in columns])
+    for r in records:
+        writer.writerow([r["plot_id"], str(r["issued_on"]), str(r["valid_to"]), r["severity"],
+                         advice_text(r, lang), reason_text(r, lang), product_items(r, lang)])
+    return buffer.getvalue().encode("utf-8-sig")

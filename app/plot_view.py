@@ -17,7 +17,7 @@ import pandas as pd
 import xarray as xr
 from sqlalchemy.orm import Session
 
-from orchard import store
+from orchard import config, store
 from orchard.errors import InputError, OrchardError
 from orchard.plots import PlotSet
 
@@ -27,6 +27,8 @@ DEFAULT_AS_OF = date(2016, 7, 15)
 WEATHER_RECORD_START = "2010-01-01"
 #: Days of soil water balance before the "as of" date (as ``orchard soil balance``).
 SOIL_WINDOW_DAYS = 180
+#: Days of root-zone water shown on the soil chart.
+SOIL_CHART_DAYS = 60
 #: Growth variables of the outlook chart.
 OUTLOOK_VARIABLES = ("fruit_expansion_mm_d", "brix")
 #: Colours of pest levels 1-5 (Streamlit markdown colour names): light green to outbreak red.
@@ -201,6 +203,22 @@ def soil_summary(balance: xr.Dataset, advice: pd.DataFrame, plot_id: str, as_of)
             "sensor_days": sensor_days}
 
 
+def soil_water_frame(balance: xr.Dataset, plot_id: str, days: int = SOIL_CHART_DAYS) -> pd.DataFrame:
+    """The last ``days`` of root-zone water as rows ``date, available_pct, threshold_pct, precip_mm``.
+
+    Available water = 100 (1 − Dr / TAW) [%] (FAO-56 Eq. 84's depletion Dr against the total available water);
+    below ``threshold_pct`` = 100 (1 − RAW / TAW) the trees are stressed and irrigation is advised.
+    """
+    one = balance.sel(plot=plot_id).isel(time=slice(-days, None))
+    taw = one["taw_mm"].values.astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        available = 100.0 * (1.0 - one["depletion_mm"].values.astype(float) / taw)
+        threshold = 100.0 * (1.0 - one["raw_mm"].values.astype(float) / taw)
+    return pd.DataFrame({"date": pd.DatetimeIndex(one["time"].values), "available_pct": available.round(1),
+                         "threshold_pct": threshold.round(1),
+                         "precip_mm": one["precip_mm"].values.astype(float).round(1)})
+
+
 def soil_view(session: Session, caller: str, plot_id: str, as_of) -> dict | None:
     """Soil section: the root-zone water balance to ``as_of`` (sensors reset it where they have readings)."""
     from monitoring.soil import advice, model
@@ -213,7 +231,10 @@ def soil_view(session: Session, caller: str, plot_id: str, as_of) -> dict | None
     balance = model.balance_from_db(session, plots, str(start.date()), str(end.date()), params,
                                     use_sensors=True)
     table = advice.irrigation_advice(balance, params, irrigation=[row.get("irrigation") or "none"])
-    return soil_summary(balance, table, plot_id, end)
+    summary = soil_summary(balance, table, plot_id, end)
+    if summary is not None:
+        summary["water"] = soil_water_frame(balance, plot_id)
+    return summary
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -243,13 +264,53 @@ def crop_summary(series: xr.Dataset, alerts: pd.DataFrame, plot_id: str) -> dict
     return out
 
 
+def ndvi_frame(series: xr.Dataset, plot_id: str) -> pd.DataFrame:
+    """The plot's NDVI series as rows ``date, ndvi, ndvi_smooth`` (``ndvi`` NaN where the scene was cloudy).
+
+    Dates are local (China standard time) days of the scene acquisitions.
+    """
+    one = series.sel(plot=plot_id)
+    times = pd.DatetimeIndex(series["time"].values)
+    if times.tz is None:
+        times = times.tz_localize("UTC")
+    local = times.tz_convert(f"Etc/GMT-{config.CHINA_UTC_OFFSET_H}").tz_localize(None).normalize()
+    clear = one["clear"].values.astype(bool)
+    return pd.DataFrame({"date": local,
+                         "ndvi": np.where(clear, one["ndvi_median"].values.astype(float), np.nan).round(3),
+                         "ndvi_smooth": one["ndvi_smooth"].values.astype(float).round(3)})
+
+
+def zone_features(zones, plot_id: str) -> list[dict]:
+    """The plot's poor-growth zones (``MonitoringResult.zones``, EPSG:4326) as GeoJSON features."""
+    import shapely
+
+    if zones is None or len(zones) == 0 or "plot_id" not in zones:
+        return []
+    mine = zones[zones["plot_id"].astype(str) == plot_id]
+    features = []
+    for row in mine.to_dict("records"):
+        geometry = row.pop("geometry")
+        if geometry is None or geometry.is_empty:
+            continue
+        area_mu = row.get("area_mu")
+        features.append({"type": "Feature", "geometry": json.loads(shapely.to_geojson(geometry)),
+                         "properties": {"area_mu": None if area_mu is None or pd.isna(area_mu)
+                                        else round(float(area_mu), 1)}})
+    return features
+
+
 def crop_view(session: Session, caller: str, plot_id: str) -> dict:
-    """Crop-condition section: :func:`monitoring.run.run` on the plot over every registered scene."""
+    """Crop-condition section: :func:`monitoring.run.run` on the plot over every registered scene: the
+    latest NDVI and alerts, the NDVI series and the poor-growth zones with the plot's outline."""
     from monitoring import run as monitoring_run
 
-    _, plots = _plot_set(session, caller, plot_id)
-    scenes = [row["path"] for row in store.list_scenes(session)]
+    row, plots = _plot_set(session, caller, plot_id)
+    scenes = [r["path"] for r in store.list_scenes(session)]
     if not scenes:
         raise InputError("no imagery is registered; run orchard import-imagery PATH... first.")
     result = monitoring_run.run(plots, scenes)
-    return crop_summary(result.series, result.alerts, plot_id)
+    out = crop_summary(result.series, result.alerts, plot_id)
+    out["series"] = ndvi_frame(result.series, plot_id)
+    out["zones"] = zone_features(result.zones, plot_id)
+    out["outline"] = json.loads(row["geometry_geojson"]) if row.get("geometry_geojson") else None
+    return out

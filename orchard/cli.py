@@ -338,13 +338,12 @@ def run_app(port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501)
     home = Path(__file__).resolve().parent.parent / "app" / "Home.py"
     if not home.exists():
         raise InputError(f"the app is not found at {home}; run from a source checkout.")
-    # Production settings (science note on Streamlit): no usage statistics, no error internals or deploy
-    # button shown to growers, and a larger base font for older growers on phones.
+    # Production settings live in .streamlit/config.toml at the repository root (no usage statistics, no
+    # error internals, viewer toolbar, upload limit, XSRF on, larger type); Streamlit reads it from the
+    # working directory, so the app runs from there.
     command = [sys.executable, "-m", "streamlit", "run", str(home), "--server.port", str(port),
-               "--server.headless", "true", "--browser.gatherUsageStats", "false",
-               "--client.toolbarMode", "viewer", "--client.showErrorDetails", "none",
-               "--theme.baseFontSize", "18"]
-    raise typer.Exit(subprocess.call(command))
+               "--server.headless", "true"]
+    raise typer.Exit(subprocess.call(command, cwd=home.parent.parent))
 
 
 def _pairs(items: list[str] | None, option: str) -> dict[str, str] | None:

@@ -1,4 +1,7 @@
-"""The inputs page (app/pages/2_Inputs.py) run headless with AppTest, writing to a copy of the sample DB."""
+"""The inputs page (app/pages/inputs.py) run headless with AppTest, writing to a copy of the sample DB.
+
+Users are signed in by setting ``st.session_state["user"]`` (the sign-in contract; see test_auth.py).
+"""
 
 import sys
 from datetime import date
@@ -11,7 +14,9 @@ from streamlit.testing.v1.errors import AppTestError
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "app"))
 from i18n import CATALOGUES, t  # noqa: E402
 
-PAGE = str(Path(__file__).resolve().parents[2] / "app" / "pages" / "2_Inputs.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "app" / "pages" / "inputs.py")
+USERS = {"grower_li": ("李明", "grower"), "grower_wang": ("王芳", "grower"),
+         "agronomist_zhao": ("赵农艺师", "agronomist"), "extension_county": ("县农技推广站", "extension")}
 GROWER, OWN_PLOT, OTHERS_PLOT = "grower_li", "CT04", "CT02"  # CT02 belongs to grower_wang
 PRODUCT = "mancozeb_80wp"  # 80%代森锰锌可湿性粉剂, kg, FRAC M03, against black spot
 
@@ -21,9 +26,12 @@ def home(sample_home_copy):
     return sample_home_copy
 
 
-def _page(user=GROWER, **params) -> AppTest:
+def _page(user=GROWER, lang=None, **params) -> AppTest:
     at = AppTest.from_file(PAGE, default_timeout=60)
-    at.query_params["user"] = user
+    name, role = USERS[user]
+    at.session_state["user"] = {"user_id": user, "display_name": name, "role": role}
+    if lang:
+        at.session_state["lang"] = lang
     for key, value in params.items():
         at.query_params[key] = value
     return at.run()
@@ -141,6 +149,10 @@ def test_an_agronomist_records_a_purchase_for_a_grower(home):
         "grower_wang", "agronomist_zhao", 2.0, "L", 56.0)
     assert row["supplier"] == "秭归县农资店"
     assert _stored("purchases", caller=GROWER) == []  # grower_li does not see grower_wang's purchase
+    at = _page(user=GROWER)
+    assert "1.8%阿维菌素乳油" not in _lists(at)  # nor on the page
+    at = _page(user="grower_wang")
+    assert "2024-03-02 · 1.8%阿维菌素乳油 · 2 L · 56 元" in _lists(at)
 
 
 def test_english_labels_with_lang_en(home):
@@ -163,4 +175,4 @@ def test_english_labels_with_lang_en(home):
 def test_every_new_text_is_in_both_catalogues():
     new = [k for k in CATALOGUES["en"] if k.startswith("inputs.")]
     assert len(new) > 30 and set(CATALOGUES["zh-CN"]) == set(CATALOGUES["en"])
-    assert "home.to_inputs" in CATALOGUES["zh-CN"]
+    assert "nav.inputs" in CATALOGUES["zh-CN"]

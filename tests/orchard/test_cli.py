@@ -4,6 +4,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -348,3 +349,19 @@ def test_sample_accounts_sign_in_and_plots_carry_the_district(home, capsys):
     assert code != 0 and "at least 8 characters" in err_text
     code, out, _ = run(capsys, "users", "list", "--json")
     assert all(u["has_password"] for u in json.loads(out))
+
+
+def test_orchard_app_runs_streamlit_where_the_production_settings_are(monkeypatch):
+    import tomllib
+
+    calls = []
+    monkeypatch.setattr(subprocess, "call", lambda command, cwd=None: calls.append((command, cwd)) or 0)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["app", "--port", "8600"])
+    assert exit_info.value.code in (0, None)
+    (command, cwd), = calls
+    assert command[-4:] == ["--server.port", "8600", "--server.headless", "true"]
+    settings = tomllib.loads((Path(cwd) / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert settings["client"] == {"showErrorDetails": "none", "toolbarMode": "viewer"}
+    assert settings["browser"]["gatherUsageStats"] is False
+    assert settings["server"]["enableXsrfProtection"] is True and settings["server"]["maxUploadSize"] == 10

@@ -1,42 +1,32 @@
 """Inputs page (投入品 / Inputs): record purchases and applications of sprays and fertilisers, and list them.
 
-For a phone: one column, one form at a time. Products come from the advice catalogue; every write goes
-through ``advice.market.record_purchase`` / ``record_application``, which check product, unit and target
-against the catalogue and let ``orchard.store`` check who may write what. A refused write shows the module's
-sentence and saves nothing (the store's transaction is rolled back).
+For a phone: one column, one form at a time. Products come from the advice catalogue; every read and write
+goes through ``data.py`` with the signed-in user's id: writes through ``advice.market.record_purchase`` /
+``record_application``, which check product, unit and target against the catalogue and let ``orchard.store``
+check who may write what. A refused write shows the module's sentence and saves nothing (the store's
+transaction is rolled back).
 """
 
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import streamlit as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # app/ holds i18n.py and session.py
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # app/ holds the shared modules
+import data  # noqa: E402
+from data import RECORDERS, today_in_china  # noqa: E402
 from i18n import t  # noqa: E402
-from session import choose_language, choose_user, engine_for, users  # noqa: E402
+from session import page_language, require_user  # noqa: E402
 
 from advice.catalogue import PEST_TARGETS, Catalogue, default_catalogue  # noqa: E402
-from advice.market import record_application, record_purchase  # noqa: E402
-from orchard import config, store  # noqa: E402
 from orchard.errors import OrchardError  # noqa: E402
 
-#: Roles the store lets record each kind (orchard.store: plot data for growers and agronomists; purchases
-#: also for admins). Others get the form disabled with a note instead of a write the store would refuse.
-RECORDERS = {"application": ("grower", "agronomist"), "purchase": ("grower", "agronomist", "admin")}
 #: Newest records shown in each list.
 LIST_LENGTH = 20
 #: Units offered for a product measured in kg or L (advice.market converts g and mL).
 UNITS = {"kg": ["kg", "g"], "L": ["L", "mL"]}
-
-st.set_page_config(page_title="投入品 / Inputs", page_icon="🧴", layout="centered")
-
-
-def today_in_china() -> date:
-    return datetime.now(ZoneInfo(config.CHINA_TIMEZONE)).date()
 
 
 def product_name(catalogue: Catalogue, product_id: str, lang: str) -> str:
@@ -75,11 +65,10 @@ def pick_product(catalogue: Catalogue, lang: str, key: str, disabled: bool) -> s
                         format_func=lambda pid: product_label(catalogue, pid, lang))
 
 
-def save(lang: str, url: str, write, success: str) -> None:
+def save(lang: str, write, success: str) -> None:
     """Run one write in one transaction; a refused write shows its sentence and saves nothing."""
     try:
-        with store.session_scope(engine_for(url)) as session:
-            write(session)
+        write()
     except OrchardError as exc:
         st.error(t("inputs.not_saved", lang, error=str(exc)))
         return
@@ -89,9 +78,8 @@ def save(lang: str, url: str, write, success: str) -> None:
 # ----------------------------------------------------------------------------------------------------------
 # The two forms
 # ----------------------------------------------------------------------------------------------------------
-def application_form(lang: str, url: str, user: str, role: str, catalogue: Catalogue) -> None:
-    with store.session_scope(engine_for(url)) as session:
-        plots = store.list_plots(session, user)
+def application_form(lang: str, user: str, role: str, catalogue: Catalogue) -> None:
+    plots = data.my_plots(user)
     if not plots:
         st.info(t("inputs.no_plots", lang))
         return
@@ -126,16 +114,16 @@ def application_form(lang: str, url: str, user: str, role: str, catalogue: Catal
     fields = {"product_id": pid, "amount": amount, "unit": unit, "applied_on": applied_on, "target": target}
     success = t("inputs.applied", lang, date=applied_on.isoformat(), plot=plot_id, amount=number(amount),
                 product=product_name(catalogue, pid, lang), unit=unit, target=target_label(target, lang))
-    save(lang, url, lambda s: record_application(s, user, catalogue, plot_id, **fields), success)
+    save(lang, lambda: data.record_application(user, plot_id, **fields), success)
 
 
-def purchase_form(lang: str, url: str, user: str, role: str, known: list[dict], catalogue: Catalogue) -> None:
+def purchase_form(lang: str, user: str, role: str, catalogue: Catalogue) -> None:
     disabled = role not in RECORDERS["purchase"]
     if disabled:
         st.info(t("inputs.read_only", lang))
     pid = pick_product(catalogue, lang, "purchase_product", disabled)
     product = catalogue.product(pid)
-    growers = {u["user_id"]: u["display_name"] for u in known if u["role"] == "grower"}
+    growers = data.growers(user)
     with st.form("purchase_form", clear_on_submit=False, border=False):
         grower = None  # a grower buys for themselves; agronomists and admins record for a grower
         if role != "grower" and growers:
@@ -164,7 +152,7 @@ def purchase_form(lang: str, url: str, user: str, role: str, known: list[dict], 
               "grower_id": grower, "price_cny": price, "supplier": supplier.strip() or None}
     success = t("inputs.bought", lang, date=purchased_on.isoformat(), quantity=number(quantity),
                 product=product_name(catalogue, pid, lang), unit=unit_label(unit, lang))
-    save(lang, url, lambda s: record_purchase(s, user, catalogue, **fields), success)
+    save(lang, lambda: data.record_purchase(user, **fields), success)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -187,10 +175,9 @@ def purchase_line(p: dict, catalogue: Catalogue, lang: str) -> str:
     return line
 
 
-def history(lang: str, url: str, user: str, catalogue: Catalogue) -> None:
-    with store.session_scope(engine_for(url)) as session:
-        applications = store.list_applications(session, user)[::-1]  # the store orders them oldest first
-        purchases = store.list_purchases(session, user)[::-1]
+def history(lang: str, user: str, catalogue: Catalogue) -> None:
+    applications = data.applications(user)[::-1]  # the store orders them oldest first
+    purchases = data.purchases(user)[::-1]
     st.subheader(t("inputs.applications", lang))
     short_list(lang, [t("inputs.application_item", lang, date=a["applied_on"].isoformat(), plot=a["plot_id"],
                         product=product_name(catalogue, a["product_id"], lang), amount=number(a["amount"]),
@@ -201,16 +188,10 @@ def history(lang: str, url: str, user: str, catalogue: Catalogue) -> None:
 
 
 def main() -> None:
-    lang = choose_language()
+    lang = page_language()
+    user = require_user(lang)
     st.title(t("inputs.title", lang))
-    url = config.database_url()
     try:
-        known = users(url)
-        if not known:
-            st.info(t("home.no_plots", lang))
-            return
-        user = choose_user(lang, known)
-        role = next(u["role"] for u in known if u["user_id"] == user)
         catalogue = default_catalogue()
     except OrchardError as exc:
         st.error(t("home.db_error", lang, error=str(exc)))
@@ -220,12 +201,13 @@ def main() -> None:
     kinds = ["application", "purchase"]
     kind = st.radio(t("inputs.what", lang), kinds, format_func=lambda k: t(f"inputs.kind.{k}", lang),
                     horizontal=True, key="inputs_kind")
+    uid, role = user["user_id"], user["role"]
     try:
         if kind == "application":
-            application_form(lang, url, user, role, catalogue)
+            application_form(lang, uid, role, catalogue)
         else:
-            purchase_form(lang, url, user, role, known, catalogue)
-        history(lang, url, user, catalogue)
+            purchase_form(lang, uid, role, catalogue)
+        history(lang, uid, catalogue)
     except OrchardError as exc:
         st.error(t("home.db_error", lang, error=str(exc)))
 

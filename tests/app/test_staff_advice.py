@@ -1,0 +1,95 @@
+"""Agronomist advice page: the latest stored run, filtered by plot, topic and severity, with its basis."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = Path(__file__).resolve().parents[2] / "app"
+sys.path.insert(0, str(APP))
+import staff_data as sd  # noqa: E402
+from i18n import t  # noqa: E402
+
+PAGE = str(APP / "pages" / "agronomist_advice.py")
+AGRONOMIST = {"user_id": "agronomist_zhao", "display_name": "赵农艺师", "role": "agronomist"}
+
+
+def page(user, lang="en"):
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["user"] = user
+    at.session_state["lang"] = lang
+    return at
+
+
+@pytest.fixture
+def advised(sample_home_copy):
+    """The sample database with a weekly run stored for two plots (CT01 Lane Late, CT02 Valencia)."""
+    from advice.pipeline import run_week
+    from orchard import config, store
+
+    result = run_week(store.init_db(config.database_url()), "2016-07-15", plot_ids=["CT01", "CT02"])
+    return result
+
+
+@pytest.mark.parametrize("role", ["grower", "extension", "admin"])
+def test_other_roles_are_refused_in_one_sentence(sample_home, monkeypatch, role):
+    monkeypatch.setenv("ORCHARD_HOME", str(sample_home))
+    at = page({"user_id": "someone", "display_name": "x", "role": role}).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [t("auth.forbidden", "en")]
+
+
+def test_no_stored_advice_says_what_to_run(sample_home, monkeypatch):
+    monkeypatch.setenv("ORCHARD_HOME", str(sample_home))
+    at = page(AGRONOMIST).run()
+    assert not at.exception
+    assert "orchard run-week" in at.info[0].value
+
+
+def test_advice_table_filters_and_basis(advised):
+    n = len(advised.recommendations)
+    at = page(AGRONOMIST).run()
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    assert len(table) == n and set(table[t("staff.advice.col.plot_id", "en")]) == {"CT01", "CT02"}
+    assert t("staff.advice.count", "en", n=n, total=n) in [m.value for m in at.markdown]
+    # actions are translated, pests by name
+    actions = set(table[t("staff.advice.col.action", "en")])
+    assert any(a.startswith("Citrus ") for a in actions)
+    severities = table[t("staff.advice.col.severity", "en")]
+    assert list(severities) == sorted(severities, reverse=True)  # most urgent first, as stored
+
+    at.multiselect(key="staff_advice_plots").set_value(["CT02"]).run()
+    assert set(at.dataframe[0].value[t("staff.advice.col.plot_id", "en")]) == {"CT02"}
+    top = int(severities.max())
+    at.selectbox(key="staff_advice_severity").set_value(top).run()
+    shown = at.dataframe[0].value
+    assert (shown[t("staff.advice.col.severity", "en")] >= top).all()
+
+    sets = at.dataframe[1].value
+    assert set(sets[t("staff.advice.col.module", "en")]) == set(advised.parameter_sets)
+    assert any("growth.valencia" in s for s in sets[t("staff.advice.col.sets", "en")])
+    sources = at.dataframe[2].value
+    assert "weather" in set(sources[t("staff.advice.col.module", "en")])
+
+
+def test_advice_frame_and_filter_are_pure():
+    records = [
+        {"plot_id": "CT01", "topic": "spray", "severity": 4, "valid_from": date(2016, 7, 15),
+         "valid_to": date(2016, 7, 20), "action_key": "advice.action.spray_protective",
+         "action_numbers": {"pest": "canker", "latest_date": "2016-07-20"}, "evidence": "e", "source": "s",
+         "module": "pests", "confidence": 0.7},
+        {"plot_id": "CT02", "topic": "irrigate", "severity": 2, "valid_from": date(2016, 7, 15),
+         "valid_to": date(2016, 7, 22), "action_key": "advice.action.irrigate", "action_numbers": {},
+         "evidence": "soil dry", "source": "s", "module": "soil", "confidence": None},
+    ]
+    frame = sd.advice_frame(records, lambda key, **f: t(key, "zh-CN", **f))
+    assert frame.loc[0, "action"] == "柑橘溃疡病：2016-07-20 前喷一次保护性药剂"
+    assert frame.loc[1, "action"] == "soil dry"  # numbers missing: the evidence instead of a crash
+    assert list(sd.filter_advice(frame, topics=["irrigate"])["plot_id"]) == ["CT02"]
+    assert list(sd.filter_advice(frame, min_severity=3)["plot_id"]) == ["CT01"]
+    assert len(sd.filter_advice(frame, plot_ids=["CT09"])) == 0

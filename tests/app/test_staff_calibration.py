@@ -1,0 +1,110 @@
+"""Agronomist calibration page: upload observations, fit, compare with the prior, save; bad uploads."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = Path(__file__).resolve().parents[2] / "app"
+sys.path.insert(0, str(APP))
+import staff_data as sd  # noqa: E402
+from i18n import t  # noqa: E402
+
+from orchard.errors import InputError  # noqa: E402
+
+PAGE = str(APP / "pages" / "agronomist_calibration.py")
+AGRONOMIST = {"user_id": "agronomist_zhao", "display_name": "赵农艺师", "role": "agronomist"}
+
+#: Valencia plots of the sample and their modelled 2015 bloom dates (no slope correction) plus six days: the
+#: fit must move bloom.required_gdd up (as tests/growth/test_growth_cli.py does through the CLI).
+OBSERVATIONS = (b"plot_id,date,variable,value\n"
+                b"CT02,2015-03-25,bloom_date,\nCT05,2015-03-26,bloom_date,\nCT08,2015-03-25,bloom_date,\n")
+
+
+def page(user, lang="en"):
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state["user"] = user
+    at.session_state["lang"] = lang
+    return at
+
+
+def upload_and_run(at, name, data):
+    at.run()
+    at.file_uploader(key="staff_cal_upload").set_value((name, data, "text/csv"))
+    at.checkbox(key="staff_cal_slope").uncheck()
+    at.run()
+    at.button(key="staff_cal_run").click().run()
+    assert not at.exception
+    return at
+
+
+@pytest.mark.parametrize("role", ["grower", "extension", "admin"])
+def test_other_roles_are_refused_in_one_sentence(sample_home, monkeypatch, role):
+    monkeypatch.setenv("ORCHARD_HOME", str(sample_home))
+    at = page({"user_id": f"x_{role}", "display_name": "x", "role": role}).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [t("auth.forbidden", "en")]
+    assert len(at.file_uploader) == 0
+
+
+def test_upload_checks_are_one_sentence():
+    with pytest.raises(InputError, match=r"^obs.xlsx: is not a CSV file \(.csv\); upload a CSV file.$"):
+        sd.read_observation_upload("obs.xlsx", b"PK\x03\x04")
+    with pytest.raises(InputError, match="more than the 2 MB this page accepts"):
+        sd.read_observation_upload("obs.csv", b"x" * (sd.MAX_OBSERVATION_BYTES + 1))
+    with pytest.raises(InputError, match="holds binary data"):
+        sd.read_observation_upload("obs.csv", bytes(range(256)))
+    with pytest.raises(InputError, match=r"^obs.csv: column 'date' is missing"):
+        sd.read_observation_upload("obs.csv", b"plot_id,variable\nCT02,bloom_date\n")
+    with pytest.raises(InputError, match="unknown variable 'fruit_weight'"):
+        sd.read_observation_upload("obs.csv",
+                                   b"plot_id,date,variable,value\nCT02,2015-03-25,fruit_weight,9\n")
+    with pytest.raises(InputError, match="the file is empty"):
+        sd.read_observation_upload("obs.csv", b"")
+    frame = sd.read_observation_upload("my obs (1).csv", OBSERVATIONS)
+    assert list(frame["plot_id"]) == ["CT02", "CT05", "CT08"]
+
+
+def test_calibrate_show_fitted_against_prior_and_save(sample_home_copy):
+    at = upload_and_run(page(AGRONOMIST), "valencia_bloom.csv", OBSERVATIONS)
+    assert not at.error, [e.value for e in at.error]
+    assert at.subheader[0].value == t("staff.cal.result", "en", cultivar="Valencia", name="growth.valencia")
+    fitted, errors, residuals = (d.value for d in at.dataframe)
+    row = fitted.iloc[0]
+    assert row[t("staff.cal.col.key", "en")] == "bloom.required_gdd"
+    assert row[t("staff.cal.col.fitted", "en")] > row[t("staff.cal.col.prior", "en")]
+    err = errors.iloc[0]
+    assert err[t("staff.cal.col.rmse_after", "en")] < 1.5 < err[t("staff.cal.col.rmse_before", "en")]
+    prior = residuals[t("staff.cal.col.residual_prior", "en")]
+    after = residuals[t("staff.cal.col.residual_fitted", "en")]
+    assert len(residuals) == 3 and (prior.abs() > after.abs()).all()
+    assert prior.abs().mean() > 3  # the model blooms about six days early with the prior
+
+    at.button(key="staff_cal_save").click().run()
+    assert at.success[0].value == t("staff.cal.saved", "en", name="growth.valencia", version=1)
+    from orchard import config, params, store
+
+    with store.session_scope(store.init_db(config.database_url())) as db:
+        [record] = params.list_versions(db, "growth.valencia")
+        saved = params.load_version(db, "growth.valencia")
+    assert record.author == "agronomist_zhao" and record.comment == "calibrated on valencia_bloom.csv"
+    assert saved["bloom.required_gdd"] == pytest.approx(row[t("staff.cal.col.fitted", "en")])
+
+
+@pytest.mark.parametrize("name, data, expected", [
+    ("photo.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00", "photo.png: is not a CSV file"),
+    ("obs.csv", b"a,b\n1,2\n", "obs.csv: column 'plot_id' is missing"),
+    ("obs.csv", b"x" * (3 * 1024 * 1024), "more than the 2 MB this page accepts"),
+    ("obs.csv", b"plot_id,date,variable,value\nCT99,2015-03-25,bloom_date,\n", "plot 'CT99'"),
+    ("obs.csv", b"plot_id,date,variable,value\nCT01,2015-03-25,bloom_date,\nCT02,2015-03-25,bloom_date,\n",
+     "calibrate one cultivar at a time"),
+])
+def test_bad_uploads_are_one_sentence(sample_home, monkeypatch, name, data, expected):
+    monkeypatch.setenv("ORCHARD_HOME", str(sample_home))
+    at = upload_and_run(page(AGRONOMIST), name, data)
+    [error] = at.error
+    assert expected in error.value and error.value.startswith("Could not finish: ")
+    assert "Traceback" not in error.value and len(at.dataframe) == 0

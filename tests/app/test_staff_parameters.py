@@ -1,0 +1,271 @@
+"""Agronomist parameter page: sets, editor validation, versions with author and diff, re-run of plots."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = Path(__file__).resolve().parents[2] / "app"
+sys.path.insert(0, str(APP))
+import staff_data as sd  # noqa: E402
+from i18n import CATALOGUES, t  # noqa: E402
+
+PAGE = str(APP / "pages" / "agronomist_parameters.py")
+AGRONOMIST = {"user_id": "agronomist_zhao", "display_name": "赵农艺师", "role": "agronomist"}
+GROWER = {"user_id": "grower_li", "display_name": "李明", "role": "grower"}
+
+
+@pytest.fixture
+def home(sample_home, monkeypatch):
+    monkeypatch.setenv("ORCHARD_HOME", str(sample_home))
+    monkeypatch.delenv("ORCHARD_DB_URL", raising=False)
+    return sample_home
+
+
+def engine():
+    from orchard import config, store
+
+    return store.init_db(config.database_url())
+
+
+def page(user, lang="en"):
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state["user"] = user
+    at.session_state["lang"] = lang
+    return at
+
+
+def edit(at, name, version, key, **fields):
+    """Seed the keyed data editor's edit state (AppTest applies no cell edits itself)."""
+    frame = at.data_editor[0].value
+    row = int(frame.index[frame["key"] == key][0])
+    at.session_state[f"staff_params_editor::{name}::{version or 0}"] = {
+        "edited_rows": {row: fields}, "added_rows": [], "deleted_rows": []}
+
+
+def test_staff_catalogue_keys_match_and_are_prefixed():
+    from i18n_staff import CATALOGUES as STAFF
+
+    assert set(STAFF["zh-CN"]) == set(STAFF["en"])
+    assert all(k.startswith("staff.") for k in STAFF["en"])
+    assert set(STAFF["en"]) <= set(CATALOGUES["en"])  # merged into the app's catalogue
+
+
+def test_specs_cover_core_cultivars_pests_and_advice_sets():
+    from growth.cultivars import cultivar_codes
+
+    names = {s.name: s for s in sd.parameter_specs()}
+    assert names["weather"].used_by == "weekly"
+    assert {f"growth.{c}" for c in cultivar_codes()} <= set(names)
+    assert {"black_spot", "canker", "mites", "leaf_miner", "host", "outlook"} <= set(names)
+    assert names["carbon"].used_by == "accounting" and names["advice.rules"].used_by == "weekly"
+    assert names["black_spot"].used_by == "weekly" and names["rotation"].used_by == "weekly"
+    variant = sd.spec_for(sd.district_set_name("growth.valencia", "长汀 Changting (Fujian)"))
+    assert variant.district == "长汀 Changting (Fujian)" and variant.used_by == "none"
+    assert variant.base_name == "growth.valencia"
+    with pytest.raises(Exception, match="unknown parameter set 'growth.lemon'"):
+        sd.spec_for("growth.lemon")
+
+
+def test_editor_round_trip_and_validation_names_the_parameter():
+    spec = sd.spec_for("growth.valencia")
+    pset = sd.shipped_set(spec)
+    frame = sd.editor_frame(pset)
+    assert list(frame.columns) == list(sd.EDITOR_COLUMNS)
+    same, changed = sd.apply_edits(pset, frame, spec)
+    assert changed == [] and same is pset
+
+    frame.loc[frame["key"] == "bloom.required_gdd", "value"] = "150"
+    new, changed = sd.apply_edits(pset, frame, spec)
+    assert changed == ["bloom.required_gdd"] and new["bloom.required_gdd"] == 150.0
+    assert new.name == "growth.valencia" and new.hash != pset.hash
+
+    for text, reason in (("abc", "not_number"), ("1e9", "out_of_range"), ("", "not_number")):
+        bad = sd.editor_frame(pset)
+        bad.loc[bad["key"] == "bloom.required_gdd", "value"] = text
+        with pytest.raises(sd.EditError, match="bloom.required_gdd") as info:
+            sd.apply_edits(pset, bad, spec)
+        assert info.value.reason == reason
+    empty = sd.editor_frame(pset)
+    empty.loc[empty["key"] == "bloom.required_gdd", "source"] = "  "
+    with pytest.raises(sd.EditError, match="source is empty"):
+        sd.apply_edits(pset, empty, spec)
+
+
+def test_list_values_keep_their_length_and_pest_rules_are_checked():
+    spec = sd.spec_for("host")
+    pset = sd.shipped_set(spec)
+    frame = sd.editor_frame(pset)
+    assert frame.loc[frame["key"] == "flush.start_doy", "value"].item() == "75, 155, 215"
+    frame.loc[frame["key"] == "flush.start_doy", "value"] = "80，150 215"  # full-width comma and a space
+    new, changed = sd.apply_edits(pset, frame, spec)
+    assert changed == ["flush.start_doy"] and new["flush.start_doy"] == (80, 150, 215)
+    frame.loc[frame["key"] == "flush.start_doy", "value"] = "80, 150"
+    with pytest.raises(sd.EditError, match="flush.start_doy: give 3 numbers") as info:
+        sd.apply_edits(pset, frame, spec)
+    assert info.value.reason == "length"
+
+    spec = sd.spec_for("outlook")
+    pset = sd.shipped_set(spec)
+    frame = sd.editor_frame(pset)
+    frame.loc[frame["key"] == "level.bounds", "value"] = "20, 60, 40, 80"  # each in range, not increasing
+    with pytest.raises(sd.EditError, match="level.bounds must be 4 increasing numbers") as info:
+        sd.apply_edits(pset, frame, spec)
+    assert info.value.reason == "rule"
+    text = t("staff.params.error.rule", "zh-CN", **info.value.fields)
+    assert text.startswith("参数之间不一致") and "level.bounds" in text
+
+
+def test_compare_recommendations_counts_changes():
+    base = {"plot_id": "CT01", "topic": "spray", "module": "pests", "severity": 3,
+            "action_key": "advice.action.spray_protective", "action_numbers": {"pest": "canker"},
+            "valid_from": "2016-07-15", "valid_to": "2016-07-20"}
+    other = dict(base, plot_id="CT02")
+    counts = sd.compare_recommendations([base, other], [dict(base, severity=4), dict(other, topic="scout")])
+    assert counts == {"changed": 1, "added": 1, "removed": 1, "unchanged": 0}
+    assert sd.compare_recommendations([base], [dict(base)])["unchanged"] == 1
+    merged = sd.merge_labels("lane: growth.lane v0 a; valencia: growth.valencia v0 b",
+                             "valencia: growth.valencia v2 c")
+    assert merged == "lane: growth.lane v0 a; valencia: growth.valencia v2 c"
+
+
+def test_a_grower_is_refused_in_one_sentence(home):
+    at = page(GROWER).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [t("auth.forbidden", "en")]
+    assert len(at.data_editor) == 0
+
+
+def test_an_admin_may_edit_and_an_extension_user_may_not(home):
+    at = page({"user_id": "admin", "display_name": "Administrator", "role": "admin"}).run()
+    assert not at.exception and not at.error and len(at.data_editor) == 1
+    at = page({"user_id": "extension_county", "display_name": "x", "role": "extension"}).run()
+    assert [e.value for e in at.error] == [t("auth.forbidden", "en")] and len(at.data_editor) == 0
+
+
+def test_editor_shows_units_ranges_sources_in_chinese(home):
+    at = page(AGRONOMIST, "zh-CN").run()
+    assert not at.exception
+    assert at.title[0].value == t("staff.params.title", "zh-CN")
+    editor = at.data_editor[0].value
+    assert {"key", "value", "unit", "min", "max", "source", "assumption"} <= set(editor.columns)
+    assert "elevation.lapse_rate" in set(editor["key"])  # the core weather set is first
+    assert at.info[0].value == t("staff.params.used_by.weekly", "zh-CN")
+
+
+def test_out_of_range_edit_is_one_sentence_and_saves_nothing(sample_home_copy):
+    at = page(AGRONOMIST)
+    at.run()
+    at.selectbox(key="staff_params_set").set_value("growth.valencia").run()
+    edit(at, "growth.valencia", None, "bloom.required_gdd", value="999")
+    at.text_input(key="staff_params_comment::growth.valencia").input("too warm")
+    at.button(key="staff_params_save").click().run()
+    assert not at.exception
+    expected = t("staff.params.error.out_of_range", "en", name="bloom.required_gdd", value="999", min="10",
+                 max="600", unit="degC d")
+    assert [e.value for e in at.error] == [expected]
+    from orchard import params, store
+
+    with store.session_scope(engine()) as db:
+        assert params.list_versions(db, "growth.valencia") == []
+
+
+def test_save_records_author_comment_and_diff_then_reruns_two_plots(sample_home_copy):
+    at = page(AGRONOMIST)
+    at.run()
+    at.selectbox(key="staff_params_set").set_value("growth.valencia").run()
+    edit(at, "growth.valencia", None, "bloom.required_gdd", value="150", source="local trial 2016")
+    at.button(key="staff_params_save").click().run()
+    assert [e.value for e in at.error] == [t("staff.params.need_comment", "en")]  # a comment is required
+    at.text_input(key="staff_params_comment::growth.valencia").input("bloom a week later than modelled")
+    at.button(key="staff_params_save").click().run()
+    assert not at.exception
+    assert at.success[0].value == t("staff.params.saved", "en", version=1, n=1, keys="bloom.required_gdd")
+
+    from orchard import params, store
+
+    with store.session_scope(engine()) as db:
+        [record] = params.list_versions(db, "growth.valencia")
+        assert record.author == "agronomist_zhao" and record.comment == "bloom a week later than modelled"
+        assert params.load_version(db, "growth.valencia")["bloom.required_gdd"] == 150.0
+        changes = sd.version_changes(db, "growth.valencia", 1)
+        diff = sd.version_diff(db, "growth.valencia", 0, 1)
+    assert changes == []  # the first version has nothing earlier
+    assert {(d["key"], d["field"], d["new"]) for d in diff} == {
+        ("bloom.required_gdd", "value", "150.0"), ("bloom.required_gdd", "source", "local trial 2016")}
+
+    # The page reloads with version 1 in force, its history and the diff against the shipped set.
+    at.run()
+    in_force = t("staff.params.current_version", "en", version=1, hash=record.hash)
+    assert in_force in [c.value for c in at.caption]
+    history = at.dataframe[1].value
+    assert history.iloc[0][t("staff.params.hist.author_name", "en")] == "赵农艺师"
+    diff_table = at.dataframe[-1].value
+    assert set(diff_table[t("staff.params.diffcol.key", "en")]) == {"bloom.required_gdd"}
+
+    # A second, different edit stores the field-level change against version 1.
+    edit(at, "growth.valencia", 1, "bloom.required_gdd", value="160")
+    at.text_input(key="staff_params_comment::growth.valencia").input("second look")
+    at.button(key="staff_params_save").click().run()
+    with store.session_scope(engine()) as db:
+        changes = sd.version_changes(db, "growth.valencia", 2)
+    assert changes == [{"key": "bloom.required_gdd", "field": "value", "old": "150.0", "new": "160.0"}]
+
+    # Re-run two of the affected plots: the stored run is replaced for them only.
+    at.run()
+    affected = at.multiselect(key="staff_rerun_plots::growth.valencia").value
+    assert affected and all(p in {"CT02", "CT05", "CT08", "CT09", "CT14", "CT15", "CT16", "CT20", "CT23",
+                                  "CT24", "CT26", "CT28"} for p in affected)
+    at.multiselect(key="staff_rerun_plots::growth.valencia").set_value(["CT02", "CT05"])
+    at.button(key="staff_rerun_button").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    message = at.success[0].value
+    assert message.startswith("Re-ran 2 plots:")
+    with store.session_scope(engine()) as db:
+        stored = store.list_recommendations(db, "agronomist_zhao")
+        run = sd.latest_run(db)
+    assert {r["plot_id"] for r in stored} == {"CT02", "CT05"}
+    assert "growth.valencia v2" in run["parameter_sets"]["growth"]
+    assert any("re-run of 2 plots by agronomist_zhao" in n for n in run["notes"])
+
+
+def test_rerun_keeps_the_other_plots_of_the_run(sample_home_copy):
+    from orchard import store
+
+    eng = engine()
+    first = sd.rerun_plots(eng, "2016-07-15", ["CT01", "CT02"], caller="agronomist_zhao")
+    assert not first.merged and first.n_before == 0 and first.n_added == first.n_after > 0
+    again = sd.rerun_plots(eng, "2016-07-15", ["CT02"], caller="agronomist_zhao", reason="test")
+    assert again.merged and again.run_id == first.run_id
+    assert again.n_differences == 0 and again.n_unchanged == again.n_after  # nothing changed in between
+    with store.session_scope(eng) as db:
+        stored = store.list_recommendations(db, "agronomist_zhao")
+        run = sd.latest_run(db)
+    assert {r["plot_id"] for r in stored} == {"CT01", "CT02"} and run["n_plots"] == 2
+    with pytest.raises(Exception, match="does not belong to grower_li"):
+        sd.rerun_plots(eng, "2016-07-15", ["CT02"], caller="grower_li")
+    with pytest.raises(Exception, match="no plot chosen"):
+        sd.rerun_plots(eng, "2016-07-15", [], caller="agronomist_zhao")
+
+
+def test_district_variant_is_saved_apart_and_said_to_be_unused(sample_home_copy):
+    at = page(AGRONOMIST)
+    at.run()
+    at.selectbox(key="staff_params_district").set_value("长汀 Changting (Fujian)").run()
+    assert not at.exception
+    assert "district versions do not change advice yet" in at.warning[0].value
+    name = "weather@长汀 Changting (Fujian)"
+    edit(at, name, None, "elevation.lapse_rate", value="0.55")
+    at.text_input(key=f"staff_params_comment::{name}").input("valley inversions")
+    at.button(key="staff_params_save").click().run()
+    assert not at.error and at.success
+    from orchard import params, store
+
+    with store.session_scope(engine()) as db:
+        assert [v.version for v in params.list_versions(db, name)] == [1]
+        assert params.current_core_parameters(db)["elevation.lapse_rate"] != 0.55  # the models ignore it
+    assert t("staff.rerun.not_read.none", "en") in [c.value for c in at.caption]
