@@ -35,7 +35,7 @@ from orchard.errors import InputError, OrchardError, ParameterError
 # Parameter sets
 # ----------------------------------------------------------------------------------------------------------
 #: Separator between a set's name and a district in the name of a district variant (``growth.valencia@X``).
-DISTRICT_SEPARATOR = "@"
+DISTRICT_SEPARATOR = params.DISTRICT_SEPARATOR
 #: Longest stored set name (``parameter_versions.name`` is VARCHAR(100)).
 MAX_SET_NAME = 100
 #: Columns of the parameter editor, in order; only ``value``, ``source`` and ``assumption`` are editable
@@ -68,7 +68,8 @@ class SetSpec:
         ``"accounting"`` when the season account does, ``"none"`` when the models still read the shipped
         file only (a stored version is kept for review, not used).
     district : str or None
-        District of a district variant (``<name>@<district>``); no model reads those yet.
+        District of a district variant (``<name>@<district>``); the growth model reads cultivar variants
+        for the plots of that district, the other modules not yet.
     """
 
     name: str
@@ -119,8 +120,9 @@ def spec_for(name: str) -> SetSpec:
     base, _, district = name.partition(DISTRICT_SEPARATOR)
     for spec in parameter_specs():
         if spec.name == base:
-            if district:
-                return SetSpec(name, spec.kind, spec.code, "none", district)
+            if district:  # the growth model prefers a district's cultivar set for that district's plots
+                return SetSpec(name, spec.kind, spec.code, "weekly" if spec.kind == "cultivar" else "none",
+                               district)
             return spec
     known = ", ".join(s.name for s in parameter_specs())
     raise InputError(f"unknown parameter set '{name}'; known sets are {known}.")
@@ -397,7 +399,8 @@ def affected_plots(plots: Sequence[Mapping], spec: SetSpec) -> list[str]:
     if spec.used_by != "weekly":
         return []
     if spec.kind == "cultivar":
-        return [p["plot_id"] for p in plots if p.get("cultivar") == spec.code]
+        return [p["plot_id"] for p in plots if p.get("cultivar") == spec.code
+                and (spec.district is None or p.get("district") == spec.district)]
     return [p["plot_id"] for p in plots]
 
 

@@ -21,6 +21,7 @@ __all__ = ["CULTIVAR_DIR", "SPECIES_FILE", "cultivar_codes", "cultivar_parameter
 PARAMETER_DIR = Path(__file__).resolve().parent / "parameters"
 SPECIES_FILE = PARAMETER_DIR / "citrus.toml"
 CULTIVAR_DIR = PARAMETER_DIR / "cultivars"
+DISTRICT_SEPARATOR = params.DISTRICT_SEPARATOR
 
 
 def species_parameters() -> params.ParameterSet:
@@ -48,15 +49,33 @@ def cultivar_parameters(code: str, session=None) -> params.ParameterSet:
     orchard.errors.InputError
         Unknown cultivar code.
     """
+    code, _, district = str(code).partition(DISTRICT_SEPARATOR)
     codes = cultivar_codes()
     if code not in codes:
         raise InputError(f"unknown cultivar '{code}'; known cultivars are {', '.join(codes)} "
                          f"(add a file to growth/parameters/cultivars for a new one).")
     name = f"growth.{code}"
+    if district and session is not None and params.list_versions(session, f"{name}{DISTRICT_SEPARATOR}{district}"):
+        return params.load_version(session, f"{name}{DISTRICT_SEPARATOR}{district}")
     if session is not None and params.list_versions(session, name):
         return params.load_version(session, name)
     shipped = species_parameters().with_overrides(CULTIVAR_DIR / f"{code}.toml")
     return params.ParameterSet(name, shipped.entries, source_path=CULTIVAR_DIR / f"{code}.toml")
+
+
+def set_keys_for_plots(cultivars: Sequence[str], districts: Sequence[str] | None = None,
+                       session=None) -> list[str]:
+    """Per plot, the key of its parameter set: ``<code>@<district>`` where an agronomist stored a version
+    for that district (``growth.<code>@<district>``), else the cultivar code."""
+    if districts is None or session is None:
+        return [str(c) for c in cultivars]
+    keys, known = [], {}
+    for code, district in zip(cultivars, districts, strict=True):
+        key = f"{code}{DISTRICT_SEPARATOR}{district}" if district and district == district else str(code)
+        if key not in known:
+            known[key] = key != str(code) and bool(params.list_versions(session, f"growth.{key}"))
+        keys.append(key if known[key] else str(code))
+    return keys
 
 
 def parameters_for_plots(cultivars: Sequence[str], plot_ids: Sequence[str] | None = None,

@@ -415,8 +415,12 @@ def run(plots, weather: xr.Dataset, params=None, ks=None, *, n_status=None, slop
     times = pd.DatetimeIndex(weather["time"].values)
 
     codes = [str(c) for c in plots_ds["cultivar"].values] if "cultivar" in plots_ds else [""] * len(plot_ids)
+    set_keys = codes
     if params is None:
-        sets = cultivars.parameters_for_plots(codes, plot_ids, session=session)
+        # a district's own version of a cultivar set (growth.<code>@<district>) wins over the belt-wide one
+        districts = plots_ds["district"].values if "district" in plots_ds else None
+        set_keys = cultivars.set_keys_for_plots(codes, districts, session=session)
+        sets = cultivars.parameters_for_plots(set_keys, plot_ids, session=session)
     elif isinstance(params, orchard_params.ParameterSet):
         sets = {code: params for code in set(codes)}
     else:
@@ -424,7 +428,7 @@ def run(plots, weather: xr.Dataset, params=None, ks=None, *, n_status=None, slop
         if missing:
             raise InputError(f"no parameter set for cultivar '{missing[0]}'; pass one for every cultivar.")
         sets = dict(params)
-    p = cultivars.parameter_arrays(codes, sets)
+    p = cultivars.parameter_arrays(set_keys, sets)
 
     if slope_correction:
         if "tmin_flat_c" not in weather:  # else the caller already moved the weather onto the slopes

@@ -521,6 +521,10 @@ def current_core_parameters(session) -> ParameterSet:
     return in_force(session, core_parameters())
 
 
+#: Stored name of a district's own version of a set: ``<name>@<district>`` (e.g. ``growth.valencia@奉节``).
+DISTRICT_SEPARATOR = "@"
+
+
 def in_force(session, shipped: ParameterSet) -> ParameterSet:
     """``shipped`` with the values of the latest version stored under its name, if any (else ``shipped``).
 

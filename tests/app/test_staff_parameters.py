@@ -64,7 +64,9 @@ def test_specs_cover_core_cultivars_pests_and_advice_sets():
     assert names["carbon"].used_by == "accounting" and names["advice.rules"].used_by == "weekly"
     assert names["black_spot"].used_by == "weekly" and names["rotation"].used_by == "weekly"
     variant = sd.spec_for(sd.district_set_name("growth.valencia", "长汀 Changting (Fujian)"))
-    assert variant.district == "长汀 Changting (Fujian)" and variant.used_by == "none"
+    assert variant.district == "长汀 Changting (Fujian)" and variant.used_by == "weekly"
+    pest_variant = sd.spec_for(sd.district_set_name("black_spot", "长汀 Changting (Fujian)"))
+    assert pest_variant.used_by == "none"
     assert variant.base_name == "growth.valencia"
     with pytest.raises(Exception, match="unknown parameter set 'growth.lemon'"):
         sd.spec_for("growth.lemon")

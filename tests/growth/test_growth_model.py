@@ -367,3 +367,24 @@ def test_member_quantiles_equal_numpy_nanquantile(shape):
         warnings.simplefilter("ignore", RuntimeWarning)
         expected = np.nanquantile(values, [0.1, 0.5, 0.9], axis=0)
     np.testing.assert_allclose(member_quantiles(values, [0.1, 0.5, 0.9]), expected, rtol=1e-12, equal_nan=True)
+
+
+def test_a_districts_own_cultivar_set_is_used_for_that_districts_plots(tmp_path):
+    from growth import cultivars
+    from orchard import params, store
+
+    engine = store.init_db(f"sqlite:///{tmp_path / 'd.db'}")
+    with store.session_scope(engine) as session:
+        store.upsert_users(session, [{"user_id": "zhao", "display_name": "Zhao", "role": "agronomist"}])
+        base = cultivars.cultivar_parameters("valencia")
+        key = "fruit.final_diameter"
+        local = params.ParameterSet("growth.valencia@奉节", base.with_overrides({key: base[key] * 0.9}).entries)
+        params.save_version(session, local, author="zhao", comment="Fengjie orchards")
+        codes, districts = ["valencia", "valencia", "valencia"], ["奉节", "长汀", None]
+        keys = cultivars.set_keys_for_plots(codes, districts, session=session)
+        assert keys == ["valencia@奉节", "valencia", "valencia"]
+        sets = cultivars.parameters_for_plots(keys, ["A", "B", "C"], session=session)
+        arrays = cultivars.parameter_arrays(keys, sets)
+        assert arrays[key][0] == pytest.approx(base[key] * 0.9) and arrays[key][1] == base[key]
+        assert cultivars.set_keys_for_plots(codes, districts) == codes  # no database: the shipped sets
+    engine.dispose()
