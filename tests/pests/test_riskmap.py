@@ -4,6 +4,8 @@ DEM, the local threaded scheduler against a 2-worker dask.distributed LocalClust
 from __future__ import annotations
 
 import json
+import sys
+import types
 
 import numpy as np
 import pandas as pd
@@ -244,6 +246,9 @@ def test_local_threads_and_localcluster_agree(station_weather, engine, monkeypat
 
     local = risk_grid(DEM, station_weather, ISSUE, pests=["mites", "canker"], chunks=(40, 50))
     expected = local[["level", "probability", "class_key"]].compute(scheduler="threads")
+    # Spawned worker processes re-run the parent's __main__ file; after an AppTest in the same pytest
+    # process that is the last page script, so give them a __main__ without a file (as an operator's cluster).
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         # the classes are found by the cluster's workers (the block tasks read the DEM themselves)
         ds = risk_grid(
