@@ -11,7 +11,9 @@ the page files, because Streamlit runs a session's first script run the old way 
 
 from __future__ import annotations
 
+import importlib
 import sys
+import threading
 from pathlib import Path
 
 import streamlit as st
@@ -36,6 +38,26 @@ if user is None:
         st.session_state["user"] = user = oidc
 
 ALL_STEMS = sorted({stem for stems in ROLE_PAGES.values() for stem in stems})
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up_models() -> threading.Thread:
+    """Import the model packages once per server process, in the background, while the first user signs
+    in: the imports (pvlib, scipy, scikit-learn …) are most of a new server's first plot-page render."""
+    def load() -> None:
+        for module in ("growth.outlook", "pests.outlook", "monitoring.run", "monitoring.soil.model",
+                       "advice.products"):
+            try:
+                importlib.import_module(module)
+            except Exception:  # noqa: BLE001 - the page itself reports a broken module as one sentence
+                return
+
+    thread = threading.Thread(target=load, name="orchard-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+warm_up_models()
 
 if user is None:
     def sign_in() -> None:
