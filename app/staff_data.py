@@ -618,7 +618,7 @@ class CalibrationOutcome:
 def _residual_rows(ds, obs: pd.DataFrame, pset, column: str) -> pd.Series:
     from growth import calibrate
 
-    parts = calibrate._residuals(ds, obs, pset)
+    parts = calibrate.residuals(ds, obs, pset)
     out = pd.Series(np.nan, index=obs.index, dtype=float)
     for variable, values in parts.items():
         index = obs.index[(obs["variable"] == variable).to_numpy()]

@@ -20,7 +20,8 @@ from growth import cultivars, model
 from orchard import params as orchard_params
 from orchard.errors import InputError, check_input_file
 
-__all__ = ["DEFAULT_KEYS", "OBSERVATION_VARIABLES", "CalibrationResult", "calibrate", "read_observations"]
+__all__ = ["DEFAULT_KEYS", "OBSERVATION_VARIABLES", "CalibrationResult", "calibrate", "read_observations",
+           "residuals"]
 
 #: What an observation file may hold: dates of stages, or measured values with a unit.
 OBSERVATION_VARIABLES = {"bloom_date": "date", "maturity_date": "date", "fruit_diameter_mm": "mm",
@@ -87,8 +88,11 @@ def read_observations(path) -> pd.DataFrame:
     return frame
 
 
-def _residuals(ds: xr.Dataset, obs: pd.DataFrame, pset: orchard_params.ParameterSet) -> dict[str, np.ndarray]:
-    """Model − observation per variable (days, mm, Brix)."""
+def residuals(ds: xr.Dataset, obs: pd.DataFrame, pset: orchard_params.ParameterSet) -> dict[str, np.ndarray]:
+    """Model − observation per variable: dates [d] (smooth, from thermal time), diameter [mm], Brix.
+
+    Public so the app's calibration page can show each observation's residual before and after the fit.
+    """
     out: dict[str, list[float]] = {v: [] for v in OBSERVATION_VARIABLES}
     for row in obs.itertuples(index=False):
         one = ds.sel(plot=row.plot_id)
@@ -149,23 +153,23 @@ def calibrate(plots, weather: xr.Dataset, observations: pd.DataFrame, pset: orch
         values = lower + x * (upper - lower)
         return pset.with_overrides({k: float(v) for k, v in zip(keys, values, strict=True)})
 
-    def residuals(x):
+    def objective(x):
         trial = with_values(x)
         ds = model.run(plots_ds, weather, trial, slope_correction=slope_correction)
-        parts = _residuals(ds, observations, trial)
+        parts = residuals(ds, observations, trial)
         # Put the variables on comparable scales: a day of bloom error ~ a mm of diameter ~ 0.1 Brix.
         scale = {"bloom_date": 1.0, "maturity_date": 1.0, "fruit_diameter_mm": 1.0, "brix": 10.0}
         return np.concatenate([np.nan_to_num(parts[v], nan=100.0) * scale[v] for v in parts])
 
     def rmse(x):
         trial = with_values(x)
-        parts = _residuals(model.run(plots_ds, weather, trial, slope_correction=slope_correction),
+        parts = residuals(model.run(plots_ds, weather, trial, slope_correction=slope_correction),
                            observations, trial)
         return {v: float(np.sqrt(np.nanmean(r ** 2))) for v, r in parts.items()}
 
     x0 = np.clip((np.array([float(pset[k]) for k in keys]) - lower) / (upper - lower), 0.0, 1.0)
     before = rmse(x0)
-    fit = least_squares(residuals, x0, bounds=(0.0, 1.0), diff_step=1e-3, x_scale=1.0, max_nfev=200)
+    fit = least_squares(objective, x0, bounds=(0.0, 1.0), diff_step=1e-3, x_scale=1.0, max_nfev=200)
     fitted = with_values(fit.x)
     return CalibrationResult(
         params=orchard_params.ParameterSet(pset.name, fitted.entries), keys=keys, rmse_before=before,
