@@ -44,31 +44,6 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def advised_home(sample_home, tmp_path_factory):
-    """A copy of the sample database with the weekly advice of 2016-07-15 stored (orchard run-week); built
-    once per test session and shared by the app test modules."""
-    from advice.pipeline import run_week
-    from orchard import store
-
-    home = tmp_path_factory.getbasetemp() / "advised_home"
-    if not (home / "ready").exists():
-        # the sample's files (image library, identification model), then a consistent snapshot of its
-        # database, whatever its write-ahead log holds
-        shutil.copytree(sample_home, home, ignore=shutil.ignore_patterns("orchard.db*"), dirs_exist_ok=True)
-        source, copy = sqlite3.connect(sample_home / "orchard.db"), sqlite3.connect(home / "orchard.db")
-        source.backup(copy)
-        source.close()
-        copy.close()
-        engine = store.create_engine_for(f"sqlite:///{home / 'orchard.db'}")
-        try:
-            run_week(engine, ISSUED)
-        finally:
-            engine.dispose()
-        (home / "ready").touch()
-    return home
-
-
-@pytest.fixture(scope="module")
 def server(advised_home, tmp_path_factory):
     """``streamlit run app/Home.py`` on a free port against a private copy (with a weekly risk-map export
     when the extension export page exists); yields the base URL."""

@@ -6,8 +6,6 @@ database, so the home tiles and the map colours come from real stored advice.
 """
 
 import json
-import shutil
-import sqlite3
 import sys
 from datetime import date
 from pathlib import Path
@@ -27,31 +25,6 @@ USERS = {"grower_li": ("李明", "grower"), "grower_wang": ("王芳", "grower"),
          "agronomist_zhao": ("赵农艺师", "agronomist"), "extension_county": ("县农技推广站", "extension"),
          "admin": ("Administrator", "admin")}
 MY_PAGES = ("grower_home", "plot", "inputs", "identify")
-
-
-@pytest.fixture(scope="module")
-def advised_home(sample_home, tmp_path_factory):
-    """A copy of the sample database with the weekly advice of 2016-07-15 stored (orchard run-week); built
-    once per test session and shared by the app test modules (tests that write use their own copy)."""
-    from advice.pipeline import run_week
-    from orchard import store
-
-    home = tmp_path_factory.getbasetemp() / "advised_home"  # shared by the app test modules of a session
-    if not (home / "ready").exists():
-        # the sample's files (image library, identification model), then a consistent snapshot of its
-        # database, whatever its write-ahead log holds
-        shutil.copytree(sample_home, home, ignore=shutil.ignore_patterns("orchard.db*"), dirs_exist_ok=True)
-        source, copy = sqlite3.connect(sample_home / "orchard.db"), sqlite3.connect(home / "orchard.db")
-        source.backup(copy)
-        source.close()
-        copy.close()
-        engine = store.create_engine_for(f"sqlite:///{home / 'orchard.db'}")
-        try:
-            run_week(engine, ISSUED)
-        finally:
-            engine.dispose()
-        (home / "ready").touch()
-    return home
 
 
 @pytest.fixture

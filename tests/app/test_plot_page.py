@@ -4,8 +4,6 @@ advice, and its pure helpers (app/plot_view.py, the advice texts of app/i18n.py)
 The AppTest runs share one user, plot and date, so the page's st.cache_data computes the models once.
 """
 
-import shutil
-import sqlite3
 import sys
 from datetime import date
 from pathlib import Path
@@ -27,31 +25,6 @@ ISSUED = date(2016, 7, 15)
 GROWER, PLOT = "grower_li", "CT13"  # CT13 (grower_li's, 2.8 ha) has a weak-growth zone in the sample imagery
 USERS = {"grower_li": ("李明", "grower"), "agronomist_zhao": ("赵农艺师", "agronomist"),
          "admin": ("Administrator", "admin")}
-
-
-@pytest.fixture(scope="module")
-def advised_home(sample_home, tmp_path_factory):
-    """A copy of the sample database with the weekly advice of 2016-07-15 stored (orchard run-week); built
-    once per test session and shared by the app test modules."""
-    from advice.pipeline import run_week
-    from orchard import store
-
-    home = tmp_path_factory.getbasetemp() / "advised_home"
-    if not (home / "ready").exists():
-        # the sample's files (image library, identification model), then a consistent snapshot of its
-        # database, whatever its write-ahead log holds
-        shutil.copytree(sample_home, home, ignore=shutil.ignore_patterns("orchard.db*"), dirs_exist_ok=True)
-        source, copy = sqlite3.connect(sample_home / "orchard.db"), sqlite3.connect(home / "orchard.db")
-        source.backup(copy)
-        source.close()
-        copy.close()
-        engine = store.create_engine_for(f"sqlite:///{home / 'orchard.db'}")
-        try:
-            run_week(engine, ISSUED)
-        finally:
-            engine.dispose()
-        (home / "ready").touch()
-    return home
 
 
 @pytest.fixture

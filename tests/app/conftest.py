@@ -1,0 +1,35 @@
+"""Fixtures the app test modules share."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from datetime import date
+
+import pytest
+
+#: The day of the stored weekly advice the app tests read.
+ISSUED = date(2016, 7, 15)
+
+
+@pytest.fixture(scope="session")
+def advised_home(sample_home, tmp_path_factory):
+    """A copy of the sample database with the weekly advice of 2016-07-15 stored (orchard run-week), built
+    once per test session (tests that write use their own copy)."""
+    from advice.pipeline import run_week
+    from orchard import store
+
+    home = tmp_path_factory.getbasetemp() / "advised_home"
+    # the sample's files (image library, identification model), then a consistent snapshot of its database,
+    # whatever its write-ahead log holds
+    shutil.copytree(sample_home, home, ignore=shutil.ignore_patterns("orchard.db*"), dirs_exist_ok=True)
+    source, copy = sqlite3.connect(sample_home / "orchard.db"), sqlite3.connect(home / "orchard.db")
+    source.backup(copy)
+    source.close()
+    copy.close()
+    engine = store.create_engine_for(f"sqlite:///{home / 'orchard.db'}")
+    try:
+        run_week(engine, ISSUED)
+    finally:
+        engine.dispose()
+    return home
