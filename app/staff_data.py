@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from orchard import config, params, store
+from orchard.bundle import declared_sets
 from orchard.errors import InputError, OrchardError, ParameterError
 
 # ----------------------------------------------------------------------------------------------------------
@@ -53,20 +54,21 @@ PEST_SETS = ("black_spot", "canker", "mites", "leaf_miner", "host", "outlook")
 
 @dataclass(frozen=True)
 class SetSpec:
-    """A parameter set the agronomist pages can edit.
+    """A parameter set the agronomist pages can edit (one declared set of the registry,
+    :func:`orchard.bundle.declared_sets`, or a district variant of one).
 
     Attributes
     ----------
     name : str
         Name under which versions are stored (``orchard.params.save_version``); for the sets the models
         read from the database it is the name their loader looks up.
-    kind : {"core", "cultivar", "pest", "advice"}
+    kind : {"core", "cultivar", "pest", "soil", "monitoring", "advice"}
     code : str or None
-        Cultivar or pest code.
+        Cultivar or pest code (or the set's short name in its package).
     used_by : str
-        ``"weekly"`` when the weekly run (``advice.pipeline.run_week``) reads the latest stored version,
-        ``"accounting"`` when the season account does, ``"none"`` when the models still read the shipped
-        file only (a stored version is kept for review, not used).
+        ``"weekly"`` when the weekly run reads the latest stored version (through its parameter bundle,
+        ``orchard.bundle.resolve``), ``"accounting"`` when the season account does, ``"none"`` when the
+        models still read the shipped file only (a stored version is kept for review, not used).
     district : str or None
         District of a district variant (``<name>@<district>``); the growth model reads cultivar variants
         for the plots of that district, the other modules not yet.
@@ -83,25 +85,14 @@ class SetSpec:
         return self.name.split(DISTRICT_SEPARATOR, 1)[0]
 
 
-def _cultivar_codes() -> tuple[str, ...]:
-    from growth import cultivars
-
-    return cultivars.cultivar_codes()
-
-
 def parameter_specs() -> list[SetSpec]:
-    """Every editable parameter set: the core weather set, one per cultivar, the pest sets, the advice sets.
+    """Every editable parameter set, as the packages declare them (:func:`orchard.bundle.declared_sets`):
+    the core weather set, one per cultivar, the pest sets, the soil and monitoring sets, the advice sets.
 
-    The weekly advice reads the latest stored version of ``weather``, ``growth.<cultivar>``, the pest sets,
-    ``advice.rules`` and ``rotation`` (``orchard.params.in_force``); the season account reads ``carbon``.
+    The weekly advice reads the latest stored version of each set declared ``used_by="weekly"``
+    (``orchard.params.in_force``); the season account reads ``carbon``.
     """
-    specs = [SetSpec("weather", "core", None, "weekly")]
-    specs += [SetSpec(f"growth.{code}", "cultivar", code, "weekly") for code in _cultivar_codes()]
-    specs += [SetSpec(name, "pest", name, "weekly") for name in PEST_SETS]
-    specs += [SetSpec("advice.rules", "advice", "rules", "weekly"),
-              SetSpec("rotation", "advice", "rotation", "weekly"),
-              SetSpec("carbon", "advice", "carbon", "accounting")]
-    return specs
+    return [SetSpec(d.name, d.kind, d.code, d.used_by) for d in declared_sets().values()]
 
 
 def district_set_name(name: str, district: str | None) -> str:
@@ -118,50 +109,27 @@ def district_set_name(name: str, district: str | None) -> str:
 def spec_for(name: str) -> SetSpec:
     """The spec of a set name, district variants (``name@district``) included."""
     base, _, district = name.partition(DISTRICT_SEPARATOR)
-    for spec in parameter_specs():
-        if spec.name == base:
-            if district:  # the growth model prefers a district's cultivar set for that district's plots
-                return SetSpec(name, spec.kind, spec.code, "weekly" if spec.kind == "cultivar" else "none",
-                               district)
-            return spec
-    known = ", ".join(s.name for s in parameter_specs())
+    declared = declared_sets()
+    if base in declared:
+        spec = SetSpec(base, declared[base].kind, declared[base].code, declared[base].used_by)
+        if district:  # the growth model prefers a district's cultivar set for that district's plots
+            return SetSpec(name, spec.kind, spec.code, "weekly" if spec.kind == "cultivar" else "none",
+                           district)
+        return spec
+    known = ", ".join(declared)
     raise InputError(f"unknown parameter set '{name}'; known sets are {known}.")
 
 
 def shipped_set(spec: SetSpec) -> params.ParameterSet:
     """The set as shipped with the code (no stored version), named as stored."""
-    if spec.kind == "core":
-        shipped = params.core_parameters()
-    elif spec.kind == "cultivar":
-        from growth import cultivars
-
-        shipped = cultivars.cultivar_parameters(spec.code)
-    elif spec.kind == "pest":
-        from pests.paramsets import pest_parameters
-
-        shipped = pest_parameters(spec.code)
-    elif spec.code == "rules":
-        from advice.rules import rules_parameters
-
-        shipped = rules_parameters()
-    elif spec.code == "rotation":
-        from advice.products import rotation_parameters
-
-        shipped = rotation_parameters()
-    else:
-        from advice.accounting import carbon_parameters
-
-        shipped = carbon_parameters()
+    shipped = declared_sets()[spec.base_name].load_shipped()
     return params.ParameterSet(spec.name, shipped.entries, source_path=shipped.source_path)
 
 
 def check_consistency(spec: SetSpec, pset: params.ParameterSet) -> None:
-    """Rules across parameters a per-entry range cannot express (pest sets: tmin < topt < tmax, …)."""
-    if spec.kind == "pest":
-        from pests.paramsets import load_all
-
-        load_all({spec.code: params.ParameterSet(spec.code, pset.entries)},
-                 pests=[spec.code] if spec.code not in ("host", "outlook") else None)
+    """Rules across parameters a per-entry range cannot express (pest sets: tmin < topt < tmax, …): the
+    check the set's package declares (``SetDeclaration.check``)."""
+    declared_sets()[spec.base_name].run_check(pset)
 
 
 def _stored_over_shipped(shipped: params.ParameterSet, stored: params.ParameterSet, name: str,

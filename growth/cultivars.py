@@ -16,7 +16,7 @@ from orchard import params
 from orchard.errors import InputError
 
 __all__ = ["CULTIVAR_DIR", "SPECIES_FILE", "cultivar_codes", "cultivar_parameters", "parameter_arrays",
-           "parameters_for_plots", "species_parameters"]
+           "parameters_for_plots", "parameters_from_bundle", "set_keys_for_bundle", "species_parameters"]
 
 PARAMETER_DIR = Path(__file__).resolve().parent / "parameters"
 SPECIES_FILE = PARAMETER_DIR / "citrus.toml"
@@ -95,6 +95,73 @@ def parameters_for_plots(cultivars: Sequence[str], plot_ids: Sequence[str] | Non
             if plot_ids is None:
                 raise
             raise InputError(f"plot {plot_ids[i]}: {exc}") from None
+    return sets
+
+
+def _check_codes(cultivars: Sequence[str], plot_ids: Sequence[str] | None, known: Sequence[str]) -> None:
+    for i, code in enumerate(cultivars):
+        where = f"plot {plot_ids[i]}" if plot_ids is not None else f"plot number {i + 1}"
+        if code is None or code != code or str(code).strip() == "":
+            raise InputError(f"{where} has no cultivar; set its cultivar (one of {', '.join(known)}).")
+        if str(code) not in known:
+            raise InputError(f"{where}: unknown cultivar '{code}'; known cultivars are {', '.join(known)} "
+                             "(add a file to growth/parameters/cultivars for a new one).")
+
+
+def _same(a: params.ParameterSet, b: params.ParameterSet) -> bool:
+    return a is b or (a.name, a.version, a.hash) == (b.name, b.version, b.hash)
+
+
+def set_keys_for_bundle(bundle, cultivars: Sequence[str],
+                        districts: Sequence[str] | None = None) -> list[str]:
+    """Per plot, its key in :func:`parameters_from_bundle`: ``<code>@<district>`` where the bundle holds a
+    variant of ``growth.<code>`` for the plot's district that differs from the set under the plain name,
+    else the cultivar code."""
+    keys = []
+    for i, code in enumerate(cultivars):
+        code = str(code)
+        district = districts[i] if districts is not None else None
+        key = code
+        if district and district == district:  # not None, not NaN
+            name = f"growth.{code}"
+            if not _same(bundle.get_for(name, str(district)), bundle.get_for(name)):
+                key = f"{code}{DISTRICT_SEPARATOR}{district}"
+        keys.append(key)
+    return keys
+
+
+def parameters_from_bundle(bundle, cultivars: Sequence[str], districts: Sequence[str] | None = None, *,
+                           plot_ids: Sequence[str] | None = None) -> dict[str, params.ParameterSet]:
+    """The cultivar sets of a run's parameter bundle, as :func:`growth.model.run` takes them (``params=``).
+
+    Parameters
+    ----------
+    bundle : orchard.bundle.ParameterBundle
+        The run's parameter sets (``growth.<code>`` and district variants ``growth.<code>@<district>``).
+    cultivars : sequence of str
+        Each plot's cultivar code.
+    districts : sequence of str, optional
+        Each plot's district; a plot whose district has its own variant of the cultivar's set uses it.
+    plot_ids : sequence of str, optional
+        Named in the error for a plot without a known cultivar.
+
+    Returns
+    -------
+    dict
+        Cultivar code -> the set under the plain name (the bundle's district's variant when it was resolved
+        for a district), plus ``<code>@<district>`` -> that district's variant for every plot whose district
+        uses a different one. ``growth.model.run`` picks each plot's set by its district (or by the
+        per-plot keys of :func:`set_keys_for_bundle` passed as ``set_keys=``).
+    """
+    _check_codes(cultivars, plot_ids, cultivar_codes())
+    keys = set_keys_for_bundle(bundle, cultivars, districts)
+    sets: dict[str, params.ParameterSet] = {}
+    for code, key in zip(cultivars, keys, strict=True):
+        code = str(code)
+        if code not in sets:
+            sets[code] = bundle.get_for(f"growth.{code}")
+        if key != code and key not in sets:
+            sets[key] = bundle.get_for(f"growth.{code}", key.partition(DISTRICT_SEPARATOR)[2])
     return sets
 
 

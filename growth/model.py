@@ -374,7 +374,7 @@ def _daily_input(value, name: str, times, plot_ids) -> np.ndarray | None:
 
 
 def run(plots, weather: xr.Dataset, params=None, ks=None, *, n_status=None, slope_correction: bool = True,
-        session=None, plot_chunk: int = PLOT_CHUNK, dates_only: bool = False) -> xr.Dataset:
+        session=None, plot_chunk: int = PLOT_CHUNK, dates_only: bool = False, set_keys=None) -> xr.Dataset:
     """Simulate citrus growth for every plot over the days of the weather.
 
     Parameters
@@ -388,7 +388,9 @@ def run(plots, weather: xr.Dataset, params=None, ks=None, *, n_status=None, slop
         from the first 1 January in the weather; induction from the 1 October before it when present.
     params : ParameterSet or dict of cultivar -> ParameterSet, optional
         One set for every plot, or one per cultivar; default the cultivars' sets (stored versions first when
-        ``session`` is given, else the shipped files).
+        ``session`` is given, else the shipped files). A dict may also hold district variants under
+        ``<code>@<district>`` (``growth.cultivars.parameters_from_bundle``): a plot whose ``district`` has
+        one uses it.
     ks : xarray.DataArray or float, optional
         Daily water-stress coefficient (time, plot) or per plot, 0–1, from the soil water balance; default 1
         (no water stress), recorded in the attrs.
@@ -400,6 +402,9 @@ def run(plots, weather: xr.Dataset, params=None, ks=None, *, n_status=None, slop
         Only thermal time, quality and the stage dates (no induction, carbon or fruit size): the fast path
         for expected dates over many weather members. The result then holds the dates and the daily
         ``stage`` only.
+    set_keys : sequence of str, optional
+        Per plot, its key in the ``params`` dict (``growth.cultivars.set_keys_for_bundle``); default the
+        plot's ``<code>@<district>`` when ``params`` holds that key, else its cultivar code.
 
     Returns
     -------
@@ -415,7 +420,7 @@ def run(plots, weather: xr.Dataset, params=None, ks=None, *, n_status=None, slop
     times = pd.DatetimeIndex(weather["time"].values)
 
     codes = [str(c) for c in plots_ds["cultivar"].values] if "cultivar" in plots_ds else [""] * len(plot_ids)
-    set_keys = codes
+    given_keys, set_keys = set_keys, codes
     if params is None:
         # a district's own version of a cultivar set (growth.<code>@<district>) wins over the belt-wide one
         districts = plots_ds["district"].values if "district" in plots_ds else None
@@ -424,7 +429,17 @@ def run(plots, weather: xr.Dataset, params=None, ks=None, *, n_status=None, slop
     elif isinstance(params, orchard_params.ParameterSet):
         sets = {code: params for code in set(codes)}
     else:
-        missing = [c for c in codes if c not in params]
+        if given_keys is not None:
+            set_keys = [str(k) for k in given_keys]
+            if len(set_keys) != len(codes):
+                raise InputError(f"set_keys has {len(set_keys)} keys for {len(codes)} plots; give one key "
+                                 "per plot.")
+        elif "district" in plots_ds and any(orchard_params.DISTRICT_SEPARATOR in str(k) for k in params):
+            # district variants under <code>@<district> (growth.cultivars.parameters_from_bundle)
+            variants = [f"{c}{orchard_params.DISTRICT_SEPARATOR}{d}" for c, d in
+                        zip(codes, plots_ds["district"].values, strict=True)]
+            set_keys = [v if v in params else c for v, c in zip(variants, codes, strict=True)]
+        missing = [k for k in set_keys if k not in params]
         if missing:
             raise InputError(f"no parameter set for cultivar '{missing[0]}'; pass one for every cultivar.")
         sets = dict(params)

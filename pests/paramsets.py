@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from orchard.bundle import ParameterBundle, SetDeclaration
 from orchard.errors import InputError, ParameterError
 from orchard.params import ParameterSet, in_force, load_parameters
 
-__all__ = ["PESTS", "PEST_LABELS", "PARAMETER_DIR", "check_pests", "pest_parameters", "load_all"]
+__all__ = ["PESTS", "PEST_LABELS", "PARAMETER_DIR", "SETS", "check_pests", "check_set", "declarations",
+           "pest_parameters", "load_all"]
 
 #: The pests this package models, in output order.
 PESTS = ("black_spot", "canker", "mites", "leaf_miner")
@@ -24,6 +26,8 @@ PEST_LABELS = {
     "leaf_miner": "citrus leafminer",
 }
 PARAMETER_DIR = Path(__file__).resolve().parent / "parameters"
+#: Every parameter set of the package: one per pest, the host calendar and the outlook scoring.
+SETS = PESTS + ("host", "outlook")
 
 
 def check_pests(pests: Iterable[str] | str | None) -> tuple[str, ...]:
@@ -43,13 +47,20 @@ def check_pests(pests: Iterable[str] | str | None) -> tuple[str, ...]:
 
 def pest_parameters(name: str, overrides: Mapping | str | Path | None = None) -> ParameterSet:
     """The shipped parameter set ``name`` (a pest, ``host`` or ``outlook``), with optional overrides."""
-    if name not in PESTS + ("host", "outlook"):
+    if name not in SETS:
         raise InputError(f"unknown pest '{name}'; known pests are {', '.join(PESTS)}.")
     params = load_parameters(PARAMETER_DIR / f"{name}.toml")
     if overrides:
         params = params.with_overrides(overrides)
     _check_consistency(params)
     return params
+
+
+def check_set(p: ParameterSet) -> None:
+    """Cross-parameter rules a per-entry range cannot express (the registry's check of every pest set):
+    tmin < topt < tmax triples, wmin <= wmax, event.tmin < event.tmax, 4 increasing level bounds,
+    3 increasing horizons, as many flush ends as starts. Raises ParameterError naming the set and keys."""
+    _check_consistency(p)
 
 
 def _check_consistency(p: ParameterSet) -> None:
@@ -94,22 +105,26 @@ def _check_consistency(p: ParameterSet) -> None:
 
 
 def load_all(
-    params: Mapping[str, ParameterSet | Mapping] | None = None, pests: Iterable[str] | None = None,
-    session=None,
+    params: ParameterBundle | Mapping[str, ParameterSet | Mapping] | None = None,
+    pests: Iterable[str] | None = None, session=None,
 ) -> dict[str, ParameterSet]:
     """Parameter sets for ``pests`` plus ``host`` and ``outlook``.
 
-    ``params`` maps a name to a ready ParameterSet or to an overrides dict; unknown names are errors. With
-    a database ``session`` a set not given is the latest version an agronomist stored under its name
-    (``black_spot``, ``host`` …), else the shipped file.
+    ``params`` maps a name to a ready ParameterSet or to an overrides dict; unknown names are errors. It may
+    also be a run's :class:`orchard.bundle.ParameterBundle`: its pest sets are taken (the sets in force,
+    the bundle's district variant where it holds one) and its other sets ignored. With a database
+    ``session`` a set not given is the latest version an agronomist stored under its name (``black_spot``,
+    ``host`` …), else the shipped file.
     """
+    if isinstance(params, ParameterBundle):
+        params = {name: params[name] for name in SETS if name in params}
     params = dict(params or {})
     names = check_pests(pests)
     if "canker" in names and "leaf_miner" not in names:  # canker's leafminer multiplier needs the CLM model
         names = names + ("leaf_miner",)
     names = names + ("host", "outlook")
     for key in params:
-        if key not in PESTS + ("host", "outlook"):
+        if key not in SETS:
             raise InputError(
                 f"unknown pest '{key}' in params; known pests are {', '.join(PESTS)} (plus "
                 "'host' and 'outlook')."
@@ -126,3 +141,18 @@ def load_all(
         else:
             out[name] = pest_parameters(name, given)
     return out
+
+
+def _shipped(name: str):
+    def shipped() -> ParameterSet:
+        return load_parameters(PARAMETER_DIR / f"{name}.toml")
+
+    shipped.__name__ = f"shipped_{name}"
+    return shipped
+
+
+def declarations() -> list[SetDeclaration]:
+    """The registry entries (:mod:`orchard.bundle`) of the four pest sets, ``host`` and ``outlook``; the
+    weekly run reads their stored versions."""
+    return [SetDeclaration(name=name, package="pests", shipped=_shipped(name), check=check_set,
+                           used_by="weekly", kind="pest", code=name) for name in SETS]
