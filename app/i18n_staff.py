@@ -166,7 +166,7 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "staff.map.none": "还没有每周风险图。请在上方“生成风险图”，或运行：orchard export-riskmap --week "
                           "YYYY-Www --dem DEM --out {folder}",
         "staff.map.make": "生成风险图",
-        "staff.map.no_module": "风险图导出模块（pests.riskmap_export）尚未安装，暂时不能生成。",
+        "staff.map.no_module": "风险图导出模块（exports.riskmap）尚未安装，暂时不能生成。",
         "staff.map.week_of": "选择该周内的任意一天",
         "staff.map.week_is": "第 {week} 周（从 {monday} 星期一起）",
         "staff.map.pests": "病虫（全部不选则为全部）",
@@ -455,7 +455,7 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "staff.map.none": "No weekly risk map yet. Make one above, or run: orchard export-riskmap --week "
                           "YYYY-Www --dem DEM --out {folder}",
         "staff.map.make": "Make a risk map",
-        "staff.map.no_module": "The risk-map export (pests.riskmap_export) is not installed; maps cannot be "
+        "staff.map.no_module": "The risk-map export (exports.riskmap) is not installed; maps cannot be "
                                "made yet.",
         "staff.map.week_of": "Any day of the week",
         "staff.map.week_is": "Week {week} (from Monday {monday})",

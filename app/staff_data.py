@@ -728,13 +728,13 @@ def filter_advice(frame: pd.DataFrame, plot_ids: Sequence[str] | None = None,
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Weekly risk-map exports (pests.riskmap_export.export_riskmap writes them)
+# Weekly risk-map exports (exports.riskmap.export_riskmap writes them)
 # ----------------------------------------------------------------------------------------------------------
 #: Risk classes of the maps (pest outlook levels 1-5, as Chinese forecast levels 轻 … 大发生).
 RISK_CLASSES = (1, 2, 3, 4, 5)
 #: Kinds of export files, in the order the downloads page lists them.
 FILE_KINDS = ("cog", "probability", "png", "pdf", "gpkg", "geojson", "kml", "csv")
-#: The manifest's kinds (``pests.riskmap_export``) -> the kinds above.
+#: The manifest's kinds (``exports.riskmap``) -> the kinds above.
 MANIFEST_KINDS = {"class_cog": "cog", "probability_cog": "probability", "map_png": "png", "map_pdf": "pdf",
                   "plots_gpkg": "gpkg", "plots_geojson": "geojson", "plots_kml": "kml", "plots_csv": "csv"}
 _KIND_BY_SUFFIX = {".tif": "cog", ".tiff": "cog", ".png": "png", ".pdf": "pdf", ".gpkg": "gpkg",
@@ -979,12 +979,12 @@ def plot_features(plots: Sequence[Mapping], risk: pd.DataFrame | None = None, pe
 
 
 def export_module():
-    """The risk-map export module (``pests.riskmap_export``), or None while it is not installed."""
+    """The risk-map export module (``exports.riskmap``), or None while it is not installed."""
     try:
-        from pests import riskmap_export
+        from exports import riskmap
     except ImportError:
         return None
-    return riskmap_export
+    return riskmap
 
 
 def make_export(engine, week: str, *, district: str | None = None, pests: Sequence[str] | None = None,
@@ -993,7 +993,7 @@ def make_export(engine, week: str, *, district: str | None = None, pests: Sequen
     """Make the weekly export of ``week`` under :func:`riskmap_root` and return its folder."""
     module = export_module()
     if module is None:
-        raise InputError("the risk-map export (pests.riskmap_export) is not installed; ask the "
+        raise InputError("the risk-map export (exports.riskmap) is not installed; ask the "
                          "administrator.")
     dem = Path(dem_path) if dem_path else default_dem()
     if dem is None or not Path(dem).is_file():

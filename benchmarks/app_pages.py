@@ -2,7 +2,7 @@
 
 A temporary ORCHARD_HOME gets the sample district (``orchard init --sample``), the weekly advice of
 2016-07-15 (``advice.pipeline.run_week``) and, when the extension risk-map page exists, the weekly risk-map
-export of 2016-W29 (``pests.riskmap_export.export_riskmap``); none of this is timed. Then each page runs
+export of 2016-W29 (``exports.riskmap.export_riskmap``); none of this is timed. Then each page runs
 headless with ``streamlit.testing.v1.AppTest`` (the script run the server does for a browser, without the
 websocket) as a signed-in user:
 
@@ -66,7 +66,7 @@ def prepare(home: Path) -> None:
     try:
         run_week(engine, ISSUE_DATE)
         if (ROOT / "app" / "pages" / "extension_riskmap.py").exists():
-            from pests.riskmap_export import export_riskmap
+            from exports.riskmap import export_riskmap
 
             export_riskmap(RISK_WEEK, config.sample_data_dir() / config.SAMPLE_DEM,
                            home / "exports" / "riskmaps", engine=engine)

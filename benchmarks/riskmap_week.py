@@ -4,9 +4,9 @@ three horizons, Cloud-Optimized GeoTIFFs and PNG/PDF maps.
 The DEM is synthetic (seeded hills 150-1,450 m, 10 m cells in CGCS2000 / 3-degree Gauss-Krüger CM 117E,
 EPSG:4548, centred on the Changting station; DEFLATE-compressed float32 tiles, written block by block, not
 timed); the weather is the sample district's real station record (Changting, CMA 58911, 2010-2017). The
-export runs as :func:`pests.riskmap_export.export_riskmap` does, without the database: the risk grid
+export runs as :func:`exports.riskmap.export_riskmap` does, without the database: the risk grid
 (:func:`pests.riskmap.risk_grid_run`: one pass over the DEM for the weather classes, the weather of each
-class, the pest outlook per class), then :func:`pests.riskmap_export.write_rasters` (the lookup back to the
+class, the pest outlook per class), then :func:`exports.riskmap.write_rasters` (the lookup back to the
 cells block by block into plain tiled GeoTIFFs, then GDAL's COG driver) and the maps.
 
 The reference, measured in the same run, is ONE plain block-by-block read of the DEM with rasterio: the
@@ -113,7 +113,7 @@ def main(argv=None) -> None:
     import rasterio
 
     from pests.riskmap import dask_scheduler, risk_grid_run
-    from pests.riskmap_export import cjk_font, render_maps, write_rasters
+    from exports.riskmap import cjk_font, render_maps, write_rasters
 
     root = Path(tempfile.mkdtemp(prefix="riskmap_bench_"))
     try:

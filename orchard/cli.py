@@ -7,10 +7,10 @@ Every command turns bad input into one sentence on stderr and a non-zero exit co
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import os
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 from typing import Annotated
 
@@ -52,49 +52,17 @@ def init(sample: Annotated[bool, typer.Option("--sample", help="Load the sample 
         if sample:
             counts = sample_district.load_sample(
                 engine, progress=lambda step: progress.update(task, description=f"loading {step}"))
-            progress.update(task, description="loading sample imagery and sensors")
-            counts.update(_load_sample_observations(engine))
-            progress.update(task, description="loading sample leaf photos, training the identification model")
-            counts.update(_load_sample_images(engine))
+            # Each package loads its own part of the sample (satellite scenes and field sensors, leaf photos
+            # and a first identification model), so ``orchard/`` stays free of module imports.
+            for entry_point in sample_loaders():
+                progress.update(task, description=f"loading sample {entry_point.name.replace('_', ' ')}")
+                counts.update(entry_point.load()(engine, config.sample_data_dir()))
     out.print(f"database ready: {_shown_url()}")
     if counts:
         out.print(f"sample district loaded: {counts['plots']} plots, {counts['daily_days']} days of daily "
-                  f"weather, {counts['hourly_hours']} hours of hourly weather, {counts['scenes']} satellite "
-                  f"scenes, {counts['sensor_readings']} sensor readings, {counts['leaf_photos']} leaf photos")
-
-
-def _load_sample_observations(engine) -> dict[str, int]:
-    """The sample district's satellite scenes and field-sensor files (the modules' own loaders, so
-    ``orchard/`` itself stays free of module imports; see sample_data/imagery and sample_data/sensors)."""
-    from monitoring.cli import register_scenes
-    from monitoring.soil.ingest import ingest_files
-
-    root = config.sample_data_dir()
-    scenes = register_scenes(engine, [root / "imagery" / "s2_synthetic"])
-    sensors = root / "sensors"
-    reports = ingest_files(engine, [sensors / "station_ws01_hourly.csv"], sensor_id="WS01",
-                           registry=sensors / "sensors.csv")
-    reports += ingest_files(engine, [sensors / "probes_gateway_b_7in1.csv", sensors / "deep_moisture_long.csv"])
-    # gateway A logs local time without a zone; WS02 logs UTC but is declared local on purpose (QC flags it TZ)
-    reports += ingest_files(engine, [sensors / "probes_gateway_a_7in1.csv", sensors / "station_ws02_toa5.dat"],
-                            tz="Asia/Shanghai")
-    return {"scenes": len(scenes), "sensor_readings": sum(r.rows_written for r in reports)}
-
-
-def _load_sample_images(engine) -> dict[str, int]:
-    """The labelled sample leaf photos into the image library, and a first identification model trained on
-    them (only when none exists, so loading the sample again keeps a model an agronomist trained)."""
-    from orchard import store
-    from pests.images import classifier, library
-
-    with store.session_scope(engine) as session:
-        library.load_sample_images(session)
-    if not (classifier.default_model_dir() / classifier.MODEL_FILE).exists():
-        with store.session_scope(engine) as session:
-            classifier.train(session)
-    with store.session_scope(engine) as session:
-        n_photos = len(library.all_samples(session))
-    return {"leaf_photos": n_photos}
+                  f"weather, {counts['hourly_hours']} hours of hourly weather, {counts.get('scenes', 0)} "
+                  f"satellite scenes, {counts.get('sensor_readings', 0)} sensor readings, "
+                  f"{counts.get('leaf_photos', 0)} leaf photos")
 
 
 @app.command("import-plots")
@@ -369,11 +337,40 @@ def _terrain(plots, dem: Path, search_distance: float | None = None):
         observer_height_m=core["terrain.observer_height"])
 
 
-# Each model package adds its own commands (``orchard growth ...``, ``orchard pests ...``) from
-# ``<package>/cli.py``; the core stays free of module imports until a command runs.
-for _module in ("growth.cli", "pests.cli", "monitoring.cli", "monitoring.soil.cli", "advice.cli",
-                "advice.week_cli", "pests.riskmap_cli", "pests.images.cli"):
-    importlib.import_module(_module).register(app)
+#: Entry-point group through which each package adds its commands: ``NAME = "package.cli:register"``, a
+#: function ``register(app: typer.Typer)``; declared in the package's ``[project.entry-points]`` table.
+COMMANDS_GROUP = "orchard.commands"
+#: Entry-point group of the packages' parts of ``orchard init --sample``: ``NAME = "package.module:func"``, a
+#: function ``(engine, sample_dir) -> dict[str, int]`` (counts for the summary), run after the core's sample
+#: (plots, weather, users) in the order of their names.
+SAMPLE_LOADERS_GROUP = "orchard.sample_loaders"
+
+
+def _entry_points(group: str) -> list[metadata.EntryPoint]:
+    """The installed entry points of ``group`` in the order of their names (an entry point seen twice, e.g.
+    from a source checkout's egg-info and the installed metadata, once)."""
+    unique = {(ep.name, ep.value): ep for ep in metadata.entry_points(group=group)}
+    return [unique[key] for key in sorted(unique)]
+
+
+def sample_loaders() -> list[metadata.EntryPoint]:
+    """The packages' sample loaders (group ``orchard.sample_loaders``), in the order they run."""
+    return _entry_points(SAMPLE_LOADERS_GROUP)
+
+
+def register_commands(typer_app: typer.Typer) -> None:
+    """Add every installed package's commands (``orchard growth ...``, ``orchard export-riskmap ...``) to
+    ``typer_app`` through the entry points of group ``orchard.commands``; the core imports no package."""
+    for entry_point in _entry_points(COMMANDS_GROUP):
+        try:
+            register = entry_point.load()
+        except ImportError as exc:  # e.g. an install older than the source tree: say what to do
+            raise ImportError(f"the commands '{entry_point.name}' ({entry_point.value}) cannot be loaded "
+                              f"({exc}); reinstall the toolkit: pip install -e .") from exc
+        register(typer_app)
+
+
+register_commands(app)
 
 
 def _shown_url() -> str:

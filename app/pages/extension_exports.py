@@ -1,6 +1,6 @@
 """Extension page: download the weekly risk-map export bundle, file by file or as one zip.
 
-Lists the exports under ``<ORCHARD_HOME>/exports/riskmaps`` (made by ``pests.riskmap_export.export_riskmap``
+Lists the exports under ``<ORCHARD_HOME>/exports/riskmaps`` (made by ``exports.riskmap.export_riskmap``
 or the risk-map page): Cloud-Optimized GeoTIFF, GeoPackage, GeoJSON, KML, PNG and PDF maps, and the plot
 table as CSV, each with a download button, plus a zip of the whole folder.
 """

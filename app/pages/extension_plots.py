@@ -2,7 +2,7 @@
 
 Plots come from ``store.list_plots`` for the signed-in extension user, which leaves owners out in the data
 layer (``owner_id`` None), so the table never names a grower. The risk columns are the chosen weekly export's
-plot table (``plots.csv`` of ``pests.riskmap_export``), the severity the latest stored advice.
+plot table (``plots.csv`` of ``exports.riskmap``), the severity the latest stored advice.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Extension page: the district risk map of a chosen week, pest and horizon, on an offline map.
 
-Shows the class band of the weekly export's Cloud-Optimized GeoTIFF (``pests.riskmap_export``), reprojected to
+Shows the class band of the weekly export's Cloud-Optimized GeoTIFF (``exports.riskmap``), reprojected to
 lon/lat and coloured by its colour table, under the plot outlines, on a pydeck map without tiles
 (``map_provider=None``: nothing is fetched from the internet), with a legend of the five classes in the
 reader's language. Exports are listed from ``<ORCHARD_HOME>/exports/riskmaps``; a button makes the export of

@@ -56,7 +56,7 @@ def server(advised_home, tmp_path_factory):
     copy.close()
     if (ROOT / "app" / "pages" / "extension_exports.py").exists():
         from orchard import config, store
-        from pests.riskmap_export import export_riskmap
+        from exports.riskmap import export_riskmap
 
         engine = store.create_engine_for(f"sqlite:///{home / 'orchard.db'}")
         try:

@@ -44,7 +44,7 @@ def write_class_cog(path: Path, classes: np.ndarray, crs="EPSG:4490", bounds=BOU
 
 
 def fake_export(root: Path, week="2016-W28", plots=("CT01", "CT02")) -> Path:
-    """A small export folder in the format of pests.riskmap_export: class COGs per horizon, plots.csv,
+    """A small export folder in the format of exports.riskmap: class COGs per horizon, plots.csv,
     a PNG and the manifest."""
     folder = root / f"changting-fujian_{week}"
     folder.mkdir(parents=True)
@@ -302,7 +302,7 @@ def test_no_applications_warns_that_zero_is_not_a_reduction(home):
 
 
 def test_real_export_made_from_the_page_is_listed_and_mapped(sample_home_copy):
-    pytest.importorskip("pests.riskmap_export")
+    pytest.importorskip("exports.riskmap")
     at = page("extension_riskmap", EXTENSION).run()
     at.multiselect(key="staff_map_pests").set_value(["black_spot"])
     at.button(key="staff_map_make").click().run()

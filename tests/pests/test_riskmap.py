@@ -242,7 +242,7 @@ def test_local_threads_and_localcluster_agree(station_weather, engine, monkeypat
     them) equals the local threaded grid, and a whole export through ``scheduler=`` writes the same levels."""
     from distributed import Client, LocalCluster, get_task_stream
 
-    from pests.riskmap_export import export_riskmap
+    from exports.riskmap import export_riskmap
 
     local = risk_grid(DEM, station_weather, ISSUE, pests=["mites", "canker"], chunks=(40, 50))
     expected = local[["level", "probability", "class_key"]].compute(scheduler="threads")

@@ -40,10 +40,9 @@ import numpy as np
 import pandas as pd
 
 from orchard.errors import InputError, OrchardError, StorageError
-
-from .outlook import LEVEL_NAMES, LEVEL_NAMES_EN
-from .paramsets import PEST_LABELS, check_pests
-from .riskmap import (
+from pests.outlook import LEVEL_NAMES, LEVEL_NAMES_EN
+from pests.paramsets import PEST_LABELS, check_pests
+from pests.riskmap import (
     HORIZON_NAMES,
     LEVEL_COLOURS,
     MAX_STATION_DISTANCE_KM,
@@ -659,7 +658,7 @@ def render_maps(run: RiskGridRun, folder: Path, plots, meta: dict, font: str) ->
                 "Title": title,
                 "Description": "; ".join(labels),
                 "Source": sources,
-                "Software": f"citrus orchard toolkit, pests.riskmap_export {RISKMAP_EXPORT_VERSION}",
+                "Software": f"citrus orchard toolkit, exports.riskmap {RISKMAP_EXPORT_VERSION}",
             }
             fig.savefig(folder / f"{pest}.png", dpi=130, metadata=metadata)
             fig.savefig(
@@ -831,7 +830,7 @@ def export_riskmap(
     slope_weather = None
     if slope_correction:
         # The orchestrator's step: the growth module's slope correction is handed to the pest grid as a
-        # function (modules do not import each other; this export function sits on top like the CLI).
+        # function (modules do not import each other; exports/ is the layer that may combine them).
         from growth.slope import slope_weather
     tmp = _prepare_folder(out_dir, final, overwrite)
     try:
@@ -964,7 +963,7 @@ def _metadata(run, stations, core, label, week_label, monday, dem, plots, schedu
         "dem": Path(dem.path).name,
         "models": {
             "pests.outlook": ds.attrs.get("model_version", ""),
-            "pests.riskmap_export": RISKMAP_EXPORT_VERSION,
+            "exports.riskmap": RISKMAP_EXPORT_VERSION,
         },
         "parameter_sets": parameter_sets,
         "weather_sources": {

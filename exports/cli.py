@@ -13,7 +13,7 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``orchard export-riskmap`` to the ``orchard`` command."""
+    """Add ``orchard export-riskmap`` to the ``orchard`` command (entry point group ``orchard.commands``)."""
     app.command("export-riskmap")(export_riskmap_command)
 
 
@@ -58,7 +58,7 @@ def export_riskmap_command(
 
     from orchard.cli_common import engine, err
     from orchard.cli_common import out as console
-    from pests.riskmap_export import export_riskmap
+    from exports.riskmap import export_riskmap
 
     if out is None:
         from orchard import config

@@ -1,4 +1,4 @@
-"""Weekly risk-map exports (pests/riskmap_export.py, ``orchard export-riskmap``) on the sample district:
+"""Weekly risk-map exports (exports/riskmap.py, ``orchard export-riskmap``) on the sample district:
 COG layout, CRS and values, plot vectors against the CSV, PNG/PDF maps with the CJK font, atomic folders
 and bad input."""
 
@@ -19,7 +19,7 @@ from rasterio.windows import Window
 
 from orchard.errors import InputError, OrchardError, StorageError
 from orchard.sample import SAMPLE_DISTRICT
-from pests.riskmap_export import cjk_font, district_slug, export_riskmap
+from exports.riskmap import cjk_font, district_slug, export_riskmap
 
 DEM = "sample_data/dem/changting_youwuzhen_dem30m.tif"
 LEVEL_RGB = {1: (26, 152, 80), 2: (166, 217, 106), 3: (254, 224, 139), 4: (252, 141, 89), 5: (215, 48, 39)}
@@ -368,7 +368,7 @@ def test_failure_half_way_leaves_nothing(engine, tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("renderer crashed")
 
-    monkeypatch.setattr("pests.riskmap_export.render_maps", broken)
+    monkeypatch.setattr("exports.riskmap.render_maps", broken)
     with pytest.raises(RuntimeError, match="renderer crashed"):
         export_riskmap("2016-W30", DEM, tmp_path, engine=engine, pests=["canker"])
     assert list(tmp_path.iterdir()) == []
@@ -376,7 +376,7 @@ def test_failure_half_way_leaves_nothing(engine, tmp_path, monkeypatch):
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("pests.riskmap_export.write_vectors", disk_full)
+    monkeypatch.setattr("exports.riskmap.write_vectors", disk_full)
     with pytest.raises(StorageError, match="writing the export failed \\(No space left on device\\)"):
         export_riskmap("2016-W30", DEM, tmp_path, engine=engine, pests=["canker"])
     assert list(tmp_path.iterdir()) == []
@@ -450,7 +450,7 @@ def test_unknown_district_and_missing_font(engine, tmp_path):
 # ----------------------------------------------------------------------------------------------------------
 def test_geographic_grid_in_block_batches_with_overviews(station_weather, tmp_path, monkeypatch):
     from pests.riskmap import risk_grid_run
-    from pests.riskmap_export import write_rasters
+    from exports.riskmap import write_rasters
 
     rows, cols = 700, 1100
     y, x = np.mgrid[0:rows, 0:cols]
@@ -475,7 +475,7 @@ def test_geographic_grid_in_block_batches_with_overviews(station_weather, tmp_pa
     ) as dst:
         dst.write(z, 1)
     run = risk_grid_run(dem, station_weather, "2016-07-25", pests=["mites"], chunks=(256, 512))
-    monkeypatch.setattr("pests.riskmap_export.MAX_BATCH_CELLS", 300_000)  # several batches of 1-2 blocks
+    monkeypatch.setattr("exports.riskmap.MAX_BATCH_CELLS", 300_000)  # several batches of 1-2 blocks
     folder, work = tmp_path / "export", tmp_path / "work"
     folder.mkdir()
     work.mkdir()
@@ -556,7 +556,7 @@ def test_cog_check_catches_a_plain_geotiff(tmp_path):
 
 
 def test_weekly_risk_grid_for_the_app_matches_the_export(exported, engine):
-    from pests.riskmap_export import weekly_risk_grid
+    from exports.riskmap import weekly_risk_grid
 
     folder, *_ = exported
     ds = weekly_risk_grid("2016-W30", DEM, engine=engine, pests=["mites"])
