@@ -45,6 +45,12 @@ def _carbon() -> ParameterSet:
     return carbon_parameters()
 
 
+def _chain() -> ParameterSet:
+    from advice.chain import chain_parameters
+
+    return chain_parameters()
+
+
 def declarations() -> list[SetDeclaration]:
     """``advice.rules`` and ``rotation`` (read by the weekly run) and ``carbon`` (read by the season
     account)."""
@@ -55,4 +61,6 @@ def declarations() -> list[SetDeclaration]:
                        kind="advice", code="rotation"),
         SetDeclaration(name="carbon", package="advice", shipped=_carbon, used_by="accounting", kind="advice",
                        code="carbon"),
+        SetDeclaration(name="advice.chain", package="advice", shipped=_chain, used_by="weekly",
+                       kind="advice", code="chain"),
     ]

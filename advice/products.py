@@ -24,6 +24,7 @@ import math
 from datetime import date, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from orchard.errors import InputError
@@ -31,7 +32,7 @@ from orchard.params import ParameterSet, load_parameters
 
 from .catalogue import Catalogue, dose_for_area
 
-__all__ = ["EXCLUSION_REASONS", "ROTATION_FILE", "recommend_products", "rotation_parameters", "season_window"]
+__all__ = ["attach_products", "EXCLUSION_REASONS", "ROTATION_FILE", "recommend_products", "rotation_parameters", "season_window"]
 
 ROTATION_FILE = Path(__file__).resolve().parent / "parameters" / "rotation.toml"
 QOI_GROUPS = ("FRAC 11", "FRAC 11A")
@@ -369,3 +370,58 @@ def _pick(allowed: pd.DataFrame, n: int) -> list:
         if not others.empty:
             chosen[-1] = others.index[0]
     return chosen
+
+
+def attach_products(recs, area_ha: pd.Series, day: date, harvest_by_plot: dict, history: pd.DataFrame | None,
+                    rotation: ParameterSet, catalogue: Catalogue | None = None) -> dict[str, float]:
+    """Fitting products for every spray and nitrogen recommendation in ``recs`` (set on ``r.products``).
+
+    Target matched, rotation and maximum uses against the plot's season ``history`` (applications up to
+    ``day``), pre-harvest interval before the expected harvest (``harvest_by_plot``), cheapest first; doses
+    scaled to the plot's ``area_ha``. Returns the shortest PHI per pest (for the conflict rules).
+    """
+    from advice.catalogue import default_catalogue
+
+    catalogue = catalogue or default_catalogue()
+    wanted = [r for r in recs if r.topic in ("spray", "fertilise")]
+    min_phi: dict[str, float] = {}
+    if not wanted:
+        return min_phi
+    ai = catalogue.active_ingredients
+    n_content = ai[ai["ai_name_en"] == "N"].set_index("product_id")["content"]  # g N per kg
+    by_plot = {} if history is None or history.empty else dict(tuple(history.groupby("plot_id")))
+    # The choice depends on the target, the harvest date and the plot's history, not on its area (doses and
+    # costs scale with it): choose once per distinct case at 1 ha, then scale to each plot.
+    chosen: dict[tuple, tuple] = {}
+    longest_phi = int(catalogue.products["phi_days"].max())
+    for r in wanted:
+        target = r.action_numbers.get("pest") if r.topic == "spray" else "N"
+        own = by_plot.get(r.plot_id)
+        history_key = () if own is None or own.empty else tuple(own["id"])
+        harvest = harvest_by_plot.get(r.plot_id)
+        if harvest is not None and (harvest - day).days > longest_phi:
+            harvest = None  # no pre-harvest interval reaches it: the choice does not depend on it
+        key = (target, harvest, history_key)
+        if key not in chosen:
+            frame = recommend_products(catalogue, target, 1.0, own, on=day, harvest_date=harvest, n=3,
+                                       params=rotation)
+            chosen[key] = (frame.to_dict("records"), float(frame["phi_days"].min()) if len(frame) else None)
+        rows, shortest_phi = chosen[key]
+        plot_area = float(area_ha.get(r.plot_id, 1.0))
+        if r.topic == "fertilise":
+            # the label dose is replaced by the advised N: product amount = kg N / N content
+            kg_n = r.action_numbers.get("kg_n_plot") or 0.0
+            amounts = [kg_n / (float(n_content.get(row["product_id"], np.nan)) / 1000.0) for row in rows]
+        else:
+            amounts = [row["amount"] * plot_area for row in rows]
+        r.products = [
+            {"product_id": row["product_id"], "name_zh": row["trade_name_zh"], "name_en": row["trade_name_en"],
+             "moa_groups": row["moa_groups"], "amount": round(float(amount), 2), "unit": row["unit"],
+             "cost_cny": None if pd.isna(row["cost_cny"])
+             else round(float(row["cost_cny"]) * float(amount) / float(row["amount"]), 1),
+             "phi_days": int(row["phi_days"])}
+            for row, amount in zip(rows, amounts, strict=True)]
+        if r.topic == "spray" and shortest_phi is not None:
+            pest = r.action_numbers.get("pest")
+            min_phi[pest] = min(min_phi.get(pest, np.inf), shortest_phi)
+    return min_phi

@@ -32,20 +32,31 @@ def _rows(records: list[dict]) -> list[dict]:
 def run_week_command(
     date: Annotated[str, typer.Option("--date", help="Issue date, YYYY-MM-DD.")],
     plots: Annotated[list[str] | None, typer.Option("--plots", help="Only these plot ids (repeat).")] = None,
+    district: Annotated[str | None, typer.Option("--district", help="Only plots of this district.")] = None,
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", help="dask.distributed scheduler address (tcp://host:8786); default local threads.")
+    ] = None,
+    chunk_size: Annotated[int | None, typer.Option(
+        "--chunk-size", min=1, help="Plots per task (default advice.chain plots.chunk_size).")] = None,
+    skip: Annotated[list[str] | None, typer.Option("--skip", help="Skip a chain step (repeat).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print every recommendation as JSON.")] = False,
 ) -> None:
-    """Run every module for a date and store the prioritised advice for every plot."""
-    from advice.pipeline import run_week
+    """Run the weekly chain for a date and store it whole: module outputs, plot status and advice."""
+    from advice.chain import run_chain
 
     with progress() as bar:
         task = bar.add_task("weekly run", total=None)
-        result = run_week(
+        result = run_chain(
             engine(),
             date,
             plot_ids=plots,
+            district=district,
+            scheduler=scheduler,
+            chunk_size=chunk_size,
+            skip=tuple(skip or ()),
+            keep_recommendations=as_json,
             progress=lambda step: bar.update(task, description=f"weekly run: {step}"),
         )
-    records = _rows(result.records())
     if as_json:
         import json
 
@@ -59,7 +70,9 @@ def run_week_command(
                     "notes": result.notes,
                     "sources": result.sources,
                     "parameter_sets": result.parameter_sets,
-                    "recommendations": records,
+                    "bundle": result.bundle,
+                    "results_path": result.results_path,
+                    "recommendations": _rows(result.records()),
                 },
                 ensure_ascii=False,
                 indent=1,
@@ -68,18 +81,15 @@ def run_week_command(
         )
         return
     counts: dict[str, int] = {}
-    for r in records:
-        counts[r["topic"]] = counts.get(r["topic"], 0) + 1
-    print_records(
-        records[:40],
-        ADVICE_COLUMNS,
-        False,
-        title=f"advice issued {result.issued_on} ({len(records)} recommendations; the 40 most urgent shown)",
-    )
+    for actions in result.status["actions"]:
+        for a in actions or []:
+            counts[a["topic"]] = counts.get(a["topic"], 0) + 1
+    out.print(f"advice issued {result.issued_on} for {len(result.status)} plots "
+              f"({sum(counts.values())} recommendations; `orchard advice PLOT` shows one plot's)")
     out.print("by topic: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     for note in result.notes:
         err.print(f"note: {note}")
-    out.print(f"stored as run {result.run_id}")
+    out.print(f"stored as run {result.run_id} (results in {result.results_path})")
 
 
 def advice_command(

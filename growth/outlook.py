@@ -75,7 +75,9 @@ def _member_run(plots, weather, issue, target, params, forecast, ks, slope_corre
         raise InputError(f"the weather does not reach the issue date {issue.date()}; import weather up to it "
                          "or choose an earlier date.")
     variables = WEATHER_VARIABLES
-    if slope_correction and forecast is None:
+    if slope_correction and all(name in weather for name in FLAT_VARIABLES):
+        variables = WEATHER_VARIABLES + FLAT_VARIABLES  # already on the slope (the weekly chain's weather)
+    elif slope_correction and forecast is None:
         # Correct the record once for slope and aspect (members and the observed season share its days),
         # instead of once per member inside the model run.
         first = pd.Timestamp(min(observed["time"].values[0], target[0] - pd.DateOffset(years=59)))

@@ -3,9 +3,11 @@ set per shipped cultivar file, each with the cross-parameter rules its per-entry
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from orchard.bundle import SetDeclaration
 from orchard.errors import ParameterError
-from orchard.params import ParameterSet
+from orchard.params import ParameterSet, load_parameters
 
 __all__ = ["check_cultivar", "declarations"]
 
@@ -47,11 +49,19 @@ def _shipped(code: str):
     return shipped
 
 
+def _slope() -> ParameterSet:
+    # the TOML directly: importing growth.slope would bring pvlib into every resolve()
+    return load_parameters(Path(__file__).parent / "parameters" / "slope.toml", name="growth.slope")
+
+
 def declarations() -> list[SetDeclaration]:
     """One ``growth.<code>`` set per cultivar with a shipped file; the weekly run reads stored versions and
     district variants (``growth.<code>@<district>``) of each."""
     from growth.cultivars import cultivar_codes
 
-    return [SetDeclaration(name=f"growth.{code}", package="growth", shipped=_shipped(code),
+    sets = [SetDeclaration(name=f"growth.{code}", package="growth", shipped=_shipped(code),
                            check=check_cultivar, used_by="weekly", kind="cultivar", code=code)
             for code in cultivar_codes()]
+    sets.append(SetDeclaration(name="growth.slope", package="growth", shipped=_slope,
+                               used_by="weekly", kind="growth", code="slope"))
+    return sets

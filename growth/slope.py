@@ -821,6 +821,30 @@ def _terrain_arrays(plots: xr.Dataset, plot_labels: np.ndarray):
             horizon.values.astype(float))
 
 
+def corrected_temperatures(tmin_flat_c, tmax_flat_c, tmean_flat_c, delta_tmax_c, delta_tmin_c):
+    """Daily temperatures on the slope from those on flat ground and the slope offsets [degC].
+
+    ``Tmax = Tmax_flat + dTmax``, ``Tmin = min(Tmin_flat + dTmin, Tmax)``,
+    ``Tmean = clip(Tmean_flat + (dTmax + dTmin)/2, Tmin, Tmax)``; a missing offset (NaN: no radiation that
+    day) leaves the flat value. Arrays or DataArrays that broadcast; ``tmean_flat_c`` may be None.
+
+    Returns
+    -------
+    tuple
+        ``(tmin_c, tmax_c, tmean_c)`` (``tmean_c`` None when ``tmean_flat_c`` is None).
+    """
+    d_tmax = np.nan_to_num(delta_tmax_c, nan=0.0) if isinstance(delta_tmax_c, np.ndarray) \
+        else delta_tmax_c.fillna(0.0)
+    d_tmin = np.nan_to_num(delta_tmin_c, nan=0.0) if isinstance(delta_tmin_c, np.ndarray) \
+        else delta_tmin_c.fillna(0.0)
+    tmax = tmax_flat_c + d_tmax
+    tmin = np.minimum(tmin_flat_c + d_tmin, tmax)
+    tmean = None
+    if tmean_flat_c is not None:
+        tmean = np.minimum(np.maximum(tmean_flat_c + 0.5 * (d_tmax + d_tmin), tmin), tmax)
+    return tmin, tmax, tmean
+
+
 def slope_weather(weather: xr.Dataset, plots: xr.Dataset, params=None, *, model: str | None = None,
                   step_minutes: int = 60) -> xr.Dataset:
     """Daily plot weather corrected for each plot's slope, aspect and horizon.
@@ -933,12 +957,11 @@ def slope_weather(weather: xr.Dataset, plots: xr.Dataset, params=None, *, model:
             attrs = dict(weather[name].attrs)
             attrs["long_name"] = f"{attrs.get('long_name', name)} on flat ground at the plot's elevation"
             out[name.replace("_c", "_flat_c")] = weather[name].assign_attrs(attrs)
-    tmax = flat["tmax_c"] + d_tmax.fillna(0.0)
-    tmin = np.minimum(flat["tmin_c"] + d_tmin.fillna(0.0), tmax)
-    corrected = {"tmax_c": tmax, "tmin_c": tmin}
-    if "tmean_c" in flat:
-        tmean = flat["tmean_c"] + (0.5 * (d_tmax + d_tmin)).fillna(0.0)
-        corrected["tmean_c"] = np.minimum(np.maximum(tmean, tmin), tmax)
+    corrected = dict(zip(("tmin_c", "tmax_c", "tmean_c"),
+                         corrected_temperatures(flat["tmin_c"], flat["tmax_c"], flat.get("tmean_c"),
+                                                d_tmax, d_tmin), strict=True))
+    if corrected["tmean_c"] is None:
+        del corrected["tmean_c"]
     for name, da in corrected.items():
         attrs = dict(weather[name].attrs)
         attrs["long_name"] = f"{attrs.get('long_name', name)} on the plot's slope"

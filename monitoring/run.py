@@ -106,19 +106,27 @@ def _infos(scenes) -> list[imagery.SceneInfo]:
 
 
 def plot_series(
-    plots, scenes, index: str = "ndvi", params: ParameterSet | None = None, dem=None
+    plots, scenes, index: str = "ndvi", params: ParameterSet | None = None, dem=None, cache: dict | None = None
 ) -> xr.Dataset:
     """Per-plot, per-date index statistics over a list of scenes, as a Dataset (plot, time).
 
     Variables ``<index>_mean``, ``_median``, ``_std``, ``_p10``, ``_p90`` [1], ``clear_fraction`` [1] and
     ``usable`` (clear fraction ≥ ``mask.min_clear_fraction``). Time is the acquisition time (UTC).
+    ``cache`` (a dict kept by the caller) holds each scene's statistics, so a later call over the same
+    plots computes only the scenes it has not seen (a season replay, or a weekly run with new scenes).
     """
     params = params or default_parameters()
     plot_set = _plot_frame(plots)
     infos = _infos(scenes)
     tables = []
     slope_cache: dict = {}
+    cache = {} if cache is None else cache
+    plots_key = (index, tuple(plot_set.plot_ids), params.hash, str(dem))
     for info in infos:
+        scene_key = ("stats", str(info.path), plots_key)
+        if scene_key in cache:
+            tables.append(cache[scene_key])
+            continue
         key = (info.crs, info.bounds)
         if key not in slope_cache:
             slope_cache[key] = scene_slope(info, dem)
@@ -134,6 +142,7 @@ def plot_series(
             strategy="raster-sequential",
         )
         tables.append(table.reindex(plot_set.plot_ids))
+        cache[scene_key] = tables[-1]
     times = pd.DatetimeIndex(
         [pd.Timestamp(i.acquired_utc).tz_convert("UTC").tz_localize(None) for i in infos]
     )
@@ -223,6 +232,7 @@ def run(
     dem=None,
     baseline_before=None,
     as_of=None,
+    cache: dict | None = None,
 ) -> MonitoringResult:
     """Monitor crop condition of every plot over a series of scenes; see the module docstring.
 
@@ -241,6 +251,9 @@ def run(
     as_of : date-like, optional
         Date the alerts are issued for (default: the latest scene); older clear data than
         ``series.max_gap`` raises no alert.
+    cache : dict, optional
+        Per-scene statistics and index grids kept by the caller between calls over the same plots
+        (:func:`plot_series`): only scenes not seen before are read.
 
     Returns
     -------
@@ -251,7 +264,8 @@ def run(
     params = params or default_parameters()
     plot_set = _plot_frame(plots)
     infos = _infos(scenes)
-    ds = plot_series(plot_set, infos, index, params, dem)
+    cache = {} if cache is None else cache
+    ds = plot_series(plot_set, infos, index, params, dem, cache=cache)
     key = f"{index}_median"
     values = ds[key].to_numpy()
     usable = ds["usable"].to_numpy() & np.isfinite(values)
@@ -296,7 +310,10 @@ def run(
             slope = _crop(scene_slope(info, dem), info, transform, labels.shape)
             grid = (grid_key, objects, transform, labels, frame_crs, slope)
         _, objects, transform, labels, frame_crs, slope = grid
-        ndvi = _index_grid(info, index, bounds, slope, params)
+        grid_cache_key = ("grid", str(info.path), index, tuple(bounds), params.hash, str(dem))
+        if grid_cache_key not in cache:
+            cache[grid_cache_key] = _index_grid(info, index, bounds, slope, params)
+        ndvi = cache[grid_cache_key]
         pixel_ha = abs(transform.a * transform.e) / 1e4
         for p in np.flatnonzero(clear[:, t]):
             box = objects[p] if p < len(objects) else None

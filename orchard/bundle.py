@@ -43,7 +43,7 @@ __all__ = [
 #: Entry-point group in which packages declare their parameter sets.
 ENTRY_POINT_GROUP = "orchard.parameter_sets"
 #: Kinds of parameter set, in the order :func:`declared_sets` lists them (the app's order too).
-KINDS = ("core", "cultivar", "pest", "soil", "monitoring", "advice")
+KINDS = ("core", "cultivar", "growth", "pest", "soil", "monitoring", "advice")
 #: Who reads the stored versions of a set: the weekly run, the season account, or nobody yet.
 USED_BY = ("weekly", "accounting", "none")
 

@@ -56,6 +56,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -1307,6 +1308,9 @@ class AdviceRun(Base):
     sources: Mapped[dict | None] = mapped_column(JSON)                     # module -> data source text
     n_plots: Mapped[int] = mapped_column(Integer, default=0)
     notes: Mapped[list | None] = mapped_column(JSON)
+    results_path: Mapped[str | None] = mapped_column(String(500))         # ORCHARD_HOME/results/<run_id>
+    bundle: Mapped[dict | None] = mapped_column(JSON)                      # set name -> {version, hash}
+    steps: Mapped[list | None] = mapped_column(JSON)                       # the chain's steps, in order
 
 
 class RecommendationRecord(Base):
@@ -1461,3 +1465,48 @@ def list_recommendations(session: Session, caller: str, plot_id: str | None = No
 
 __all__ += ["Purchase", "Application", "AdviceRun", "RecommendationRecord", "add_purchase", "add_application",
             "list_applications", "list_purchases", "store_advice_run", "list_recommendations"]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Stored weekly runs: one plot_status row per plot and run (orchard.results writes and reads them)
+# ----------------------------------------------------------------------------------------------------------
+class PlotStatus(Base):
+    """What one run of the weekly chain found on one plot: the numbers every face shows.
+
+    The module outputs behind them (daily series, outlooks) are files under
+    ``ORCHARD_HOME/results/<run_id>/``; ``results_chunk`` names the chunk file that holds this plot.
+    """
+
+    __tablename__ = "plot_status"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("advice_runs.run_id", ondelete="CASCADE"), primary_key=True)
+    plot_id: Mapped[str] = mapped_column(ForeignKey("plots.plot_id", ondelete="CASCADE"), primary_key=True,
+                                         index=True)
+    issued_on: Mapped[date] = mapped_column(Date)
+    results_chunk: Mapped[int] = mapped_column(Integer, default=0)
+    stage: Mapped[int | None] = mapped_column(Integer)                      # growth.phenology.STAGES code
+    bloom_date: Mapped[date | None] = mapped_column(Date)
+    fruit_diameter_mm: Mapped[float | None] = mapped_column(Float)
+    brix: Mapped[float | None] = mapped_column(Float)
+    colour_break_p50: Mapped[date | None] = mapped_column(Date)
+    maturity_p10: Mapped[date | None] = mapped_column(Date)
+    maturity_p50: Mapped[date | None] = mapped_column(Date)
+    maturity_p90: Mapped[date | None] = mapped_column(Date)
+    maturity_delay_days: Mapped[float | None] = mapped_column(Float)       # slope delay against flat ground
+    members_mature: Mapped[int | None] = mapped_column(Integer)
+    n_members: Mapped[int | None] = mapped_column(Integer)
+    pests: Mapped[dict | None] = mapped_column(JSON)      # pest -> horizon -> {"level", "probability"}
+    max_pest_level_15d: Mapped[int | None] = mapped_column(Integer)
+    ks: Mapped[float | None] = mapped_column(Float)
+    depletion_mm: Mapped[float | None] = mapped_column(Float)
+    raw_mm: Mapped[float | None] = mapped_column(Float)
+    taw_mm: Mapped[float | None] = mapped_column(Float)
+    irrigate: Mapped[bool | None] = mapped_column(Boolean)
+    ndvi: Mapped[float | None] = mapped_column(Float)
+    ndvi_date: Mapped[date | None] = mapped_column(Date)
+    alerts: Mapped[list | None] = mapped_column(JSON)     # monitoring alert signals
+    actions: Mapped[list | None] = mapped_column(JSON)    # the week's recommendations: topic, severity, ...
+    top_severity: Mapped[int | None] = mapped_column(Integer)
+
+
+__all__ += ["PlotStatus"]

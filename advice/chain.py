@@ -1,0 +1,899 @@
+"""The weekly chain: the one place where the modules meet, in pvlib ``ModelChain`` style.
+
+Named steps, each a function with explicit inputs and outputs, run in this order::
+
+    prepare      plots + parameter bundle + station weather (the member years only) + sensors, scenes,
+                 applications: everything read from the database, once
+    monitoring   crop condition from imagery up to the issue date (all plots at once)
+    ── for each chunk of plots (local threads, or dask.distributed workers) ────────────────────────────
+    weather      plot weather on the slope, once: station series + the plot's lapse-rate offset + the slope
+                 correction of the plot's terrain class (float32, this chunk only)
+    soil         FAO-56 water balance on that weather (sensors reset it) -> Ks, irrigation need
+    growth       the season with Ks; expected colour break and maturity; the 30-day size and Brix outlook
+    pests        the outlook at 15 d / 1 month / 3 months with the host state from growth, same weather
+    rules        recommendations from every module's output
+    products     fitting products (rotation, maximum uses, PHI) from the season's applications
+    ───────────────────────────────────────────────────────────────────────────────────────────────────
+    store        module outputs (NetCDF) + plot_status + recommendations, whole or not at all
+
+:class:`WeeklyChain` runs them; a step can be swapped (``steps={"pests": my_pests}``) or skipped
+(``skip=("monitoring",)``) by name. A chunk step is a function ``step(state: ChunkState) -> None`` that reads
+what earlier steps left on the state and adds its own outputs; it must be importable (a module-level
+function) to run on a dask cluster. ``orchard run-week``, the app's re-run and the season replay
+(:func:`advice.replay.replay_season`) all go through :func:`run_chain`; there is no second path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from advice import rules
+from advice.recommendation import Recommendation
+from orchard import store
+from orchard.errors import InputError, OrchardError, ParameterError
+from orchard.params import load_parameters
+from orchard.plots import PlotSet
+
+__all__ = ["ChainInputs", "ChunkState", "ChainResult", "WeeklyChain", "run_chain", "CHUNK_STEPS",
+           "RUN_STEPS", "chain_parameters", "CHAIN_FILE"]
+
+CHAIN_FILE = Path(__file__).parent / "parameters" / "chain.toml"
+#: Steps run once per chunk of plots, in order.
+CHUNK_STEPS = ("weather", "soil", "growth", "pests", "rules", "products")
+#: Every step of a run, in order (what ``progress`` reports and ``skip`` may name).
+RUN_STEPS = ("prepare", "monitoring", *CHUNK_STEPS, "store")
+#: Weather variables a chunk's plot weather carries (float32).
+WEATHER_VARIABLES = ("tmin_c", "tmax_c", "tmean_c", "rh_mean_pct", "rh_min_pct", "rh_max_pct", "precip_mm",
+                     "wind_ms", "rs_mj_m2", "sunshine_h")
+#: Days of the soil water balance kept in the stored results (the plot page's chart).
+SOIL_DAYS_STORED = 60
+
+
+def chain_parameters():
+    """The chain's parameters as shipped (``advice/parameters/chain.toml``)."""
+    return load_parameters(CHAIN_FILE, name="advice.chain")
+
+
+# ----------------------------------------------------------------------------------------------------------
+# What flows through the chain
+# ----------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ChainInputs:
+    """Everything a chunk needs besides its plots, read once per run (and shipped to dask workers).
+
+    ``station_weather`` holds the stations' daily series (time, station) in float32 over the member years
+    only; ``bundle`` the parameter sets in force; ``sensor_theta`` the sensors' daily mean soil moisture;
+    ``history`` the season's applications (products step); ``alerts`` the monitoring alerts.
+    """
+
+    issue: pd.Timestamp
+    bundle: Mapping
+    station_weather: xr.Dataset
+    sensor_theta: pd.DataFrame
+    history: pd.DataFrame | None
+    recent_n: frozenset
+    alerts: pd.DataFrame | None
+    monitoring_source: str
+    run_attrs: Mapping
+    #: Plot weather already on the slope (time, plot) over at least the member years to the issue date, for
+    #: callers running many dates on one record (the season replay); None: each chunk makes its own.
+    plot_weather: xr.Dataset | None = None
+
+
+@dataclass
+class ChunkState:
+    """One chunk of plots on its way through the chain; each step adds its outputs."""
+
+    chunk: int
+    plots: xr.Dataset
+    inputs: ChainInputs
+    weather: xr.Dataset | None = None
+    balance: xr.Dataset | None = None
+    irrigation: pd.DataFrame | None = None
+    ks: xr.DataArray | None = None
+    growth: xr.Dataset | None = None
+    expected: xr.Dataset | None = None
+    growth_outlook: xr.Dataset | None = None
+    pests: xr.Dataset | None = None
+    signals: pd.DataFrame | None = None
+    recommendations: list = field(default_factory=list)
+    min_phi: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+    sources: dict = field(default_factory=dict)
+    parameter_sets: dict = field(default_factory=dict)
+    seconds: dict = field(default_factory=dict)
+
+    @property
+    def plot_ids(self) -> np.ndarray:
+        return self.plots["plot"].values.astype(str)
+
+    @property
+    def day(self) -> date:
+        return self.inputs.issue.date()
+
+
+@dataclass
+class ChunkOutput:
+    """What a chunk hands back: the files to store, its plot_status rows, its recommendations."""
+
+    chunk: int
+    modules: dict
+    status: pd.DataFrame
+    recommendations: list
+    notes: list
+    sources: dict
+    parameter_sets: dict
+    seconds: dict
+
+
+@dataclass
+class ChainResult:
+    """One run of the chain (stored unless asked not to)."""
+
+    run_id: str
+    issued_on: date
+    recommendations: list
+    status: pd.DataFrame
+    parameter_sets: dict = field(default_factory=dict)
+    bundle: dict = field(default_factory=dict)
+    sources: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+    seconds: dict = field(default_factory=dict)
+    results_path: str | None = None
+
+    def records(self) -> list[dict]:
+        return [r.record() for r in self.recommendations]
+
+
+def _data_note(state_or_notes, plot_ids, day: date, module: str, exc: Exception) -> list[Recommendation]:
+    """A module that could not run: one ``data`` recommendation per plot says so (severity 1)."""
+    return [Recommendation(plot_id=str(pid), issued_on=day, valid_from=day, valid_to=day + timedelta(7),
+                           topic="data", severity=1, action_key="advice.action.check_data",
+                           reason_key="advice.reason.module_unavailable", module=module,
+                           reason_numbers={"module": module}, evidence=f"{module}: {exc}")
+            for pid in plot_ids]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Chunk steps
+# ----------------------------------------------------------------------------------------------------------
+def _class_keys(plots: xr.Dataset, chain) -> tuple[np.ndarray, dict]:
+    """Slope-correction class of each plot: station, solar site cell and rounded slope, aspect, horizon.
+
+    Plots of one class get one slope correction (computed on the rounded terrain at the site cell's
+    centre), so the correction costs per class, not per plot; with every step 0 each plot is its own class.
+    """
+    from growth.slope import SITE_RESOLUTION_DEG
+
+    def rounded(values, step):
+        values = np.asarray(values, dtype=float)
+        return values if step <= 0 else np.round(values / step) * step
+
+    slope = rounded(plots["slope_deg"].values, float(chain["classes.slope_step_deg"]))
+    aspect = rounded(plots["aspect_deg"].values, float(chain["classes.aspect_step_deg"])) % 360.0
+    horizon = rounded(plots["horizon_deg"].transpose("plot", ...).values,
+                      float(chain["classes.horizon_step_deg"]))
+    lat_cell = np.floor(plots["lat"].values.astype(float) / SITE_RESOLUTION_DEG)
+    lon_cell = np.floor(plots["lon"].values.astype(float) / SITE_RESOLUTION_DEG)
+    station = pd.factorize(plots["weather_station"].values.astype(str))[0]
+    table = np.column_stack([station, lat_cell, lon_cell, slope, aspect, horizon])
+    _, first, inverse = np.unique(table, axis=0, return_index=True, return_inverse=True)
+    terrain = {"slope_deg": slope[first], "aspect_deg": aspect[first], "horizon_deg": horizon[first],
+               "lat": (lat_cell[first] + 0.5) * SITE_RESOLUTION_DEG,
+               "lon": (lon_cell[first] + 0.5) * SITE_RESOLUTION_DEG,
+               "station": plots["weather_station"].values.astype(str)[first]}
+    return np.ravel(inverse), terrain
+
+
+def weather_step(state: ChunkState) -> None:
+    """Plot weather on the slope, once for every later step: station series moved to the plot's elevation
+    (lapse rate), then the slope correction of the plot's terrain class; float32, this chunk only."""
+    from growth import slope
+    from orchard import weather as ow
+
+    if state.inputs.plot_weather is not None:
+        issue = state.inputs.issue
+        start = _history_start(issue, int(state.inputs.bundle["advice.chain"]["members.years"]))
+        state.weather = state.inputs.plot_weather.sel(plot=state.plot_ids, time=slice(start, issue))
+        state.sources["weather"] = state.weather.attrs.get("source", "")
+        return
+    state.weather = plot_weather_on_slope(state.plots, state.inputs.station_weather, state.inputs.bundle)
+    state.sources["weather"] = state.weather.attrs["source"]
+
+
+def plot_weather_on_slope(plots: xr.Dataset, stations: xr.Dataset, bundle) -> xr.Dataset:
+    """Daily weather of ``plots`` (with ``weather_station``) on their slopes, float32 (see weather_step)."""
+    from growth import slope
+    from orchard import weather as ow
+
+    lapse = float(bundle["weather"]["elevation.lapse_rate"])
+    flat = ow.weather_for_plots(stations, plots, station_ids=plots["weather_station"].values.astype(str),
+                                lapse_rate_c_per_100m=lapse)
+    chain = bundle["advice.chain"]
+    inverse, terrain = _class_keys(plots, chain)
+    n_class = len(terrain["station"])
+    class_ids = np.array([f"class{k}" for k in range(n_class)])
+    horizon_dim = plots["horizon_deg"].transpose("plot", ...).dims[1]
+    class_plots = xr.Dataset(
+        {"lat": ("plot", terrain["lat"]), "lon": ("plot", terrain["lon"]),
+         "slope_deg": ("plot", terrain["slope_deg"]), "aspect_deg": ("plot", terrain["aspect_deg"]),
+         "horizon_deg": (("plot", horizon_dim), terrain["horizon_deg"])},
+        coords={"plot": class_ids, horizon_dim: plots[horizon_dim].values})
+    station_pos = pd.Index(stations["station"].values.astype(str)).get_indexer(terrain["station"])
+    class_weather = stations[["rs_mj_m2", "tmin_c", "tmax_c"]].isel(
+        station=xr.DataArray(station_pos, dims="plot")).drop_vars(
+        [c for c in ("station", "lat", "lon", "elevation_m") if c in stations.coords])
+    class_weather = class_weather.assign_coords(plot=class_ids).transpose("time", "plot")
+    class_weather.attrs.update(stations.attrs, resolution="daily")
+    corrected = slope.slope_weather(class_weather, class_plots, bundle["growth.slope"])
+    rs_slope = corrected["rs_slope_mj_m2"].values[:, inverse]
+    d_tmax = corrected["delta_tmax_c"].values[:, inverse]
+    d_tmin = corrected["delta_tmin_c"].values[:, inverse]
+
+    out = xr.Dataset(coords={"time": flat["time"].values, "plot": flat["plot"].values})
+    for name in WEATHER_VARIABLES:
+        if name in flat and name not in ("tmin_c", "tmax_c", "tmean_c", "rs_mj_m2"):
+            out[name] = flat[name].astype(np.float32)
+    tmin, tmax, tmean = slope.corrected_temperatures(
+        flat["tmin_c"].values, flat["tmax_c"].values,
+        flat["tmean_c"].values if "tmean_c" in flat else None, d_tmax, d_tmin)
+    dims = ("time", "plot")
+    for name, values in (("tmin_c", tmin), ("tmax_c", tmax), ("tmean_c", tmean),
+                         ("tmin_flat_c", flat["tmin_c"].values), ("tmax_flat_c", flat["tmax_c"].values),
+                         ("rs_mj_m2", rs_slope), ("rs_flat_mj_m2", flat["rs_mj_m2"].values),
+                         ("rs_slope_mj_m2", rs_slope), ("delta_tmax_c", d_tmax), ("delta_tmin_c", d_tmin)):
+        if values is not None:
+            out[name] = xr.DataArray(np.asarray(values, dtype=np.float32), dims=dims)
+    if "tmean_c" in flat:
+        out["tmean_flat_c"] = flat["tmean_c"].astype(np.float32)
+    for name in out.data_vars:
+        base = name.replace("_flat", "").replace("_slope", "")
+        if base in flat:
+            out[name].attrs.update(flat[base].attrs)
+    out.attrs.update({**flat.attrs, **corrected.attrs})
+    out.attrs["source"] = (f"{flat.attrs.get('source', '')}; slope/aspect corrected per terrain class "
+                           f"({n_class} classes for {plots.sizes['plot']} plots)")
+    out.attrs["slope_classes"] = n_class
+    return out
+
+
+def _season_start(issue: pd.Timestamp) -> pd.Timestamp:
+    from growth import model as growth_model
+
+    return growth_model.season_start(growth_model.bloom_year_of(issue))
+
+
+def soil_step(state: ChunkState) -> None:
+    """FAO-56 root-zone water balance from the season start on the chain's plot weather (the slope's
+    radiation included); sensor readings reset the depletion where they exist. Gives Ks for growth and the
+    irrigation table for the rules."""
+    from monitoring.soil import advice as soil_advice
+    from monitoring.soil import model as soil_model
+
+    issue = state.inputs.issue
+    season = state.weather.sel(time=slice(_season_start(issue), issue))
+    wb_params = state.inputs.bundle["soil.water_balance"]
+    observed = soil_model.observed_depletion(state.inputs.sensor_theta, state.plots, season["time"].values,
+                                             wb_params)
+    balance = soil_model.run(state.plots, season, wb_params,
+                             observed_depletion_mm=observed if np.isfinite(observed).any() else None)
+    state.balance = balance
+    state.ks = balance["ks"].transpose("time", "plot")
+    # irrigation_advice reads its thresholds from the water-balance set (as the soil CLI does)
+    state.irrigation = soil_advice.irrigation_advice(balance, wb_params, day=issue)
+    state.sources["soil"] = "water balance on the chain's plot weather" + (
+        "; sensors reset the depletion" if np.isfinite(observed).any() else "")
+
+
+def _growth_params(state: ChunkState):
+    from growth import cultivars
+
+    plots = state.plots
+    codes = [str(c) for c in plots["cultivar"].values]
+    districts = plots["district"].values if "district" in plots else [None] * len(codes)
+    return cultivars.parameters_from_bundle(state.inputs.bundle, codes, districts)
+
+
+def growth_step(state: ChunkState) -> None:
+    """The season to the issue date with Ks; expected colour break and maturity (members to the next
+    June); the 30-day fruit size and Brix outlook. All on the chain's slope-corrected weather."""
+    from growth import model as growth_model
+    from growth import outlook as growth_outlook
+
+    issue = state.inputs.issue
+    params = _growth_params(state)
+    season = state.weather.sel(time=slice(_season_start(issue), issue))
+    ks = state.ks
+    state.growth = growth_model.run(state.plots, season, params, ks=ks)
+    state.parameter_sets["growth"] = state.growth.attrs["parameter_set"]
+    try:
+        state.expected = growth_outlook.expected_dates(state.plots, state.weather, issue, params)
+        state.growth_outlook = growth_outlook.outlook(state.plots, state.weather, issue, params, ks=ks)
+        state.sources["growth"] = (f"{state.growth.attrs['weather_source']}; members: "
+                                   f"{state.expected.attrs['member_sources']}")
+    except InputError as exc:  # too few past years: the season stands, the expectation says why
+        state.notes.append(f"growth outlook: {exc}")
+        state.sources["growth"] = state.growth.attrs["weather_source"]
+
+
+def pests_step(state: ChunkState) -> None:
+    """Pest outlook at every horizon with the host state from growth (flush, fruit on the tree), on the same
+    plot weather as growth and soil."""
+    from pests.outlook import outlook as pest_outlook
+    from pests.paramsets import load_all
+    from pests.spray import spray_signals
+
+    host = None
+    if state.growth is not None:
+        host = {"flush_fraction": state.growth["flush_active"].astype(float).transpose("time", "plot"),
+                "fruit_susceptible": xr.where(state.growth["fruit_age_d"].notnull(), 1.0, 0.0)
+                .transpose("time", "plot")}
+    params = load_all(params=state.inputs.bundle)
+    state.pests = pest_outlook(state.plots, state.weather, state.inputs.issue, host=host, params=params,
+                               workers=1)
+    state.signals = spray_signals(state.pests).rename(columns={"plot": "plot_id"})
+    state.parameter_sets["pests"] = state.pests.attrs["parameter_set"]
+    state.sources["pests"] = (f"{state.pests.attrs.get('forecast_source', '')}; "
+                              f"{state.pests.attrs.get('observed_weather_source', '')}")
+
+
+def _levels(outlook: xr.Dataset) -> pd.DataFrame:
+    n_pest = outlook.sizes["pest"]
+    return pd.DataFrame({
+        "plot_id": np.repeat(outlook["plot"].values.astype(str), n_pest),
+        "pest": np.tile(outlook["pest"].values.astype(str), outlook.sizes["plot"]),
+        "level_15d": outlook["level"].sel(horizon="15d").transpose("plot", "pest").to_numpy().ravel(),
+        "probability_15d": outlook["probability"].sel(horizon="15d").transpose("plot", "pest")
+        .to_numpy().ravel()})
+
+
+def _expected_frame(state: ChunkState) -> pd.DataFrame | None:
+    ex = state.expected
+    if ex is None:
+        return None
+    return pd.DataFrame({
+        "plot_id": ex["plot"].values.astype(str),
+        "maturity_p10": ex["maturity_date"].sel(quantile=0.1).to_numpy(),
+        "maturity_p50": ex["maturity_date"].sel(quantile=0.5).to_numpy(),
+        "maturity_p90": ex["maturity_date"].sel(quantile=0.9).to_numpy(),
+        "maturity_delay_days": ex["maturity_delay_days"].to_numpy()})
+
+
+def _stages(state: ChunkState) -> pd.Series:
+    if state.growth is None:
+        return pd.Series(dtype=int)
+    return pd.Series(state.growth["stage"].isel(time=-1).to_numpy().astype(int), index=state.plot_ids)
+
+
+def rules_step(state: ChunkState) -> None:
+    """Every rule on this chunk's module outputs (advice.rules), before products and conflicts."""
+    from monitoring.soil import advice as soil_advice
+
+    day = state.day
+    params = state.inputs.bundle["advice.rules"]
+    stages = _stages(state)
+    recs = state.recommendations
+    if state.pests is not None:
+        levels = _levels(state.pests)
+        source = state.sources.get("pests", "")
+        recs += rules.spray_rule(state.signals, levels, day, source)
+        recs += rules.skip_spray_rule(levels, day, params, source)
+        recs += rules.scout_rule(levels, day, params, source)
+    alerts = state.inputs.alerts
+    if alerts is not None and not alerts.empty:
+        mine = alerts[alerts["plot_id"].astype(str).isin(set(state.plot_ids))]
+        recs += rules.inspect_rule(mine, day, state.inputs.monitoring_source)
+    if state.irrigation is not None:
+        recs += rules.irrigate_rule(state.irrigation, stages, day, state.sources.get("soil", ""))
+    expected = _expected_frame(state)
+    if expected is not None:
+        recs += rules.harvest_rule(expected, stages, day, params, state.sources.get("growth", ""))
+    frame = pd.DataFrame({"cultivar": state.plots["cultivar"].values.astype(str),
+                          "area_ha": state.plots["area_ha"].values.astype(float)},
+                         index=pd.Index(state.plot_ids, name="plot_id"))
+    rate, _ = soil_advice.nitrogen_rate(np.full(len(frame), float(params["nitrogen.expected_yield"])))
+    recent = pd.Series({pid: pid in state.inputs.recent_n for pid in state.plot_ids})
+    recs += rules.nitrogen_rule(frame, stages, day, recent, params, pd.Series(rate, index=frame.index),
+                                f"expected yield {float(params['nitrogen.expected_yield']):.0f} t/ha "
+                                "(rules.toml)")
+
+
+def products_step(state: ChunkState) -> None:
+    """Fitting products for every spray and nitrogen recommendation, then conflicts and order."""
+    from advice.products import attach_products
+
+    harvest_by_plot = {r.plot_id: r.valid_from for r in state.recommendations if r.topic == "harvest"}
+    area = pd.Series(state.plots["area_ha"].values.astype(float), index=state.plot_ids)
+    state.min_phi = attach_products(state.recommendations, area, state.day, harvest_by_plot,
+                                    state.inputs.history, state.inputs.bundle["rotation"])
+
+
+STEP_FUNCTIONS: dict[str, Callable[[ChunkState], None]] = {
+    "weather": weather_step, "soil": soil_step, "growth": growth_step, "pests": pests_step,
+    "rules": rules_step, "products": products_step}
+
+
+# ----------------------------------------------------------------------------------------------------------
+# What a chunk stores
+# ----------------------------------------------------------------------------------------------------------
+def _dates(values) -> np.ndarray:
+    return pd.to_datetime(np.asarray(values)).to_numpy()
+
+
+def _status(state: ChunkState, recs: list[Recommendation]) -> pd.DataFrame:
+    """One plot_status row per plot: the numbers every face shows (rounded as shown)."""
+    ids = state.plot_ids
+    status = pd.DataFrame({"plot_id": ids, "issued_on": state.day, "results_chunk": state.chunk})
+    if state.growth is not None:
+        last = state.growth.isel(time=-1)
+        status["stage"] = last["stage"].values.astype(int)
+        status["bloom_date"] = _dates(state.growth["bloom_date"].values)
+        status["fruit_diameter_mm"] = np.round(last["fruit_diameter_mm"].values.astype(float), 1)
+        status["brix"] = np.round(last["brix"].values.astype(float), 1)
+    if state.expected is not None:
+        ex = state.expected
+        for q, name in ((0.1, "maturity_p10"), (0.5, "maturity_p50"), (0.9, "maturity_p90")):
+            status[name] = _dates(ex["maturity_date"].sel(quantile=q).values)
+        status["colour_break_p50"] = _dates(ex["colour_break_date"].sel(quantile=0.5).values)
+        status["maturity_delay_days"] = np.round(ex["maturity_delay_days"].values.astype(float), 0)
+        status["members_mature"] = ex["members_reaching_maturity"].values.astype(int)
+        status["n_members"] = int(ex.attrs["n_members"])
+    if state.pests is not None:
+        o = state.pests
+        level = o["level"].transpose("plot", "pest", "horizon").values
+        prob = o["probability"].transpose("plot", "pest", "horizon").values
+        pests = o["pest"].values.astype(str)
+        horizons = o["horizon"].values.astype(str)
+        status["pests"] = [{p: {h: {"level": int(level[i, j, k]), "probability": round(float(prob[i, j, k]), 2)}
+                                for k, h in enumerate(horizons)} for j, p in enumerate(pests)}
+                           for i in range(len(ids))]
+        status["max_pest_level_15d"] = level[:, :, list(horizons).index("15d")].max(axis=1).astype(int)
+    if state.irrigation is not None:
+        table = state.irrigation.set_index(state.irrigation["plot_id"].astype(str)).reindex(ids)
+        status["ks"] = np.round(table["ks"].values.astype(float), 2)
+        status["depletion_mm"] = np.round(table["depletion_mm"].values.astype(float), 0)
+        status["raw_mm"] = np.round(table["raw_mm"].values.astype(float), 0)
+        status["taw_mm"] = np.round(table["taw_mm"].values.astype(float), 0)
+        status["irrigate"] = table["irrigate"].values.astype(bool)
+    alerts = state.inputs.alerts
+    if alerts is not None and not alerts.empty:
+        by_plot = alerts.groupby(alerts["plot_id"].astype(str))["signal"].apply(lambda s: sorted(set(s)))
+        status["alerts"] = [by_plot.get(pid, []) for pid in ids]
+    actions: dict[str, list] = {pid: [] for pid in ids}
+    for r in recs:
+        actions[r.plot_id].append({"topic": r.topic, "severity": int(r.severity),
+                                   "pest": r.action_numbers.get("pest"), "valid_to": str(r.valid_to)})
+    status["actions"] = [actions[pid] for pid in ids]
+    status["top_severity"] = [max((a["severity"] for a in actions[pid]), default=None) for pid in ids]
+    from orchard.results import STATUS_FIELDS
+
+    return status.reindex(columns=list(STATUS_FIELDS))  # one schema whatever steps ran
+
+
+def _modules(state: ChunkState) -> dict[str, xr.Dataset]:
+    """The module outputs a face may chart, float32, this chunk's plots."""
+    out = {}
+    if state.growth is not None:
+        keep = [v for v in ("stage", "fruit_diameter_mm", "brix", "acid_pct", "gdd_c_d", "flush_active")
+                if v in state.growth]
+        ds = state.growth[keep + [v for v in state.growth.data_vars if state.growth[v].dims == ("plot",)
+                                  and v != "cultivar"]]
+        out["growth"] = _float32(ds)
+    if state.growth_outlook is not None:
+        out["growth_outlook"] = _float32(state.growth_outlook)
+    if state.expected is not None:
+        out["expected"] = _float32(state.expected)
+    if state.pests is not None:
+        o = state.pests
+        keep = [v for v in o.data_vars if o[v].dtype.kind in "fiub"]
+        strings = [v for v in o.data_vars if o[v].dtype.kind in "OU" and "plot" in o[v].dims]
+        ds = o[keep + strings]
+        for v in strings:
+            ds[v] = ds[v].astype(str)
+        out["pests"] = _float32(ds)
+    if state.balance is not None:
+        b = state.balance.isel(time=slice(-SOIL_DAYS_STORED, None))
+        keep = [v for v in ("depletion_mm", "taw_mm", "raw_mm", "ks", "precip_mm", "eto_mm",
+                            "depletion_from_sensor") if v in b]
+        ds = b[keep]
+        if "precip_mm" not in ds and state.weather is not None:
+            ds["precip_mm"] = state.weather["precip_mm"].sel(time=ds["time"]).transpose(*ds["ks"].dims)
+        out["soil"] = _float32(ds)
+    return out
+
+
+def _float32(ds: xr.Dataset) -> xr.Dataset:
+    ds = ds.copy()
+    for name, var in ds.data_vars.items():
+        if var.dtype == np.float64:
+            ds[name] = var.astype(np.float32)
+        elif var.dtype == bool:
+            ds[name] = var.astype(np.int8)
+    for name in list(ds.attrs):
+        if not isinstance(ds.attrs[name], (str, int, float, np.number)):
+            ds.attrs[name] = str(ds.attrs[name])
+    for var in ds.variables.values():
+        for key in list(var.attrs):
+            if not isinstance(var.attrs[key], (str, int, float, np.number, np.ndarray)):
+                var.attrs[key] = str(var.attrs[key])
+    return ds
+
+
+def run_chunk(chunk: int, plots: xr.Dataset, inputs: ChainInputs, steps: Sequence[tuple[str, Callable]],
+              keep_modules: bool = True) -> ChunkOutput:
+    """Run the chunk steps on one chunk of plots (the unit of work of a thread or a dask worker)."""
+    state = ChunkState(chunk=chunk, plots=plots, inputs=inputs)
+    for name, step in steps:
+        t0 = time.perf_counter()
+        try:
+            step(state)
+        except OrchardError as exc:
+            if name in ("weather", "rules", "products"):
+                raise
+            state.notes.append(f"{name}: {exc}")
+            state.recommendations += _data_note(state, state.plot_ids, state.day, name, exc)
+        state.seconds[name] = time.perf_counter() - t0
+    harvest_by_plot = {r.plot_id: r.valid_from for r in state.recommendations if r.topic == "harvest"}
+    recs = rules.order(rules.resolve_conflicts(state.recommendations, harvest_by_plot,
+                                               min_phi_days=state.min_phi,
+                                               params=inputs.bundle["advice.rules"]))
+    status = _status(state, recs)
+    modules = _modules(state) if keep_modules else {}
+    return ChunkOutput(chunk=chunk, modules=modules, status=status, recommendations=recs,
+                       notes=state.notes, sources=state.sources, parameter_sets=state.parameter_sets,
+                       seconds=state.seconds)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Run-level steps
+# ----------------------------------------------------------------------------------------------------------
+def _load_plots(session, plot_ids) -> PlotSet:
+    rows = store.all_plots(session)
+    if plot_ids is not None:
+        wanted = set(plot_ids)
+        unknown = sorted(wanted - {r["plot_id"] for r in rows})
+        if unknown:
+            raise InputError(f"plot {unknown[0]} is not in the database; list plots with `orchard plots list`.")
+        rows = [r for r in rows if r["plot_id"] in wanted]
+    if not rows:
+        raise InputError("there are no plots to run; import plots first (orchard import-plots) or check "
+                         "the district and plot ids asked for.")
+    return PlotSet.from_records(rows)
+
+
+def _history_start(issue: pd.Timestamp, member_years: int) -> pd.Timestamp:
+    """First day of weather the chain needs: the member years before the season (and its autumn)."""
+    start = _season_start(issue) - pd.DateOffset(years=member_years)
+    return (start - pd.DateOffset(months=3)).normalize()
+
+
+def station_weather(session, issue: pd.Timestamp, member_years: int) -> xr.Dataset:
+    """The stations' daily weather from the member years' start to the issue date, float32, no QC flags."""
+    from orchard import weather as ow
+
+    stations = pd.DataFrame(store.list_stations(session))
+    if stations.empty:
+        raise InputError("there are no weather stations in the database; import weather first "
+                         "(orchard import-weather FILE --station ID).")
+    first = _history_start(issue, member_years)
+    start_utc = first.tz_localize("Asia/Shanghai").tz_convert("UTC").to_pydatetime()
+    end_utc = (issue + pd.Timedelta(hours=23, minutes=59, seconds=59)).tz_localize("Asia/Shanghai") \
+        .tz_convert("UTC").to_pydatetime()
+    readings = store.read_weather(session, stations["station_id"].tolist(), "daily", start_utc, end_utc)
+    if readings.empty:
+        raise InputError(f"there is no daily weather between {first.date()} and {issue.date()}; import "
+                         "weather up to the issue date first.")
+    with_data = stations[stations["station_id"].isin(readings["station_id"].unique())].assign(
+        resolution="daily")
+    ds = ow.weather_from_long(readings, with_data)
+    ds = ds[[v for v in WEATHER_VARIABLES if v in ds]]
+    for name in ds.data_vars:
+        ds[name] = ds[name].astype(np.float32)
+    last = pd.Timestamp(ds["time"].values[-1])
+    if last < issue:
+        raise InputError(f"the weather ends {last.date()}, before the issue date {issue.date()}; import "
+                         "recent weather first.")
+    return ds
+
+
+def _assign_stations(session, plots: xr.Dataset, stations: xr.Dataset) -> xr.Dataset:
+    """Each plot's station: its own when that station has data, else the nearest (at most 100 km)."""
+    from orchard import weather as ow
+    from orchard.plot_weather import MAX_NEAREST_STATION_KM
+
+    known = set(stations["station"].values.astype(str))
+    named = np.array([s if s in known else "" for s in plots["station_id"].values.astype(str)]) \
+        if "station_id" in plots else np.full(plots.sizes["plot"], "")
+    probe = ow.weather_for_plots(stations[["tmin_c"]].isel(time=slice(0, 1)), plots, station_ids=named)
+    unnamed = named == ""
+    far = unnamed & (probe["distance_km"].values > MAX_NEAREST_STATION_KM)
+    if far.any():
+        i = int(far.argmax())
+        raise InputError(f"plot {plots['plot'].values[i]}'s nearest station with daily data is "
+                         f"{probe['station_id'].values[i]}, {probe['distance_km'].values[i]:.0f} km away "
+                         f"(limit {MAX_NEAREST_STATION_KM:.0f} km); name the station to use it anyway.")
+    return plots.assign(weather_station=("plot", probe["station_id"].values.astype(str)))
+
+
+def _issue(issue_date) -> pd.Timestamp:
+    try:
+        issue = pd.Timestamp(issue_date)
+    except (ValueError, TypeError):
+        issue = pd.NaT
+    if pd.isna(issue):
+        raise InputError(f"issue date {issue_date!r} is not a date; write it as YYYY-MM-DD.")
+    return issue.normalize()
+
+
+def _in_district(plot_set: PlotSet, district: str) -> PlotSet:
+    """The plots whose district name contains ``district``."""
+    records = [r for r in plot_set.to_records() if district in str(r.get("district") or "")]
+    if not records:
+        raise InputError(f"no plot lies in a district matching '{district}'; list districts with "
+                         "`orchard plots list`.")
+    return PlotSet.from_records(records)
+
+
+def monitoring_alerts(session, plots: PlotSet, day: date, params,
+                      cache: dict | None = None) -> tuple[pd.DataFrame | None, str, list]:
+    """Crop-condition alerts from the imagery registered up to ``day`` (None and a note without any);
+    ``cache`` keeps each scene's plot statistics between calls (monitoring.run.run)."""
+    from monitoring import run as monitoring_run
+
+    scenes = [s["path"] for s in store.list_scenes(session, end=f"{day}T23:59:59+08:00")]
+    if not scenes:
+        return None, "", [f"monitoring: no satellite or drone scene registered up to {day}"]
+    result = monitoring_run.run(plots, scenes, params, as_of=day, cache=cache)
+    source = f"imagery: {len(scenes)} scenes up to {day}, latest {Path(sorted(map(str, scenes))[-1]).name}"
+    return result.alerts, source, []
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The chain
+# ----------------------------------------------------------------------------------------------------------
+class WeeklyChain:
+    """The weekly chain with named steps; swap (``steps={name: function}``) or skip (``skip=(name,)``).
+
+    Parameters
+    ----------
+    steps : mapping of str to callable, optional
+        Replacements for chunk steps (``weather``, ``soil``, ``growth``, ``pests``, ``rules``,
+        ``products``), each ``step(state: ChunkState) -> None``.
+    skip : sequence of str
+        Steps not to run (``monitoring``, ``soil``, ``growth``, ``pests``, ``products``; ``weather``,
+        ``rules`` and ``store`` cannot be skipped: every later step needs them; skip storing with
+        ``store=False`` in :meth:`run`).
+    """
+
+    def __init__(self, steps: Mapping[str, Callable] | None = None, skip: Sequence[str] = ()):
+        unknown = sorted(set(steps or {}) - set(CHUNK_STEPS))
+        if unknown:
+            raise InputError(f"unknown chain step '{unknown[0]}'; chunk steps are {', '.join(CHUNK_STEPS)}.")
+        bad = sorted(set(skip) - set(RUN_STEPS))
+        if bad:
+            raise InputError(f"unknown chain step '{bad[0]}'; steps are {', '.join(RUN_STEPS)}.")
+        fixed = sorted(set(skip) & {"prepare", "weather", "rules", "store"})
+        if fixed:
+            raise InputError(f"the chain step '{fixed[0]}' cannot be skipped: later steps need it.")
+        self.skip = tuple(skip)
+        self.functions = {**STEP_FUNCTIONS, **(steps or {})}
+
+    @property
+    def chunk_steps(self) -> list[tuple[str, Callable]]:
+        return [(name, self.functions[name]) for name in CHUNK_STEPS if name not in self.skip]
+
+    def prepare(self, session, issue: pd.Timestamp, *, plot_ids=None, district: str | None = None,
+                bundle=None, preloaded: Mapping | None = None, seconds: dict | None = None,
+                progress: Callable[[str], None] = lambda step: None) -> tuple[xr.Dataset, ChainInputs, list]:
+        """The ``prepare`` and ``monitoring`` steps: the plots (with their station) and the chain's inputs.
+
+        ``preloaded`` lets a caller running many dates on one record pass what does not change between them
+        (the season replay): ``plot_set``, ``bundle``, ``stations`` (the stations' record, cut here to the
+        issue date), ``plot_weather`` (on the slope, cut in the weather step) and ``monitoring_cache``.
+        """
+        from orchard.bundle import resolve
+
+        preloaded = preloaded or {}
+        seconds = {} if seconds is None else seconds
+        day = issue.date()
+        t0 = time.perf_counter()
+        plot_set = preloaded.get("plot_set") or _load_plots(session, plot_ids)
+        if district is not None:
+            plot_set = _in_district(plot_set, district)
+        bundle = preloaded.get("bundle", bundle)
+        if bundle is None:
+            bundle = resolve(session, district)
+        else:
+            bundle.check()
+        member_years = int(bundle["advice.chain"]["members.years"])
+        if "stations" in preloaded:
+            stations = preloaded["stations"].sel(time=slice(_history_start(issue, member_years), issue))
+            if stations.sizes["time"] == 0 or pd.Timestamp(stations["time"].values[-1]) < issue:
+                raise InputError(f"the weather does not reach the issue date {day}; import weather up to "
+                                 "it first.")
+        else:
+            stations = station_weather(session, issue, member_years)
+        plots_ds = _assign_stations(session, plot_set.to_dataset(), stations)
+        missing = [str(p) for p, s in zip(plots_ds["plot"].values, plots_ds["slope_deg"].values, strict=True)
+                   if not np.isfinite(s)]
+        if missing:
+            raise InputError(f"plot {missing[0]} has no terrain (slope, aspect, horizon); run "
+                             "`orchard import-plots FILE --dem DEM` first.")
+        from monitoring.soil.model import sensor_daily_means
+
+        theta = sensor_daily_means(session, "moisture_m3_m3", str(_season_start(issue).date()), str(day))
+        history, recent_n = _applications(session, plot_set, day, bundle["advice.rules"])
+        alerts, monitoring_source, notes = None, "", []
+        seconds["prepare"] = seconds.get("prepare", 0.0) + time.perf_counter() - t0
+        if "monitoring" not in self.skip:
+            progress("monitoring")
+            t1 = time.perf_counter()
+            try:
+                alerts, monitoring_source, notes = monitoring_alerts(
+                    session, plot_set, day, bundle["monitoring.imagery"], preloaded.get("monitoring_cache"))
+            except OrchardError as exc:
+                notes = [f"monitoring: {exc}"]
+            seconds["monitoring"] = seconds.get("monitoring", 0.0) + time.perf_counter() - t1
+        run_id = "week-" + hashlib.sha1(
+            f"{day}|{','.join(sorted(plots_ds['plot'].values.astype(str)))}|{bundle.hash}|"
+            f"{','.join(self.skip)}".encode()).hexdigest()[:16]
+        attrs = {"run_id": run_id, "issue_date": str(day), "parameter_bundle": bundle.hash,
+                 "steps": ",".join(n for n, _ in self.chunk_steps)}
+        inputs = ChainInputs(issue=issue, bundle=bundle, station_weather=stations, sensor_theta=theta,
+                             history=history, recent_n=frozenset(recent_n), alerts=alerts,
+                             monitoring_source=monitoring_source, run_attrs=attrs,
+                             plot_weather=preloaded.get("plot_weather"))
+        return plots_ds, inputs, notes
+
+    def run(self, engine, issue_date, *, plot_ids=None, district: str | None = None, bundle=None,
+            store_result: bool = True, scheduler: str | None = None, chunk_size: int | None = None,
+            results_root=None, progress: Callable[[str], None] = lambda step: None,
+            keep_recommendations: bool = True, preloaded: Mapping | None = None) -> ChainResult:
+        """Run every step for ``issue_date`` and return (and store) the result; see :func:`run_chain`."""
+        issue = _issue(issue_date)
+        day = issue.date()
+        seconds: dict[str, float] = {}
+        progress("prepare")
+        with store.session_scope(engine) as session:
+            plots_ds, inputs, notes = self.prepare(session, issue, plot_ids=plot_ids, district=district,
+                                                   bundle=bundle, preloaded=preloaded, seconds=seconds,
+                                                   progress=progress)
+        bundle = inputs.bundle
+        versions = bundle.versions()
+        run_id = inputs.run_attrs["run_id"]
+        attrs = dict(inputs.run_attrs)
+        size = int(chunk_size or bundle["advice.chain"]["plots.chunk_size"])
+        # plots of one terrain class together, so a class's slope correction is computed once
+        order = np.lexsort((plots_ds["aspect_deg"].values, plots_ds["slope_deg"].values,
+                            plots_ds["weather_station"].values.astype(str)))
+        plots_ds = plots_ds.isel(plot=order)
+        chunks = [plots_ds.isel(plot=slice(i, i + size)) for i in range(0, plots_ds.sizes["plot"], size)]
+        for name, _ in self.chunk_steps:
+            progress(name)  # the chunks run every step; the bar shows the chain's shape
+        writer = None
+        if store_result:
+            from orchard.results import RunWriter
+
+            writer = RunWriter(run_id, results_root, attrs=attrs)
+        try:
+            result = self._gather(chunks, inputs, scheduler, writer, keep_recommendations, seconds)
+            result.run_id, result.issued_on, result.bundle = run_id, day, versions
+            result.notes = notes + result.notes
+            if inputs.monitoring_source:
+                result.sources["monitoring"] = inputs.monitoring_source
+            if writer is not None:
+                progress("store")
+                t1 = time.perf_counter()
+                run = {"run_id": run_id, "issued_on": day, "parameter_sets": result.parameter_sets,
+                       "sources": result.sources, "n_plots": int(plots_ds.sizes["plot"]),
+                       "notes": result.notes, "bundle": versions,
+                       "steps": [n for n in RUN_STEPS if n not in self.skip]}
+                try:
+                    with store.session_scope(engine) as session:
+                        writer.commit(session, run)
+                except BaseException:
+                    writer.rollback_files()
+                    raise
+                writer.cleanup()
+                result.results_path = str(writer.final)
+                seconds["store"] = time.perf_counter() - t1
+        finally:
+            if writer is not None:
+                writer.__exit__(None, None, None)
+        result.seconds = seconds
+        return result
+
+    def _gather(self, chunks, inputs, scheduler, writer, keep_recommendations, seconds) -> ChainResult:
+        """Run the chunks on threads (or a dask cluster); each finished chunk goes to the writer at once."""
+        statuses, recommendations, notes, sources, sets = [], [], [], {}, {}
+        for out in _compute(chunks, inputs, self.chunk_steps, scheduler, keep_modules=writer is not None):
+            if writer is not None:
+                for module, ds in out.modules.items():
+                    writer.write(module, out.chunk, ds)
+                writer.stash(out.chunk, out.status, [r.record() for r in out.recommendations])
+            if keep_recommendations:
+                recommendations += out.recommendations
+            statuses.append(out.status)
+            notes += [n for n in out.notes if n not in notes]
+            for k, v in out.sources.items():
+                sources.setdefault(k, v)
+            for k, v in out.parameter_sets.items():
+                sets[k] = v if k not in sets or v in sets[k] else f"{sets[k]}; {v}"
+            for k, v in out.seconds.items():
+                seconds[k] = seconds.get(k, 0.0) + v
+        status = pd.concat(statuses, ignore_index=True).sort_values("plot_id", ignore_index=True)
+        return ChainResult(run_id="", issued_on=inputs.issue.date(),
+                           recommendations=rules.order(recommendations), status=status,
+                           parameter_sets=sets, sources=sources, notes=notes)
+
+
+def _compute(chunks, inputs, steps, scheduler, keep_modules) -> list[ChunkOutput]:
+    """The chunks through the steps: dask's local threads, or a dask.distributed scheduler at an address.
+
+    Results come back in chunk order, so a cluster gives exactly the local result.
+    """
+    import dask
+
+    tasks = [dask.delayed(run_chunk, pure=False)(i, c, inputs, steps, keep_modules)
+             for i, c in enumerate(chunks)]
+    if scheduler:
+        from distributed import Client
+
+        try:
+            client = Client(scheduler, timeout="10s")
+        except OSError as exc:
+            raise InputError(f"cannot reach the dask scheduler at {scheduler} ({exc}); start it or drop "
+                             "--scheduler.") from None
+        with client:
+            return list(dask.compute(*tasks, scheduler=client))
+    if len(tasks) == 1:
+        return [dask.compute(tasks[0], scheduler="sync")[0]]
+    return list(dask.compute(*tasks, scheduler="threads", num_workers=2))
+
+
+def _applications(session, plot_set: PlotSet, day: date, params) -> tuple[pd.DataFrame | None, set]:
+    """The season's applications up to ``day`` (products step) and the plots given N recently."""
+    from advice.catalogue import default_catalogue
+    from advice.market import history_for
+
+    ids = plot_set.plot_ids
+    history = history_for(session, ids, day.year, catalogue=default_catalogue())
+    if history is not None and not history.empty:
+        if "applied_on" in history:
+            history = history[pd.to_datetime(history["applied_on"]).dt.date <= day]
+        if "id" not in history:
+            history = history.assign(id=np.arange(len(history)))
+    recent = store.list_applications(session, plot_ids=ids,
+                                     start=day - timedelta(days=int(params["nitrogen.recent_days"])), end=day)
+    return history, {a["plot_id"] for a in recent if str(a.get("target") or "").upper() == "N"}
+
+
+def run_chain(engine, issue_date, **kwargs) -> ChainResult:
+    """Run the weekly chain with its standard steps (:class:`WeeklyChain`); see :meth:`WeeklyChain.run`.
+
+    Keyword arguments: ``plot_ids``, ``district``, ``bundle`` (default: the parameters in force,
+    ``orchard.bundle.resolve``), ``store_result`` (default True: module outputs, plot_status and
+    recommendations stored whole or not at all), ``scheduler`` (a dask.distributed address), ``chunk_size``,
+    ``results_root`` (default ``ORCHARD_HOME/results``), ``progress`` (called with each step's name),
+    ``skip`` and ``steps`` (passed to :class:`WeeklyChain`).
+    """
+    chain = WeeklyChain(steps=kwargs.pop("steps", None), skip=kwargs.pop("skip", ()))
+    return chain.run(engine, issue_date, **kwargs)
+
+
+def check_bundle(bundle) -> None:
+    """Raise ParameterError when the bundle lacks a set the chain reads."""
+    for name in ("weather", "growth.slope", "soil.water_balance", "soil.advice", "monitoring.imagery",
+                 "advice.rules", "rotation", "advice.chain"):
+        if name not in bundle:
+            raise ParameterError(f"the parameter bundle has no set '{name}'; resolve it with "
+                                 "orchard.bundle.resolve.")
