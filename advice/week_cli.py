@@ -14,6 +14,7 @@ ADVICE_COLUMNS = ("plot_id", "topic", "severity", "valid_from", "valid_to", "act
 def register(app: typer.Typer) -> None:
     """Add ``run-week`` and ``advice`` to the ``orchard`` command."""
     app.command("run-week")(run_week_command)
+    app.command("replay")(replay_command)
     app.command("advice")(advice_command)
 
 
@@ -90,6 +91,42 @@ def run_week_command(
     for note in result.notes:
         err.print(f"note: {note}")
     out.print(f"stored as run {result.run_id} (results in {result.results_path})")
+
+
+def replay_command(
+    season: Annotated[int, typer.Option("--season", help="Season (year) to replay week by week.")],
+    plots: Annotated[list[str] | None, typer.Option("--plots", help="Only these plot ids (repeat).")] = None,
+    district: Annotated[str | None, typer.Option("--district", help="Only plots of this district.")] = None,
+    out_csv: Annotated[str | None, typer.Option("--out", help="Write every date's plot status as CSV.")] = None,
+) -> None:
+    """Replay a season: the weekly chain on every week from 1 March to 29 November, each date seeing only
+    what was known on it (nothing stored); prints the advice per week."""
+    import time
+
+    from advice.replay import replay_season
+
+    t0 = time.perf_counter()
+    with progress() as bar:
+        task = bar.add_task("replay", total=None)
+        result = replay_season(engine(), season, plot_ids=plots, district=district,
+                               progress=lambda step: bar.update(task, description=f"replay: {step}"))
+    rows = []
+    for day, frame in result.status.groupby("issued_on"):
+        topics: dict[str, int] = {}
+        for actions in frame["actions"]:
+            for a in actions or []:
+                topics[a["topic"]] = topics.get(a["topic"], 0) + 1
+        rows.append({"issued_on": str(day), "plots": len(frame),
+                     "plots_with_spray": int(sum(any(a["topic"] == "spray" for a in (acts or []))
+                                                 for acts in frame["actions"])),
+                     "mean_max_pest_level_15d": round(float(frame["max_pest_level_15d"].mean()), 2),
+                     "topics": ", ".join(f"{k} {v}" for k, v in sorted(topics.items()))})
+    print_records(rows, ("issued_on", "plots", "plots_with_spray", "mean_max_pest_level_15d", "topics"),
+                  False, title=f"season {season} replayed on {len(result.dates)} dates")
+    if out_csv:
+        result.status.to_csv(out_csv, index=False)
+        out.print(f"wrote {len(result.status)} plot-status rows to {out_csv}")
+    out.print(f"replayed in {time.perf_counter() - t0:.1f} s")
 
 
 def advice_command(

@@ -125,6 +125,11 @@ def whittaker_smooth(values, weights, times, lam: float = 1e4, d: int = 2):
             continue
         np.add.at(wd, pos[good], w[p, good])
         np.add.at(yd, pos[good], w[p, good] * y[p, good])
+        if np.count_nonzero(wd) <= d:
+            # fewer observed days than the penalty's order: W + λDᵀD is singular (any polynomial of degree
+            # < d fits); the smooth series is then the weighted mean, flat
+            daily[p] = yd.sum() / wd.sum()
+            continue
         band = penalty_band.copy()
         band[d] += wd
         daily[p] = linalg.solveh_banded(band, yd, lower=False, check_finite=False)

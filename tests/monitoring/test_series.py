@@ -78,3 +78,14 @@ def test_seasonal_baseline_and_anomaly():
     when = pd.DatetimeIndex(["2021-07-19"])
     z = series.seasonal_anomaly(np.array([[0.8 - 0.06]]), when, base)
     assert z[0, 0] == pytest.approx(-2.0, abs=0.1)
+
+
+def test_whittaker_with_fewer_clear_days_than_its_order_is_flat():
+    """One clear scene in a season (the first weeks of a replay): the smooth series is that value, not a
+    singular system."""
+    times = pd.date_range("2015-03-01", periods=5, freq="10D")
+    values = np.array([[np.nan, 0.61, np.nan, np.nan, np.nan], [0.5, 0.55, 0.6, 0.62, 0.64]])
+    weights = np.array([[0, 1, 0, 0, 0], [1, 1, 1, 1, 1]], dtype=float)
+    smooth, daily = series.whittaker_smooth(values, weights, times, 100.0)
+    assert np.allclose(smooth[0], 0.61)
+    assert np.isfinite(smooth[1]).all() and smooth[1][0] < smooth[1][-1]
