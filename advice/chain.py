@@ -38,7 +38,7 @@ import xarray as xr
 
 from advice import rules
 from advice.recommendation import Recommendation
-from orchard import store
+from orchard import config, store
 from orchard.errors import InputError, OrchardError, ParameterError
 from orchard.params import load_parameters
 from orchard.plots import PlotSet
@@ -87,6 +87,9 @@ class ChainInputs:
     #: Plot weather already on the slope (time, plot) over at least the member years to the issue date, for
     #: callers running many dates on one record (the season replay); None: each chunk makes its own.
     plot_weather: xr.Dataset | None = None
+    #: Latest clear NDVI of each plot up to the issue date (index plot_id; ``ndvi``, ``ndvi_date``), from the
+    #: monitoring step; None without imagery.
+    ndvi: pd.DataFrame | None = None
 
 
 @dataclass
@@ -313,7 +316,8 @@ def growth_step(state: ChunkState) -> None:
     params = _growth_params(state)
     season = state.weather.sel(time=slice(_season_start(issue), issue))
     ks = state.ks
-    state.growth = growth_model.run(state.plots, season, params, ks=ks)
+    # the slope delay comes from the members (expected dates): no flat-ground pass for the season itself
+    state.growth = growth_model.run(state.plots, season, params, ks=ks, flat_reference=False)
     state.parameter_sets["growth"] = state.growth.attrs["parameter_set"]
     try:
         state.expected = growth_outlook.expected_dates(state.plots, state.weather, issue, params)
@@ -464,6 +468,11 @@ def _status(state: ChunkState, recs: list[Recommendation]) -> pd.DataFrame:
         status["raw_mm"] = np.round(table["raw_mm"].values.astype(float), 0)
         status["taw_mm"] = np.round(table["taw_mm"].values.astype(float), 0)
         status["irrigate"] = table["irrigate"].values.astype(bool)
+    ndvi = state.inputs.ndvi
+    if ndvi is not None and not ndvi.empty:
+        latest = ndvi.reindex(ids)
+        status["ndvi"] = np.round(latest["ndvi"].values.astype(float), 2)
+        status["ndvi_date"] = _dates(latest["ndvi_date"].values)
     alerts = state.inputs.alerts
     if alerts is not None and not alerts.empty:
         by_plot = alerts.groupby(alerts["plot_id"].astype(str))["signal"].apply(lambda s: sorted(set(s)))
@@ -643,10 +652,11 @@ def _in_district(plot_set: PlotSet, district: str) -> PlotSet:
     return PlotSet.from_records(records)
 
 
-def monitoring_alerts(session, plots: PlotSet, day: date, params,
-                      cache: dict | None = None) -> tuple[pd.DataFrame | None, str, list]:
+def monitoring_alerts(session, plots: PlotSet, day: date, params, cache: dict | None = None,
+                      keep: dict | None = None) -> tuple[pd.DataFrame | None, str, list]:
     """Crop-condition alerts from the imagery registered up to ``day`` (None and a note without any);
-    ``cache`` keeps each scene's plot statistics between calls (monitoring.run.run)."""
+    ``cache`` keeps each scene's plot statistics between calls (monitoring.run.run). With ``keep`` (a dict),
+    ``keep["monitoring"]`` receives the per-plot output to store (:func:`monitoring_output`)."""
     from monitoring import run as monitoring_run
 
     scenes = [s["path"] for s in store.list_scenes(session, end=f"{day}T23:59:59+08:00")]
@@ -654,7 +664,81 @@ def monitoring_alerts(session, plots: PlotSet, day: date, params,
         return None, "", [f"monitoring: no satellite or drone scene registered up to {day}"]
     result = monitoring_run.run(plots, scenes, params, as_of=day, cache=cache)
     source = f"imagery: {len(scenes)} scenes up to {day}, latest {Path(sorted(map(str, scenes))[-1]).name}"
+    if keep is not None:
+        keep["monitoring"] = monitoring_output(result, source)
     return result.alerts, source, []
+
+
+def monitoring_output(result, source: str = "") -> xr.Dataset:
+    """What the faces show of crop condition, per plot (the stored ``monitoring`` module output).
+
+    ``(plot, time)``: ``ndvi_median``, ``ndvi_smooth``, ``clear`` (usable and not a haze dip) and
+    ``clear_fraction`` of every scene up to the issue date (time: acquisition, UTC; coordinate ``scene_id``);
+    per plot: ``alerts_json`` (the plot's alerts: signal, severity, message_key, since, last_clear, area_mu,
+    evidence) and ``zones_geojson`` (a FeatureCollection of its poor-growth zones, EPSG:4326, with
+    ``area_mu``, ``since``, ``severity``), both JSON text ("" when none).
+    """
+    import json
+
+    import shapely
+
+    series = result.series
+    index = str(series.attrs.get("index", "ndvi"))
+    ids = series["plot"].values.astype(str)
+    ds = xr.Dataset(coords={"plot": ids, "time": series["time"].values})
+    if "scene_id" in series.coords:
+        ds = ds.assign_coords(scene_id=("time", series["scene_id"].values.astype(str)))
+    for name in (f"{index}_median", f"{index}_smooth", "clear_fraction"):
+        ds[name] = series[name].transpose("plot", "time").astype(np.float32)
+        ds[name].attrs.update(series[name].attrs)
+    ds["clear"] = series["clear"].transpose("plot", "time").astype(np.int8)
+    ds["clear"].attrs.update(series["clear"].attrs)
+    alerts: dict[str, list] = {pid: [] for pid in ids}
+    for row in result.alerts.drop(columns=["geometry"], errors="ignore").to_dict("records"):
+        alerts.setdefault(str(row["plot_id"]), []).append(
+            {k: (None if not isinstance(v, (dict, list)) and pd.isna(v) else v) for k, v in row.items()
+             if k != "plot_id"})
+    zones: dict[str, list] = {pid: [] for pid in ids}
+    for row in result.zones.to_dict("records"):
+        geometry = row.get("geometry")
+        if geometry is None or geometry.is_empty:
+            continue
+        area_mu = row.get("area_mu")
+        area_mu = None if area_mu is None or pd.isna(area_mu) else round(float(area_mu), 2)
+        zones.setdefault(str(row["plot_id"]), []).append(
+            {"type": "Feature", "geometry": json.loads(shapely.to_geojson(geometry)),
+             "properties": {"area_mu": area_mu, "since": str(row.get("since") or ""),
+                            "severity": int(row.get("severity") or 0)}})
+    ds["alerts_json"] = ("plot", np.array([json.dumps(alerts[p], ensure_ascii=False, default=str) if alerts[p]
+                                           else "" for p in ids], dtype=str))
+    ds["zones_geojson"] = ("plot", np.array([json.dumps({"type": "FeatureCollection", "features": zones[p]})
+                                             if zones[p] else "" for p in ids], dtype=str))
+    ds.attrs.update(index=index, time_zone="UTC", source=source,
+                    model=str(series.attrs.get("model", "monitoring.run")),
+                    model_version=str(series.attrs.get("model_version", "")),
+                    parameter_set=str(series.attrs.get("parameter_set", "")))
+    return ds
+
+
+def latest_ndvi(crop: xr.Dataset | None) -> pd.DataFrame | None:
+    """Per plot the latest clear NDVI of a :func:`monitoring_output` and its local day (China standard
+    time); NaN/NaT where no scene was clear."""
+    if crop is None:
+        return None
+    index = crop.attrs.get("index", "ndvi")
+    clear = crop["clear"].values.astype(bool)
+    ids = pd.Index(crop["plot"].values.astype(str), name="plot_id")
+    out = pd.DataFrame({"ndvi": np.nan, "ndvi_date": pd.NaT}, index=ids)
+    if clear.shape[1] == 0:
+        return out
+    has = clear.any(axis=1)
+    last = clear.shape[1] - 1 - np.argmax(clear[:, ::-1], axis=1)
+    values = crop[f"{index}_median"].values.astype(float)[np.arange(len(ids)), last]
+    days = (pd.DatetimeIndex(crop["time"].values)
+            + pd.Timedelta(hours=config.CHINA_UTC_OFFSET_H)).normalize()[last]
+    out.loc[has, "ndvi"] = values[has]
+    out.loc[has, "ndvi_date"] = days[has]
+    return out
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -693,17 +777,20 @@ class WeeklyChain:
 
     def prepare(self, session, issue: pd.Timestamp, *, plot_ids=None, district: str | None = None,
                 bundle=None, preloaded: Mapping | None = None, seconds: dict | None = None,
-                progress: Callable[[str], None] = lambda step: None) -> tuple[xr.Dataset, ChainInputs, list]:
+                progress: Callable[[str], None] = lambda step: None,
+                keep: dict | None = None) -> tuple[xr.Dataset, ChainInputs, list]:
         """The ``prepare`` and ``monitoring`` steps: the plots (with their station) and the chain's inputs.
 
         ``preloaded`` lets a caller running many dates on one record pass what does not change between them
         (the season replay): ``plot_set``, ``bundle``, ``stations`` (the stations' record, cut here to the
         issue date), ``plot_weather`` (on the slope, cut in the weather step) and ``monitoring_cache``.
+        ``keep`` (a dict) receives the run-level module outputs to store (``monitoring``).
         """
         from orchard.bundle import resolve
 
         preloaded = preloaded or {}
         seconds = {} if seconds is None else seconds
+        keep = {} if keep is None else keep
         day = issue.date()
         t0 = time.perf_counter()
         plot_set = preloaded.get("plot_set") or _load_plots(session, plot_ids)
@@ -739,7 +826,8 @@ class WeeklyChain:
             t1 = time.perf_counter()
             try:
                 alerts, monitoring_source, notes = monitoring_alerts(
-                    session, plot_set, day, bundle["monitoring.imagery"], preloaded.get("monitoring_cache"))
+                    session, plot_set, day, bundle["monitoring.imagery"], preloaded.get("monitoring_cache"),
+                    keep=keep)
             except OrchardError as exc:
                 notes = [f"monitoring: {exc}"]
             seconds["monitoring"] = seconds.get("monitoring", 0.0) + time.perf_counter() - t1
@@ -751,7 +839,8 @@ class WeeklyChain:
         inputs = ChainInputs(issue=issue, bundle=bundle, station_weather=stations, sensor_theta=theta,
                              history=history, recent_n=frozenset(recent_n), alerts=alerts,
                              monitoring_source=monitoring_source, run_attrs=attrs,
-                             plot_weather=preloaded.get("plot_weather"))
+                             plot_weather=preloaded.get("plot_weather"),
+                             ndvi=latest_ndvi(keep.get("monitoring")))
         return plots_ds, inputs, notes
 
     def run(self, engine, issue_date, *, plot_ids=None, district: str | None = None, bundle=None,
@@ -763,10 +852,11 @@ class WeeklyChain:
         day = issue.date()
         seconds: dict[str, float] = {}
         progress("prepare")
+        keep: dict = {}
         with store.session_scope(engine) as session:
             plots_ds, inputs, notes = self.prepare(session, issue, plot_ids=plot_ids, district=district,
                                                    bundle=bundle, preloaded=preloaded, seconds=seconds,
-                                                   progress=progress)
+                                                   progress=progress, keep=keep)
         bundle = inputs.bundle
         versions = bundle.versions()
         run_id = inputs.run_attrs["run_id"]
@@ -785,7 +875,8 @@ class WeeklyChain:
 
             writer = RunWriter(run_id, results_root, attrs=attrs)
         try:
-            result = self._gather(chunks, inputs, scheduler, writer, keep_recommendations, seconds)
+            result = self._gather(chunks, inputs, scheduler, writer, keep_recommendations, seconds,
+                                  run_modules=keep)
             result.run_id, result.issued_on, result.bundle = run_id, day, versions
             result.notes = notes + result.notes
             if inputs.monitoring_source:
@@ -812,13 +903,18 @@ class WeeklyChain:
         result.seconds = seconds
         return result
 
-    def _gather(self, chunks, inputs, scheduler, writer, keep_recommendations, seconds) -> ChainResult:
-        """Run the chunks on threads (or a dask cluster); each finished chunk goes to the writer at once."""
+    def _gather(self, chunks, inputs, scheduler, writer, keep_recommendations, seconds,
+                run_modules: Mapping | None = None) -> ChainResult:
+        """Run the chunks on threads (or a dask cluster); each finished chunk goes to the writer at once,
+        with its plots' part of the run-level outputs (``run_modules``: monitoring)."""
         statuses, recommendations, notes, sources, sets = [], [], [], {}, {}
         for out in _compute(chunks, inputs, self.chunk_steps, scheduler, keep_modules=writer is not None):
             if writer is not None:
                 for module, ds in out.modules.items():
                     writer.write(module, out.chunk, ds)
+                for module, ds in (run_modules or {}).items():
+                    ids = out.status["plot_id"].astype(str).values
+                    writer.write(module, out.chunk, ds.sel(plot=ids[np.isin(ids, ds["plot"].values)]))
                 writer.stash(out.chunk, out.status, [r.record() for r in out.recommendations])
             if keep_recommendations:
                 recommendations += out.recommendations

@@ -41,12 +41,12 @@ ALL_STEMS = sorted({stem for stems in ROLE_PAGES.values() for stem in stems})
 
 
 @st.cache_resource(show_spinner=False)
-def warm_up_models() -> threading.Thread:
-    """Import the model packages once per server process, in the background, while the first user signs
-    in: the imports (pvlib, scipy, scikit-learn …) are most of a new server's first plot-page render."""
+def warm_up_readers() -> threading.Thread:
+    """Import what the pages read and draw with once per server process, in the background, while the first
+    user signs in: the imports (xarray and netCDF4 for the stored results, altair, pydeck) are most of a new
+    server's first plot-page render. No model package: the pages read stored runs."""
     def load() -> None:
-        for module in ("growth.outlook", "pests.outlook", "monitoring.run", "monitoring.soil.model",
-                       "advice.products"):
+        for module in ("orchard.results", "xarray", "netCDF4", "altair", "pydeck", "plot_view", "data"):
             try:
                 importlib.import_module(module)
             except Exception:  # noqa: BLE001 - the page itself reports a broken module as one sentence
@@ -57,7 +57,7 @@ def warm_up_models() -> threading.Thread:
     return thread
 
 
-warm_up_models()
+warm_up_readers()
 
 if user is None:
     def sign_in() -> None:

@@ -4,8 +4,9 @@ Access is decided by :mod:`orchard.store` (growers: their own plots, purchases, 
 agronomists and admins: all; extension: all plots without owners), so a plot id that came from the URL or a
 widget is checked again here on every call. ``st.cache_data`` entries are shared by all sessions of the
 server, so every cached function takes the user id (and the database URL) as arguments: one user's entry is
-never returned to another. Model results are cached for an hour, lists for a minute, and writes clear the
-lists they change.
+never returned to another. The stored results of a weekly run are cached for an hour (per user, plot and run),
+lists for a minute, and writes clear the lists they change. No function here runs a growth, pest or monitoring
+model: the weekly chain stores its results and the pages read them (a re-run is a job, see staff_data.py).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from orchard.errors import OrchardError
 RECORDERS = {"application": ("grower", "agronomist"), "purchase": ("grower", "agronomist", "admin")}
 #: Lists (plots, advice, records) are re-read after this long, so a weekly run or an import shows up [s].
 LIST_TTL_S = 60
-#: Model results are recomputed after this long [s].
+#: Stored results of a run are re-read after this long [s] (a run never changes under its id and creation).
 MODEL_TTL_S = 3600
 #: Severity from which advice counts as urgent on the grower's home page (1-5 scale of advice/).
 URGENT_SEVERITY = 4
@@ -190,85 +191,50 @@ def record_purchase(user_id: str, **fields) -> int:
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Model results for one plot (app/plot_view.py checks the user's right to the plot before computing)
+# Stored weekly runs (orchard run-week): the plot page reads them, it never runs a model
 # ----------------------------------------------------------------------------------------------------------
-def _soft(compute):
-    """A model error (one sentence) is cached as such, so the page shows it without recomputing."""
-    try:
-        return {"ok": compute()}
-    except OrchardError as exc:
-        return {"error": str(exc)}
+def run_for(as_of: date | None = None) -> dict | None:
+    """The latest stored weekly run, or the latest issued on or before ``as_of`` (None: no run yet).
+
+    Runs carry no personal data (what a user may read of a run is checked per plot by :func:`plot_page`).
+    """
+    return _run_for(database_url(), as_of)
 
 
-def default_as_of(user_id: str) -> date:
-    """The date the plot page opens on: the issue date of the latest stored advice, else a sample day."""
-    records = advice(user_id)
-    return records[0]["issued_on"] if records else pv.DEFAULT_AS_OF
+@st.cache_data(ttl=LIST_TTL_S, max_entries=64, show_spinner=False)
+def _run_for(url: str, as_of: date | None) -> dict | None:
+    with _session(url) as session:
+        return pv.find_run(session, as_of)
 
 
-@st.cache_data(ttl=MODEL_TTL_S, max_entries=32, show_spinner=False)
-def _weather(url: str, user_id: str, plot_id: str):
-    def compute():
-        with _session(url) as session:
-            return pv.daily_weather(session, user_id, plot_id)
-    return _soft(compute)
+def run_dates() -> list[date]:
+    """Issue dates of the stored runs, newest first."""
+    return _run_dates(database_url())
 
 
-def _with_weather(url, user_id, plot_id, view, *args):
-    weather = _weather(url, user_id, plot_id)
-    if "error" in weather:
-        return weather
-
-    def compute():
-        with _session(url) as session:
-            return view(session, user_id, plot_id, *args, weather["ok"])
-    return _soft(compute)
+@st.cache_data(ttl=LIST_TTL_S, max_entries=4, show_spinner=False)
+def _run_dates(url: str) -> list[date]:
+    with _session(url) as session:
+        return pv.run_dates(session)
 
 
-@st.cache_data(ttl=MODEL_TTL_S, max_entries=64, show_spinner=False)
-def _growth(url: str, user_id: str, plot_id: str, as_of: date):
-    return _with_weather(url, user_id, plot_id, pv.growth_view, as_of)
+def plot_page(user_id: str, plot_id: str, run: dict) -> dict:
+    """What the plot page shows of a stored run for one plot (:func:`plot_view.plot_page`): the run, its
+    advice for the plot and each section as ``{"ok": ...}`` or ``{"error": sentence}``; cached per user,
+    plot and run (a run stored again under the same id has a new creation time, so a new entry).
+
+    Raises
+    ------
+    orchard.errors.AccessError, InputError
+        A plot the user may not open (checked before anything is read), or a run without the plot.
+    """
+    return _plot_page(database_url(), user_id, plot_id, run["run_id"], run.get("created_utc", ""))
 
 
-@st.cache_data(ttl=MODEL_TTL_S, max_entries=64, show_spinner=False)
-def _pests(url: str, user_id: str, plot_id: str, as_of: date):
-    return _with_weather(url, user_id, plot_id, pv.pests_view, as_of)
-
-
-@st.cache_data(ttl=MODEL_TTL_S, max_entries=64, show_spinner=False)
-def _soil(url: str, user_id: str, plot_id: str, as_of: date):
-    def compute():
-        with _session(url) as session:
-            return pv.soil_view(session, user_id, plot_id, as_of)
-    return _soft(compute)
-
-
-@st.cache_data(ttl=MODEL_TTL_S, max_entries=64, show_spinner=False)
-def _crop(url: str, user_id: str, plot_id: str):
-    def compute():
-        with _session(url) as session:
-            return pv.crop_view(session, user_id, plot_id)
-    return _soft(compute)
-
-
-def growth(user_id: str, plot_id: str, as_of: date) -> dict:
-    """Stage, expected harvest and the 30-day outlook (``{"ok": ...}`` or ``{"error": sentence}``)."""
-    return _growth(database_url(), user_id, plot_id, as_of)
-
-
-def pests(user_id: str, plot_id: str, as_of: date) -> dict:
-    """Pest levels and probabilities at 15 d / 1 month / 3 months and the spray actions."""
-    return _pests(database_url(), user_id, plot_id, as_of)
-
-
-def soil(user_id: str, plot_id: str, as_of: date) -> dict:
-    """Root-zone water on ``as_of``, the irrigation call and the last weeks' available water."""
-    return _soil(database_url(), user_id, plot_id, as_of)
-
-
-def crop(user_id: str, plot_id: str) -> dict:
-    """NDVI series, latest value, alerts and poor-growth zones of the plot."""
-    return _crop(database_url(), user_id, plot_id)
+@st.cache_data(ttl=MODEL_TTL_S, max_entries=256, show_spinner=False)
+def _plot_page(url: str, user_id: str, plot_id: str, run_id: str, created_utc: str) -> dict:
+    with _session(url) as session:
+        return pv.plot_page(session, user_id, plot_id, run_id)
 
 
 # ----------------------------------------------------------------------------------------------------------

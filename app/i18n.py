@@ -46,7 +46,6 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "plot.choose": "选择地块",
         "plot.choose_placeholder": "请选择您的地块",
         "plot.denied": "不能打开这个地块：{error}",
-        "plot.as_of": "日期",
         "plot.summary": "{plot}，{cultivar}，坡度 {slope:.0f}°，海拔 {elevation:.0f} 米",
         "plot.chart_date": "日期",
         "section.advice": "本周建议",
@@ -79,7 +78,7 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "stage.harvest_mature": "已成熟，可采收",
         "growth.stage": "当前物候期",
         "growth.bloom": "盛花期：{date}",
-        "growth.fruit_now": "果实横径约 {diameter:.0f} 毫米，糖度约 {brix:.1f}°Brix",
+        "growth.fruit_now": "果实横径约 {diameter:.1f} 毫米，糖度约 {brix:.1f}°Brix",
         "growth.colour_break": "预计转色",
         "growth.maturity": "预计成熟",
         "growth.not_reached": "{end}前未达到",
@@ -122,7 +121,7 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "crop.ndvi_help": "NDVI 越高叶片越茂盛；箭头为近30天的变化。",
         "crop.no_clear": "最新影像（{date}）被云遮挡，没有可用的长势数据。",
         "crop.no_alerts": "没有长势预警。",
-        "crop.imagery_dates": "卫星影像只有 2021–2022 年：这里显示最新一景，与所选日期无关。",
+        "crop.imagery_dates": "卫星影像截至 {date}（本周计算所用的最新一景）。",
         "monitoring.alert.weak_patch": "地块内约 {area_mu:.1f} 亩长势偏弱：NDVI 比全块中位数低 "
                                        "{percent_below:.0f}%（自 {since} 起）。",
         "monitoring.alert.below_peers": "长势比同品种的其他地块差（z = {peer_z:.1f}，"
@@ -199,7 +198,6 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "plot.choose": "Plot",
         "plot.choose_placeholder": "Choose one of your plots",
         "plot.denied": "This plot cannot be opened: {error}",
-        "plot.as_of": "Date",
         "plot.summary": "{plot}, {cultivar}, slope {slope:.0f}°, elevation {elevation:.0f} m",
         "plot.chart_date": "Date",
         "section.advice": "This week's advice",
@@ -233,7 +231,7 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "stage.harvest_mature": "Mature, ready to pick",
         "growth.stage": "Growth stage now",
         "growth.bloom": "Full bloom: {date}",
-        "growth.fruit_now": "Fruit about {diameter:.0f} mm across, sugar about {brix:.1f} °Brix",
+        "growth.fruit_now": "Fruit about {diameter:.1f} mm across, sugar about {brix:.1f} °Brix",
         "growth.colour_break": "Expected colour break",
         "growth.maturity": "Expected maturity",
         "growth.not_reached": "not before {end}",
@@ -282,8 +280,7 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "crop.ndvi_help": "Higher NDVI means denser, greener leaves; the arrow is the change over 30 days.",
         "crop.no_clear": "The latest image ({date}) is clouded: no crop condition data.",
         "crop.no_alerts": "No crop condition alerts.",
-        "crop.imagery_dates": "Satellite images exist only for 2021–2022: the latest one is shown, whatever "
-                              "the date chosen.",
+        "crop.imagery_dates": "Satellite images up to {date} (the latest the weekly run used).",
         "monitoring.alert.weak_patch": "About {area_mu:.1f} mu of the plot grows weakly: NDVI "
                                        "{percent_below:.0f}% below the plot's median (since {since}).",
         "monitoring.alert.below_peers": "Growing worse than other plots of the same cultivar "
@@ -428,8 +425,11 @@ _APP: dict[str, dict[str, str]] = {
         "soil.threshold": "低于此线需灌溉",
         "soil.threshold_help": "蓝色为根层有效水；红色虚线以下果树缺水，需要灌溉。",
         "advice.sources": "数据来源",
-        "plot.computing": "正在计算……",
-        "plot.as_of_label": "日期：{date}",
+        "plot.as_of_run": "以下为 {date} 的每周计算结果。",
+        "plot.other_week": "看其他周",
+        "plot.week": "每周计算的日期",
+        "plot.no_run": "还没有每周计算结果：请先运行 orchard run-week --date {date}（可换成要计算的日期）。",
+        "plot.no_run_before": "{date} 及以前还没有每周计算结果：请先运行 orchard run-week --date {date}。",
         # photo identification
         "identify.title": "拍照识病虫",
         "identify.intro": "拍一张清楚的病叶、病果或虫子的照片（JPG、PNG 或 WEBP，最大 {max} MB）。",
@@ -555,8 +555,13 @@ _APP: dict[str, dict[str, str]] = {
         "soil.threshold_help": "Blue: water the roots can use; below the red dashed line the trees lack "
                                "water and need irrigation.",
         "advice.sources": "Where the data come from",
-        "plot.computing": "Computing…",
-        "plot.as_of_label": "Date: {date}",
+        "plot.as_of_run": "As of {date} (the weekly run).",
+        "plot.other_week": "Other weeks",
+        "plot.week": "Weekly run of",
+        "plot.no_run": "No weekly run is stored yet: run `orchard run-week --date {date}` (or the date you "
+                       "need) first.",
+        "plot.no_run_before": "No weekly run is stored for {date} or earlier: run `orchard run-week --date "
+                              "{date}` first.",
         "identify.title": "Identify a pest or disease",
         "identify.intro": "Take a clear photo of the damaged leaf, fruit or the insect (JPG, PNG or WEBP, at "
                           "most {max} MB).",

@@ -1,41 +1,44 @@
-"""What the plot page shows, computed without Streamlit: model calls, results as dicts and DataFrames.
+"""What the plot page shows, read from the stored weekly run, without Streamlit: results as dicts and frames.
 
-Every ``*_view`` function opens nothing itself: it takes a database session and the caller, checks the
-caller's right to the plot with :func:`orchard.store.get_plot` (access is scoped in the data layer, so an id
-that came from a URL is never trusted), runs the module the way its command-line face does, and returns plain
-data the page can cache and translate. Model errors (``OrchardError``) propagate; the page shows their
-sentence. The small ``*_rows`` / ``*_frame`` / ``*_summary`` helpers are pure and tested on their own.
+No model runs here. The weekly chain (``orchard run-week``, :mod:`advice.chain`) stores every run whole: one
+``plot_status`` row per plot (the numbers every face shows) and the module outputs behind them (NetCDF under
+``ORCHARD_HOME/results/<run_id>/``). :func:`plot_page` reads them through :mod:`orchard.results` (the faces'
+one reader, which checks the caller's right to the plot, so an id that came from a URL is never trusted) and
+the run's recommendations through :mod:`orchard.store`, so the page, ``orchard advice`` and the plot status
+show the same numbers. A part the run did not store fails on its own with one sentence (``{"error": ...}``);
+the small ``*_frame`` / ``*_summary`` helpers are pure and tested on their own.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from datetime import date
 
 import numpy as np
 import pandas as pd
-import xarray as xr
 from sqlalchemy.orm import Session
 
-from orchard import config, store
+from orchard import config, results, store
 from orchard.errors import InputError, OrchardError
-from orchard.plots import PlotSet
 
-#: The default "as of" date: a summer day inside the sample district's weather record (2010-2017).
-DEFAULT_AS_OF = date(2016, 7, 15)
-#: First day of weather fetched: the whole sample record, so past years can serve as outlook members.
-WEATHER_RECORD_START = "2010-01-01"
-#: Days of soil water balance before the "as of" date (as ``orchard soil balance``).
-SOIL_WINDOW_DAYS = 180
-#: Days of root-zone water shown on the soil chart.
+#: Days of root-zone water shown on the soil chart (the chain stores the last 60 days).
 SOIL_CHART_DAYS = 60
 #: Growth variables of the outlook chart.
 OUTLOOK_VARIABLES = ("fruit_expansion_mm_d", "brix")
 #: Colours of pest levels 1-5 (Streamlit markdown colour names): light green to outbreak red.
 LEVEL_COLOURS = {1: "green", 2: "blue", 3: "yellow", 4: "orange", 5: "red"}
+#: Names of the stored stage codes (plot_status.stage; the CF ``flag_meanings`` of growth's ``stage``
+#: output, growth.phenology.STAGES), the keys of the page's ``stage.<name>`` texts.
+STAGE_NAMES = {0: "dormant_induction", 1: "bud_break_flush", 2: "bloom", 3: "fruit_set_stage_I",
+               4: "fruit_stage_II_expansion", 5: "fruit_stage_III_maturation", 6: "harvest_mature"}
+#: Stage from which the fruit has a size and a Brix worth showing (fruit set).
+FRUIT_STAGE = 3
+#: Module each page section reads (besides plot_status), for the sentence when a run did not store it.
+SECTION_MODULES = {"growth": "growth", "pests": "pests", "crop": "monitoring", "soil": "soil"}
 
 
-def parse_as_of(text, default: date = DEFAULT_AS_OF) -> date:
+def parse_as_of(text, default: date | None = None) -> date | None:
     """A date from a query parameter (YYYY-MM-DD); anything else gives ``default``."""
     try:
         day = pd.to_datetime(text, format="%Y-%m-%d") if isinstance(text, str) and text else None
@@ -44,273 +47,295 @@ def parse_as_of(text, default: date = DEFAULT_AS_OF) -> date:
     return default if day is None or pd.isna(day) else day.date()
 
 
-def _plot_set(session: Session, caller: str, plot_id: str) -> tuple[dict, PlotSet]:
-    row = store.get_plot(session, caller, plot_id)  # raises AccessError / InputError
-    return row, PlotSet.from_records([row])
+def season_end(issue) -> date:
+    """Last day the expected dates look at: 30 June after the season's bloom (growth.model's season: from
+    April the fruit on the tree bloomed this year, before April the year before)."""
+    issue = pd.Timestamp(issue)
+    bloom_year = issue.year if issue.month >= 4 else issue.year - 1
+    return date(bloom_year + 1, 6, 30)
 
 
-def daily_weather(session: Session, caller: str, plot_id: str) -> xr.Dataset:
-    """The plot's whole daily weather record (station readings moved to the plot), after the access check."""
-    from orchard.plot_weather import plot_weather
+def _day(value) -> date | None:
+    if value is None:
+        return None
+    try:
+        return None if pd.isna(value) else pd.Timestamp(value).date()
+    except (TypeError, ValueError):
+        return None
 
-    _, plots = _plot_set(session, caller, plot_id)
-    return plot_weather(session, plots, resolution="daily", start=WEATHER_RECORD_START)
+
+def _float(value) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return None if not np.isfinite(value) else value
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Runs
+# ----------------------------------------------------------------------------------------------------------
+def run_summary(run: Mapping) -> dict:
+    """The parts of a stored run (``orchard.results.latest_run``) the page needs, as plain values."""
+    return {"run_id": run["run_id"], "issued_on": _day(run["issued_on"]),
+            "created_utc": str(run.get("created_utc") or ""), "sources": dict(run.get("sources") or {}),
+            "notes": list(run.get("notes") or []), "steps": list(run.get("steps") or []),
+            "n_plots": run.get("n_plots")}
+
+
+def find_run(session: Session, as_of: date | None = None) -> dict | None:
+    """The latest stored run, or the latest issued on or before ``as_of``; None when there is none."""
+    run = results.latest_run(session, on_or_before=as_of)
+    return None if run is None else run_summary(run)
+
+
+def run_dates(session: Session, limit: int = 104) -> list[date]:
+    """Issue dates of the stored runs, newest first (at most ``limit``)."""
+    from sqlalchemy import select
+
+    rows = session.scalars(select(store.AdviceRun.issued_on).distinct()
+                           .order_by(store.AdviceRun.issued_on.desc()).limit(limit))
+    return [_day(d) for d in rows]
+
+
+def _not_stored(run: Mapping, module: str) -> str:
+    """One sentence: the run stored no ``module`` results for the plot (with the run's note on it)."""
+    notes = [n for n in run.get("notes") or [] if n.split(":", 1)[0].strip().startswith(module)]
+    why = f" ({notes[0]})" if notes else ""
+    return (f"the weekly run of {run['issued_on']} stored no {module} results for this plot{why}; "
+            f"re-run the week with `orchard run-week --date {run['issued_on']}`.")
+
+
+def _soft(compute: Callable[[], dict | None]) -> dict:
+    try:
+        return {"ok": compute()}
+    except OrchardError as exc:
+        return {"error": str(exc)}
 
 
 # ----------------------------------------------------------------------------------------------------------
 # Growth
 # ----------------------------------------------------------------------------------------------------------
-def _day(value) -> date | None:
-    return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
+def growth_today(status: Mapping) -> dict:
+    """Stage, bloom date, fruit size and Brix of a plot_status row."""
+    code = int(status["stage"])
+    return {"date": _day(status["issued_on"]), "stage_code": code, "stage": STAGE_NAMES.get(code, str(code)),
+            "bloom_date": _day(status.get("bloom_date")),
+            "fruit_diameter_mm": _float(status.get("fruit_diameter_mm")), "brix": _float(status.get("brix"))}
 
 
-def _number(value, digits: int) -> float | None:
-    value = float(value)
-    return None if np.isnan(value) else round(value, digits)
-
-
-def growth_today(run: xr.Dataset, plot_id: str) -> dict:
-    """Stage, bloom date, fruit size and Brix on the last day of a :func:`growth.model.run` result."""
-    from growth.phenology import STAGES
-
-    one = run.sel(plot=plot_id)
-    code = int(one["stage"].values[-1])
-    return {"date": _day(one["time"].values[-1]), "stage_code": code, "stage": STAGES[code],
-            "bloom_date": _day(one["bloom_date"].values),
-            "fruit_diameter_mm": _number(one["fruit_diameter_mm"].values[-1], 1),
-            "brix": _number(one["brix"].values[-1], 1)}
-
-
-def expected_harvest(plots: xr.Dataset, weather: xr.Dataset, issue, *, session=None, params=None) -> dict:
-    """Expected colour break, maturity and the slope's maturity delay (growth.outlook.expected_dates: the
-    season run to 30 June after bloom on each earlier year's weather); a date is None when fewer than half of
-    the members reach it."""
+def member_years(sources: str) -> list[int]:
+    """The past years of an outlook's ``member_sources`` attribute ("2015 weather record (…); 2014 …")."""
     import re
 
-    from growth import model, outlook
-    from orchard.errors import InputError
-
-    issue = pd.Timestamp(issue).normalize()
-    season_end = pd.Timestamp(year=model.bloom_year_of(issue) + 1, month=6, day=30)
-    plot_id = str(plots["plot"].values[0])
-    out = {"season_end": season_end.date(), "n_members": 0, "member_years": [], "colour_break_date": None,
-           "maturity_date": None, "maturity_delay_days": None, "n_mature": 0}
-    try:
-        dates = outlook.expected_dates(plots.sel(plot=[plot_id]), weather.sel(plot=[plot_id]), issue, params,
-                                       session=session)
-    except InputError as exc:
-        if "past year" in str(exc):  # too few earlier years: no expectation, the rest of the page stands
-            return out
-        raise
-    n = int(dates.attrs["n_members"])
-    n_mature = int(dates["members_reaching_maturity"].sel(plot=plot_id))
-    enough = n_mature * 2 >= n
-    median = dates.sel(plot=plot_id, quantile=0.5)
-    delay = float(dates["maturity_delay_days"].sel(plot=plot_id))
-    out.update(n_members=n, n_mature=n_mature,
-               member_years=[int(y) for y in
-                             re.findall(r"(\d{4}) weather record", dates.attrs["member_sources"])],
-               colour_break_date=_day(median["colour_break_date"].values),
-               maturity_date=_day(median["maturity_date"].values) if enough else None,
-               maturity_delay_days=round(delay, 0) if enough and np.isfinite(delay) else None)
-    return out
+    return sorted({int(y) for y in re.findall(r"(\d{4}) weather record", sources or "")})
 
 
-def outlook_frame(outlook: xr.Dataset, plot_id: str, variable: str) -> pd.DataFrame:
-    """One variable of a :func:`growth.outlook.outlook` as rows ``date, p10, p50, p90`` (one per lead day)."""
-    one = outlook[variable].sel(plot=plot_id)
+def expected_harvest(status: Mapping, outlook=None) -> dict:
+    """Expected colour break and maturity (P50) and the slope's maturity delay of a plot_status row."""
+    n = int(status.get("n_members") or 0)
+    years = member_years(outlook.attrs.get("member_sources", "")) if outlook is not None else []
+    return {"season_end": season_end(status["issued_on"]), "n_members": n,
+            "n_mature": int(status.get("members_mature") or 0), "member_years": years,
+            "colour_break_date": _day(status.get("colour_break_p50")),
+            "maturity_date": _day(status.get("maturity_p50")),
+            "maturity_p10": _day(status.get("maturity_p10")),
+            "maturity_p90": _day(status.get("maturity_p90")),
+            "maturity_delay_days": _float(status.get("maturity_delay_days"))}
+
+
+def outlook_frame(outlook, variable: str) -> pd.DataFrame:
+    """One variable of the stored ``growth_outlook`` (one plot: quantile x lead_day) as rows ``date, p10,
+    p50, p90`` (one per lead day)."""
+    one = outlook[variable].transpose("quantile", "lead_day")
     frame = pd.DataFrame({"date": pd.DatetimeIndex(outlook["time"].values)})
-    for q in outlook["quantile"].values:
-        frame[f"p{round(float(q) * 100)}"] = one.sel(quantile=q).values.astype(float)
+    for i, q in enumerate(outlook["quantile"].values):
+        frame[f"p{round(float(q) * 100)}"] = one.values[i].astype(float)
     return frame
 
 
-def _check_reaches(weather: xr.Dataset, day: pd.Timestamp) -> None:
-    times = pd.DatetimeIndex(weather["time"].values)
-    if day < times[0] or day > times[-1]:
-        raise InputError(f"the plot's daily weather covers {times[0].date()} to {times[-1].date()}, not "
-                         f"{day.date()}; choose a date in that range or import more weather.")
-
-
-def growth_view(session: Session, caller: str, plot_id: str, as_of, weather: xr.Dataset) -> dict:
-    """Growth section: today's stage, expected colour break/maturity, slope delay, 30-day outlook frames."""
-    from growth import model
-    from growth import outlook as growth_outlook
-
-    _, plots = _plot_set(session, caller, plot_id)
-    issue = pd.Timestamp(as_of).normalize()
-    _check_reaches(weather, issue)
-    season = weather.sel(time=slice(model.season_start(model.bloom_year_of(issue)), issue))
-    today = growth_today(model.run(plots, season, session=session), plot_id)
-    out = {"today": today, "harvest": expected_harvest(plots.to_dataset(), weather, issue, session=session)}
-    try:  # the stage stands on its own when the outlook cannot be made (e.g. too few past years)
-        ahead = growth_outlook.outlook(plots, weather, issue, session=session)
-    except OrchardError as exc:
-        return {**out, "outlook_error": str(exc)}
-    return {**out, "outlook": {v: outlook_frame(ahead, plot_id, v) for v in OUTLOOK_VARIABLES},
-            "n_members": int(ahead.attrs["n_members"])}
+def growth_view(status: Mapping) -> dict:
+    """Growth section: stage now, expected colour break/maturity, slope delay, 30-day outlook frames."""
+    if status.get("stage") is None:
+        raise InputError(_not_stored(status["run"], "growth"))
+    outlook = results.module_output(status, "growth_outlook")
+    out = {"today": growth_today(status), "harvest": expected_harvest(status, outlook)}
+    if outlook is None:
+        return {**out, "outlook_error": _not_stored(status["run"], "growth outlook")}
+    return {**out, "outlook": {v: outlook_frame(outlook, v) for v in OUTLOOK_VARIABLES},
+            "n_members": int(outlook.attrs.get("n_members", out["harvest"]["n_members"]))}
 
 
 # ----------------------------------------------------------------------------------------------------------
 # Pests
 # ----------------------------------------------------------------------------------------------------------
-def pest_rows(outlook: xr.Dataset, plot_id: str) -> list[dict]:
-    """Per pest: level (1-5) and probability at each horizon of a :func:`pests.outlook.outlook`."""
+def pest_rows(pests: Mapping) -> list[dict]:
+    """Per pest: level (1-5) and probability at each horizon, from plot_status.pests
+    (``{pest: {horizon: {"level", "probability"}}}``), in the stored order."""
+    return [{"pest": str(pest),
+             "level": {str(h): int(v["level"]) for h, v in horizons.items()},
+             "probability": {str(h): float(v["probability"]) for h, v in horizons.items()}}
+            for pest, horizons in pests.items()]
+
+
+def spray_actions(records: list[Mapping]) -> list[dict]:
+    """The run's spray recommendations for the plot (curative first, then by latest date)."""
     rows = []
-    for pest in outlook["pest"].values.astype(str):
-        cell = outlook.sel(plot=plot_id, pest=pest)
-        rows.append({"pest": str(pest),
-                     "level": {str(h): int(cell["level"].sel(horizon=h)) for h in outlook["horizon"].values},
-                     "probability": {str(h): float(cell["probability"].sel(horizon=h))
-                                     for h in outlook["horizon"].values}})
-    return rows
-
-
-def spray_actions(signals: pd.DataFrame, plot_id: str) -> list[dict]:
-    """The plot's spray signals calling for action (:func:`pests.spray.spray_signals`), most urgent first."""
-    mine = signals[(signals["plot"].astype(str) == plot_id) & (signals["action"] != "none")]
-    rows = [{"pest": str(r["pest"]), "action": str(r["action"]), "latest_date": r["latest_date"],
-             "probability_15d": float(r["probability_15d"])} for r in mine.to_dict("records")]
+    for r in records:
+        if r.get("topic") != "spray":
+            continue
+        numbers = r.get("action_numbers") or {}
+        action = str(r.get("action_key") or "").rsplit("spray_", 1)[-1]
+        rows.append({"pest": str(numbers.get("pest")), "action": action,
+                     "latest_date": _day(numbers.get("latest_date"))})
     return sorted(rows, key=lambda r: (r["action"] != "curative", r["latest_date"] or date.max))
 
 
-def pests_view(session: Session, caller: str, plot_id: str, as_of, weather: xr.Dataset) -> dict:
-    """Pest section: levels and probabilities per pest and horizon, and the spray actions (as the CLI)."""
-    from pests.outlook import outlook
-    from pests.spray import spray_signals
-
-    _, plots = _plot_set(session, caller, plot_id)
-    ds = outlook(plots.to_dataset(), weather, pd.Timestamp(as_of).normalize())
-    return {"pests": pest_rows(ds, plot_id), "spray": spray_actions(spray_signals(ds), plot_id),
-            "weather_source": str(ds["weather_source"].values[0])}
+def pests_view(status: Mapping, records: list[Mapping]) -> dict:
+    """Pest section: levels and probabilities per pest and horizon, and the spray actions of the advice."""
+    if not status.get("pests"):
+        raise InputError(_not_stored(status["run"], "pests"))
+    return {"pests": pest_rows(status["pests"]), "spray": spray_actions(records),
+            "weather_source": status["run"].get("sources", {}).get("pests", "")}
 
 
 # ----------------------------------------------------------------------------------------------------------
 # Soil water
 # ----------------------------------------------------------------------------------------------------------
-def soil_summary(balance: xr.Dataset, advice: pd.DataFrame, plot_id: str, as_of) -> dict | None:
-    """Ks, depletion, RAW, TAW and the irrigation call on ``as_of``; None if the balance does not reach it."""
-    times = pd.DatetimeIndex(balance["time"].values)
-    day = pd.Timestamp(as_of).normalize()
-    if len(times) == 0 or times[-1] != day:
-        return None
-    row = advice[advice["plot_id"].astype(str) == plot_id].iloc[0]
-    sensor_days = int(balance["depletion_from_sensor"].sel(plot=plot_id).sum())
-    return {"date": day.date(), "ks": round(float(row["ks"]), 2),
-            "depletion_mm": round(float(row["depletion_mm"]), 0), "raw_mm": round(float(row["raw_mm"]), 0),
-            "taw_mm": round(float(row["taw_mm"]), 0), "irrigate": bool(row["irrigate"]),
-            "gross_mm": None if pd.isna(row["gross_mm"]) else round(float(row["gross_mm"]), 0),
-            "sensor_days": sensor_days}
-
-
-def soil_water_frame(balance: xr.Dataset, plot_id: str, days: int = SOIL_CHART_DAYS) -> pd.DataFrame:
-    """The last ``days`` of root-zone water as rows ``date, available_pct, threshold_pct, precip_mm``.
+def soil_water_frame(balance, days: int = SOIL_CHART_DAYS) -> pd.DataFrame:
+    """The last ``days`` of the stored root-zone water (one plot: time) as rows ``date, available_pct,
+    threshold_pct, precip_mm``.
 
     Available water = 100 (1 − Dr / TAW) [%] (FAO-56 Eq. 84's depletion Dr against the total available water);
     below ``threshold_pct`` = 100 (1 − RAW / TAW) the trees are stressed and irrigation is advised.
     """
-    one = balance.sel(plot=plot_id).isel(time=slice(-days, None))
+    one = balance.isel(time=slice(-days, None))
     taw = one["taw_mm"].values.astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         available = 100.0 * (1.0 - one["depletion_mm"].values.astype(float) / taw)
         threshold = 100.0 * (1.0 - one["raw_mm"].values.astype(float) / taw)
+    precip = one["precip_mm"].values.astype(float) if "precip_mm" in one else np.full(len(taw), np.nan)
     return pd.DataFrame({"date": pd.DatetimeIndex(one["time"].values), "available_pct": available.round(1),
-                         "threshold_pct": threshold.round(1),
-                         "precip_mm": one["precip_mm"].values.astype(float).round(1)})
+                         "threshold_pct": threshold.round(1), "precip_mm": precip.round(1)})
 
 
-def soil_view(session: Session, caller: str, plot_id: str, as_of) -> dict | None:
-    """Soil section: the root-zone water balance to ``as_of`` (sensors reset it where they have readings)."""
-    from monitoring.soil import advice, model
-    from monitoring.soil import water_balance as wb
-
-    row, plots = _plot_set(session, caller, plot_id)
-    end = pd.Timestamp(as_of).normalize()
-    start = end - pd.Timedelta(days=SOIL_WINDOW_DAYS)
-    params = wb.default_parameters()
-    balance = model.balance_from_db(session, plots, str(start.date()), str(end.date()), params,
-                                    use_sensors=True)
-    table = advice.irrigation_advice(balance, params, irrigation=[row.get("irrigation") or "none"])
-    summary = soil_summary(balance, table, plot_id, end)
-    if summary is not None:
-        summary["water"] = soil_water_frame(balance, plot_id)
-    return summary
+def soil_view(status: Mapping, records: list[Mapping]) -> dict | None:
+    """Soil section: Ks, depletion, RAW, TAW and the irrigation call of the plot_status row, the advised
+    gross irrigation, and the last weeks' available water from the stored balance."""
+    if status.get("ks") is None:
+        raise InputError(_not_stored(status["run"], "soil"))
+    irrigate = next((r for r in records if r.get("topic") == "irrigate"), None)
+    gross = _float((irrigate.get("action_numbers") or {}).get("gross_mm")) if irrigate else None
+    out = {"date": _day(status["issued_on"]), "ks": float(status["ks"]),
+           "depletion_mm": _float(status.get("depletion_mm")), "raw_mm": _float(status.get("raw_mm")),
+           "taw_mm": _float(status.get("taw_mm")), "irrigate": bool(status.get("irrigate")),
+           "gross_mm": gross, "sensor_days": 0, "water": None}
+    balance = results.module_output(status, "soil")
+    if balance is not None:
+        out["water"] = soil_water_frame(balance)
+        if "depletion_from_sensor" in balance:
+            out["sensor_days"] = int(balance["depletion_from_sensor"].sum())
+    return out
 
 
 # ----------------------------------------------------------------------------------------------------------
 # Crop condition
 # ----------------------------------------------------------------------------------------------------------
-def crop_summary(series: xr.Dataset, alerts: pd.DataFrame, plot_id: str) -> dict:
-    """Latest clear NDVI of the plot, its 30-day trend and its alerts (as ``orchard monitor`` prints them)."""
+def _local_days(times) -> pd.DatetimeIndex:
+    times = pd.DatetimeIndex(times)
+    if times.tz is None:
+        times = times.tz_localize("UTC")
+    return times.tz_convert(f"Etc/GMT-{config.CHINA_UTC_OFFSET_H}").tz_localize(None).normalize()
+
+
+def ndvi_frame(series) -> pd.DataFrame:
+    """The stored NDVI series of one plot (time) as rows ``date, ndvi, ndvi_smooth`` (``ndvi`` NaN where the
+    scene was cloudy). Dates are local (China standard time) days of the scene acquisitions."""
+    clear = series["clear"].values.astype(bool)
+    return pd.DataFrame({"date": _local_days(series["time"].values),
+                         "ndvi": np.where(clear, series["ndvi_median"].values.astype(float), np.nan).round(3),
+                         "ndvi_smooth": series["ndvi_smooth"].values.astype(float).round(3)})
+
+
+def ndvi_trend(series) -> float | None:
+    """Change of the smoothed NDVI between the last two clear scenes, per 30 days (None with fewer)."""
+    clear = np.flatnonzero(series["clear"].values.astype(bool))
+    if clear.size < 2:
+        return None
     times = pd.DatetimeIndex(series["time"].values)
-    one = series.sel(plot=plot_id)
-    clear = np.flatnonzero(one["clear"].values)
-    out = {"last_clear": None, "ndvi": None, "trend_per_30d": None, "clear_fraction": None,
-           "latest_scene": _day(times.max()) if len(times) else None, "alerts": []}
-    if clear.size:
-        last = clear[-1]
-        out.update(last_clear=_day(times[last]), ndvi=round(float(one["ndvi_median"].values[last]), 2),
-                   clear_fraction=round(float(one["clear_fraction"].values[last]), 2))
-        if clear.size >= 2:
-            prev = clear[-2]
-            days = max((times[last] - times[prev]).days, 1)
-            smooth = one["ndvi_smooth"].values
-            out["trend_per_30d"] = round(float((smooth[last] - smooth[prev]) / days * 30), 3)
-    for r in alerts[alerts["plot_id"].astype(str) == plot_id].to_dict("records"):
-        evidence = r["evidence"] if isinstance(r["evidence"], dict) else json.loads(r["evidence"] or "{}")
-        out["alerts"].append({"signal": r["signal"], "severity": int(r["severity"]),
-                              "message_key": r["message_key"], "since": _day(r["since"]),
-                              "area_mu": round(float(r["area_mu"]), 1), **evidence})
+    last, prev = clear[-1], clear[-2]
+    days = max((times[last] - times[prev]).days, 1)
+    smooth = series["ndvi_smooth"].values.astype(float)
+    return round(float((smooth[last] - smooth[prev]) / days * 30), 3)
+
+
+def crop_alerts(text: str) -> list[dict]:
+    """The plot's stored alerts (``alerts_json``) as the page's message fields: signal, severity,
+    message_key, since (date), area_mu and the evidence numbers."""
+    out = []
+    for a in json.loads(text) if text else []:
+        evidence = a.get("evidence") or {}
+        if isinstance(evidence, str):
+            evidence = json.loads(evidence or "{}")
+        out.append({"signal": a.get("signal"), "severity": int(a.get("severity") or 0),
+                    "message_key": a.get("message_key"), "since": _day(a.get("since")),
+                    "area_mu": round(float(a.get("area_mu") or 0.0), 1), **evidence})
     return out
 
 
-def ndvi_frame(series: xr.Dataset, plot_id: str) -> pd.DataFrame:
-    """The plot's NDVI series as rows ``date, ndvi, ndvi_smooth`` (``ndvi`` NaN where the scene was cloudy).
-
-    Dates are local (China standard time) days of the scene acquisitions.
-    """
-    one = series.sel(plot=plot_id)
-    times = pd.DatetimeIndex(series["time"].values)
-    if times.tz is None:
-        times = times.tz_localize("UTC")
-    local = times.tz_convert(f"Etc/GMT-{config.CHINA_UTC_OFFSET_H}").tz_localize(None).normalize()
-    clear = one["clear"].values.astype(bool)
-    return pd.DataFrame({"date": local,
-                         "ndvi": np.where(clear, one["ndvi_median"].values.astype(float), np.nan).round(3),
-                         "ndvi_smooth": one["ndvi_smooth"].values.astype(float).round(3)})
-
-
-def zone_features(zones, plot_id: str) -> list[dict]:
-    """The plot's poor-growth zones (``MonitoringResult.zones``, EPSG:4326) as GeoJSON features."""
-    import shapely
-
-    if zones is None or len(zones) == 0 or "plot_id" not in zones:
+def zone_features(text: str) -> list[dict]:
+    """The plot's stored poor-growth zones (``zones_geojson``, EPSG:4326) as GeoJSON features."""
+    if not text:
         return []
-    mine = zones[zones["plot_id"].astype(str) == plot_id]
-    features = []
-    for row in mine.to_dict("records"):
-        geometry = row.pop("geometry")
-        if geometry is None or geometry.is_empty:
-            continue
-        area_mu = row.get("area_mu")
-        features.append({"type": "Feature", "geometry": json.loads(shapely.to_geojson(geometry)),
-                         "properties": {"area_mu": None if area_mu is None or pd.isna(area_mu)
-                                        else round(float(area_mu), 1)}})
+    features = json.loads(text).get("features") or []
+    for f in features:
+        area = (f.get("properties") or {}).get("area_mu")
+        f["properties"] = {"area_mu": None if area is None else round(float(area), 1)}
     return features
 
 
-def crop_view(session: Session, caller: str, plot_id: str) -> dict:
-    """Crop-condition section: :func:`monitoring.run.run` on the plot over every registered scene: the
-    latest NDVI and alerts, the NDVI series and the poor-growth zones with the plot's outline."""
-    from monitoring import run as monitoring_run
+def crop_view(status: Mapping, outline: dict | None = None) -> dict:
+    """Crop-condition section: the latest clear NDVI of the plot_status row, its 30-day trend, the alerts,
+    the NDVI series and the poor-growth zones (with the plot's outline) of the stored monitoring output."""
+    series = results.module_output(status, "monitoring")
+    if series is None:
+        raise InputError(_not_stored(status["run"], "monitoring"))
+    times = pd.DatetimeIndex(series["time"].values)
+    alerts = str(series["alerts_json"].values[()]) if "alerts_json" in series else ""
+    zones = str(series["zones_geojson"].values[()]) if "zones_geojson" in series else ""
+    return {"ndvi": _float(status.get("ndvi")), "last_clear": _day(status.get("ndvi_date")),
+            "trend_per_30d": ndvi_trend(series),
+            "latest_scene": _local_days(times).max().date() if len(times) else None,
+            "alerts": crop_alerts(alerts), "series": ndvi_frame(series), "zones": zone_features(zones),
+            "outline": outline, "source": series.attrs.get("source", "")}
 
-    row, plots = _plot_set(session, caller, plot_id)
-    scenes = [r["path"] for r in store.list_scenes(session)]
-    if not scenes:
-        raise InputError("no imagery is registered; run orchard import-imagery PATH... first.")
-    result = monitoring_run.run(plots, scenes)
-    out = crop_summary(result.series, result.alerts, plot_id)
-    out["series"] = ndvi_frame(result.series, plot_id)
-    out["zones"] = zone_features(result.zones, plot_id)
-    out["outline"] = json.loads(row["geometry_geojson"]) if row.get("geometry_geojson") else None
-    return out
+
+# ----------------------------------------------------------------------------------------------------------
+# The page
+# ----------------------------------------------------------------------------------------------------------
+def plot_page(session: Session, caller: str, plot_id: str, run_id: str) -> dict:
+    """Everything the plot page shows of one stored run for one plot, after the caller's access check.
+
+    Returns
+    -------
+    dict
+        ``run`` (:func:`run_summary`), ``advice`` (the run's recommendations for the plot, most severe first)
+        and per section ``growth``, ``pests``, ``crop``, ``soil``: ``{"ok": ...}`` or ``{"error": sentence}``.
+
+    Raises
+    ------
+    orchard.errors.AccessError, InputError
+        A plot the caller may not open; a run that does not exist or did not cover the plot.
+    """
+    plot = store.get_plot(session, caller, plot_id)  # the access check, and the outline for the zone map
+    status = results.plot_status(session, caller, plot_id, run_id)
+    if status is None:
+        run = results.get_run(session, run_id)
+        raise InputError(f"the weekly run of {run['issued_on']} did not cover plot {plot_id}; run "
+                         f"`orchard run-week --date {run['issued_on']}` for every plot.")
+    records = store.list_recommendations(session, caller, plot_id=plot_id, run_id=run_id)
+    outline = json.loads(plot["geometry_geojson"]) if plot.get("geometry_geojson") else None
+    return {"run": run_summary(status["run"]), "advice": records,
+            "growth": _soft(lambda: growth_view(status)),
+            "pests": _soft(lambda: pests_view(status, records)),
+            "crop": _soft(lambda: crop_view(status, outline)),
+            "soil": _soft(lambda: soil_view(status, records))}

@@ -4,9 +4,10 @@ weak-growth zone on a map; root-zone water and irrigation.
 
 For a phone: one column, large numbers, short sentences, no wide tables. The plot comes from the URL
 (``?plot=``) or the picker, and every id goes through ``data.plot`` (``orchard.store.get_plot`` for the
-signed-in user): a grower opens only their own plots. Stored advice (``orchard run-week``) comes first; the
-model sections are computed on demand (cached per user, plot and date) and each fails on its own with one
-sentence. Computations live in ``plot_view.py``, data access in ``data.py``; this file translates and draws.
+signed-in user): a grower opens only their own plots. Everything shown comes from the stored weekly run
+(``orchard run-week``): the latest one, or with ``?date=`` the latest issued on or before that day; opening
+the page runs no model, so the page, ``orchard advice`` and the plot status show the same numbers. Reading
+lives in ``plot_view.py``, caching in ``data.py``; this file translates and draws.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ from session import page_language, require_user  # noqa: E402
 
 from orchard.errors import OrchardError  # noqa: E402
 
+#: Earliest day a record of an application or purchase may carry.
 FIRST_DAY = date(2010, 1, 1)
-LAST_DAY = date(2030, 12, 31)
 #: Markdown colour of each advice severity (as the map's fill colours in basemap.SEVERITY_COLOURS).
 SEVERITY_DOTS = {5: ":red[●]", 4: ":orange[●]", 3: ":yellow[●]", 2: ":blue[●]", 1: ":green[●]"}
 
@@ -75,17 +76,29 @@ def choose_plot(lang: str, user: dict) -> dict | None:
     return plot
 
 
-def choose_date(lang: str, user: dict) -> date:
-    """The day the page is for: the URL's, else the latest advice's; folded away (growers rarely change
-    it)."""
-    as_of = pv.parse_as_of(st.query_params.get("date"), default=data.default_as_of(user["user_id"]))
-    as_of = min(max(as_of, FIRST_DAY), LAST_DAY)
-    chosen = st.session_state.get("plot_date", as_of)
-    with st.expander(t("plot.as_of_label", lang, date=date_label(chosen, lang))):
-        as_of = st.date_input(t("plot.as_of", lang), value=as_of, min_value=FIRST_DAY, max_value=LAST_DAY,
-                              format="YYYY-MM-DD", key="plot_date")
-    st.query_params["date"] = as_of.isoformat()
-    return as_of
+def choose_run(lang: str) -> dict | None:
+    """The stored run the page is for: the URL's date (the latest run issued on or before it), else the
+    latest; other weeks fold away (growers rarely change them). None, with one sentence, if there is none."""
+    requested = pv.parse_as_of(st.query_params.get("date"))
+    run = data.run_for(requested)
+    if run is None:
+        if requested is None:
+            st.info(t("plot.no_run", lang, date=data.today_in_china().isoformat()))
+        else:
+            st.info(t("plot.no_run_before", lang, date=requested.isoformat()))
+        return None
+    dates = data.run_dates()
+    st.caption(t("plot.as_of_run", lang, date=date_label(run["issued_on"], lang)))
+    if len(dates) > 1:
+        with st.expander(t("plot.other_week", lang)):
+            index = dates.index(run["issued_on"]) if run["issued_on"] in dates else 0
+            chosen = st.selectbox(t("plot.week", lang), dates, index=index, key="plot_week",
+                                  format_func=lambda d: date_label(d, lang))
+        if chosen != run["issued_on"]:
+            run = data.run_for(chosen) or run
+    if requested is not None or run["issued_on"] != dates[0]:
+        st.query_params["date"] = run["issued_on"].isoformat()
+    return run
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -210,7 +223,7 @@ def growth_section(result: dict, lang: str) -> None:
     today, harvest = result["today"], result["harvest"]
     st.metric(t("growth.stage", lang), t(f"stage.{today['stage']}", lang))
     st.markdown(t("growth.bloom", lang, date=date_label(today["bloom_date"], lang)))
-    if today["fruit_diameter_mm"] is not None and today["stage_code"] >= 3:
+    if today["fruit_diameter_mm"] is not None and today["stage_code"] >= pv.FRUIT_STAGE:
         st.markdown(t("growth.fruit_now", lang, diameter=today["fruit_diameter_mm"],
                       brix=today["brix"] if today["brix"] is not None else float("nan")))
     st.metric(t("growth.colour_break", lang), date_label(harvest["colour_break_date"], lang)
@@ -226,7 +239,7 @@ def growth_section(result: dict, lang: str) -> None:
         st.markdown(t("growth.delay_earlier", lang, n=int(-delay)))
     else:
         st.markdown(t("growth.delay_none", lang))
-    if harvest["n_members"]:
+    if harvest["n_members"] and harvest["member_years"]:
         st.caption(t("growth.harvest_source", lang, n=harvest["n_members"],
                      first=min(harvest["member_years"]), last=max(harvest["member_years"])))
     if "outlook_error" in result:
@@ -342,7 +355,7 @@ def crop_section(result: dict, lang: str) -> None:
         st.caption(t("crop.zones_legend", lang, area_mu=area))
     if not result["alerts"]:
         st.success(t("crop.no_alerts", lang))
-    st.caption(t("crop.imagery_dates", lang))
+    st.caption(t("crop.imagery_dates", lang, date=date_label(result["latest_scene"], lang)))
 
 
 def section(title_key: str, result: dict, lang: str, draw, *args) -> None:
@@ -365,20 +378,24 @@ def main() -> None:
     if plot is None:
         return
     uid, pid = user["user_id"], plot["plot_id"]
-    as_of = choose_date(lang, user)
     area_ha = plot.get("area_ha") or 0.0
     st.caption(t("plot.summary", lang, plot=pid, cultivar=cultivar_label(plot.get("cultivar"), lang),
                  slope=plot.get("slope_deg") or 0.0, elevation=plot.get("elevation_m") or 0.0)
                + " · " + t("plot.area", lang, mu=area_ha * 1e4 / M2_PER_MU, ha=area_ha))
     try:
-        advice_section(data.advice(uid, pid), plot, user, lang)
+        run = choose_run(lang)
+        if run is None:
+            return
+        page = data.plot_page(uid, pid, run)
     except OrchardError as exc:
         st.info(t("section.error", lang, error=str(exc)))
-    with st.spinner(t("plot.computing", lang)):
-        section("section.growth", data.growth(uid, pid, as_of), lang, growth_section)
-        section("section.pests", data.pests(uid, pid, as_of), lang, pests_section)
-        section("section.crop", data.crop(uid, pid), lang, crop_section)
-        section("section.soil", data.soil(uid, pid, as_of), lang, soil_section, as_of)
+        return
+    advice_section(page["advice"], plot, user, lang)
+    issued = page["run"]["issued_on"]
+    section("section.growth", page["growth"], lang, growth_section)
+    section("section.pests", page["pests"], lang, pests_section)
+    section("section.crop", page["crop"], lang, crop_section)
+    section("section.soil", page["soil"], lang, soil_section, issued)
 
 
 main()

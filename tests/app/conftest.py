@@ -14,8 +14,9 @@ ISSUED = date(2016, 7, 15)
 
 @pytest.fixture(scope="session")
 def advised_home(sample_home, tmp_path_factory):
-    """A copy of the sample database with the weekly advice of 2016-07-15 stored (orchard run-week), built
-    once per test session (tests that write use their own copy)."""
+    """A copy of the sample home with the weekly run of 2016-07-15 stored (orchard run-week: advice, plot
+    status and module outputs under results/), built once per test session (tests that write use their own
+    copy)."""
     from advice.pipeline import run_week
     from orchard import store
 
@@ -28,8 +29,13 @@ def advised_home(sample_home, tmp_path_factory):
     source.close()
     copy.close()
     engine = store.create_engine_for(f"sqlite:///{home / 'orchard.db'}")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("ORCHARD_HOME", str(home))  # the run's module outputs go to home/results, beside its database
+    mp.delenv("ORCHARD_DB_URL", raising=False)
     try:
         run_week(engine, ISSUED)
     finally:
         engine.dispose()
+        mp.undo()
+    assert any((home / "results").glob("week-*/growth-*.nc"))
     return home

@@ -1,7 +1,8 @@
-"""The plot page (app/pages/plot.py) run headless with AppTest on the sample district with stored weekly
-advice, and its pure helpers (app/plot_view.py, the advice texts of app/i18n.py).
+"""The plot page (app/pages/plot.py) run headless with AppTest on the sample district with a stored weekly
+run, and its pure helpers (app/plot_view.py, the advice texts of app/i18n.py).
 
-The AppTest runs share one user, plot and date, so the page's st.cache_data computes the models once.
+The page reads the stored run only (orchard.results): the numbers it shows are the plot_status row's and
+``orchard advice``'s, and opening it runs no model.
 """
 
 import sys
@@ -68,6 +69,39 @@ def _stored(what, caller="admin", **kwargs):
         engine.dispose()
 
 
+def _status(plot=PLOT, caller=GROWER) -> dict:
+    from orchard import config, results, store
+
+    engine = store.create_engine_for(config.database_url())
+    try:
+        with store.session_scope(engine) as session:
+            status = results.plot_status(session, caller, plot)
+            status["modules"] = {m: results.module_output(status, m)
+                                 for m in ("growth_outlook", "soil", "monitoring")}
+            return status
+    finally:
+        engine.dispose()
+
+
+#: Model entry points the plot page must never call (a page reads the stored run).
+MODEL_CALLS = ("growth.model.run", "growth.outlook.outlook", "growth.outlook.expected_dates",
+               "pests.outlook.outlook", "pests.spray.spray_signals", "monitoring.run.run",
+               "monitoring.soil.model.run", "monitoring.soil.model.balance_from_db", "advice.chain.run_chain")
+
+
+@pytest.fixture
+def no_models(monkeypatch):
+    """Every model entry point raises: a page that still renders ran none of them."""
+    import importlib
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a page ran a model")
+
+    for path in MODEL_CALLS:
+        module, name = path.rsplit(".", 1)
+        monkeypatch.setattr(importlib.import_module(module), name, refuse)
+
+
 # ----------------------------------------------------------------------------------------------------------
 # The page
 # ----------------------------------------------------------------------------------------------------------
@@ -75,7 +109,9 @@ def test_grower_sees_this_weeks_advice_with_reasons_first(app_env):
     at = _page()
     assert not at.exception and not at.error
     assert at.selectbox(key="plot_choice").value == PLOT
-    assert at.date_input(key="plot_date").value == ISSUED  # the stored run's date, not an arbitrary day
+    captions = [c.value for c in at.caption]
+    assert t("plot.as_of_run", "zh-CN", date=date_label(ISSUED, "zh-CN")) in captions  # the run's date
+    assert "date" not in at.query_params  # the latest run needs no date in the address
     subheaders = [s.value for s in at.subheader]
     assert subheaders == ["本周建议", "生长", "病虫害", "长势（卫星）", "土壤水分"]
     stored = _stored("recommendations", GROWER, plot_id=PLOT)
@@ -84,13 +120,70 @@ def test_grower_sees_this_weeks_advice_with_reasons_first(app_env):
     assert len(advice_lines) == len(stored) > 3
     assert advice_lines[0] == f":orange[●] **{advice_text(stored[0], 'zh-CN')}**"  # most severe first
     assert advice_lines[0].endswith("**柑橘黑斑病：已有侵染，尽快喷治疗性药剂（2016-07-15 前）**")
-    captions = [c.value for c in at.caption]
     assert "原因：柑橘黑斑病：未来15天发生概率 75%，风险 3 级 · 紧急程度 4/5" in captions
     assert "如果侵染前已喷过保护性药剂，可以不喷。" in captions
     assert any(c.startswith("可选药剂/肥料：77%氢氧化铜可湿性粉剂 7.9kg") for c in captions)
     assert "面积 42.0 亩（2.80 公顷）" in captions[0]
     (download,) = at.get("download_button")
     assert download.proto.label == "下载本周建议（CSV 表格）"
+
+
+def test_page_shows_the_stored_plot_status_and_the_cli_advice_and_runs_no_model(app_env, no_models, run_cli):
+    at = _page()
+    assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
+    status = _status()
+    lang = "zh-CN"
+    markdown = [m.value for m in at.markdown]
+    # growth: stage, size, Brix, maturity P50, the slope's delay
+    assert _metric(at, t("growth.stage", lang)) == t(f"stage.{pv.STAGE_NAMES[status['stage']]}", lang)
+    assert t("growth.fruit_now", lang, diameter=status["fruit_diameter_mm"], brix=status["brix"]) in markdown
+    assert _metric(at, t("growth.maturity", lang)) == date_label(status["maturity_p50"], lang)
+    assert _metric(at, t("growth.colour_break", lang)) == date_label(status["colour_break_p50"], lang)
+    delay = int(status["maturity_delay_days"])
+    assert delay > 0 and t("growth.delay_later", lang, n=delay) in markdown
+    # pests: the 15-day level badge and the probability of every horizon
+    for pest, horizons in status["pests"].items():
+        level = horizons["15d"]["level"]
+        badge = t("level.badge", lang, n=level, name=t(f"level.{level}", lang), zh=t(f"level.{level}", lang))
+        assert f"#### {t(f'pest.{pest}', lang)} :{pv.LEVEL_COLOURS[level]}-badge[{badge}]" in markdown
+        items = [t("pests.horizon_item", lang, horizon=t(f"horizon.{h}", lang),
+                   p=round(100 * v["probability"]), level=t(f"level.{v['level']}", lang))
+                 for h, v in horizons.items()]
+        assert t("pests.probabilities", lang, items=t("list.sep", lang).join(items)) in markdown
+    # soil and crop condition
+    assert float(_metric(at, t("soil.ks", lang))) == status["ks"]
+    assert float(_metric(at, t("soil.depletion", lang))) == status["depletion_mm"]
+    ndvi_label = t("crop.ndvi", lang, date=date_label(status["ndvi_date"], lang))
+    assert float(_metric(at, ndvi_label)) == status["ndvi"]
+    # the charts are the stored module outputs
+    expansion, brix, ndvi, soil = _chart_frames(at)
+    outlook = status["modules"]["growth_outlook"]
+    assert np.allclose(brix["p50"], outlook["brix"].sel(quantile=0.5).values, atol=1e-5)
+    assert np.allclose(expansion["p90"], outlook["fruit_expansion_mm_d"].sel(quantile=0.9).values, atol=1e-5)
+    assert len(ndvi) == status["modules"]["monitoring"].sizes["time"]
+    assert len(soil) == status["modules"]["soil"].sizes["time"]
+
+    # `orchard advice PLOT --json` says the same
+    import json
+
+    code, out, _ = run_cli(["advice", PLOT, "--user", GROWER, "--json"])
+    assert code in (0, None)
+    advice = json.loads(out)
+    assert {r["run_id"] for r in advice} == {status["run_id"]}
+    checked = set()
+    for r in advice:
+        numbers = r["reason_numbers"] or {}
+        if r["topic"] in ("spray", "skip_spray", "scout"):
+            stored = status["pests"][numbers["pest"]]["15d"]
+            assert (numbers["level"], numbers["probability_15d"]) == (stored["level"], stored["probability"])
+            checked.add(r["topic"])
+        elif r["topic"] == "harvest":
+            assert r["action_numbers"]["expected"] == str(status["maturity_p50"])
+            assert numbers["delay_days"] == pytest.approx(status["maturity_delay_days"], abs=0.5)
+            checked.add("harvest")
+        elif r["topic"] == "irrigate":
+            assert numbers["ks"] == pytest.approx(status["ks"], abs=0.005)
+    assert {"spray", "harvest"} <= checked
 
 
 def test_grower_sees_the_outlook_chart_pests_ndvi_zone_and_soil_water(app_env):
@@ -111,9 +204,10 @@ def test_grower_sees_the_outlook_chart_pests_ndvi_zone_and_soil_water(app_env):
     for horizon in ("15天内", "1个月内", "3个月内"):
         assert horizon in markdown
 
-    assert len(ndvi) == 18 and ndvi["ndvi"].notna().sum() >= 6 and ndvi["ndvi"].isna().any()  # clouds
+    # NDVI: the scenes up to the run's issue date, cloudy ones blank
+    assert ndvi["ndvi"].notna().sum() >= 6 and ndvi["ndvi"].isna().any()
     assert ndvi["ndvi"].dropna().between(0.3, 0.9).all()
-    assert pd.Timestamp(ndvi["date"].iloc[-1]) == pd.Timestamp("2022-12-11")
+    assert pd.Timestamp(ndvi["date"].iloc[-1]) <= pd.Timestamp(ISSUED)
     (deck,) = at.get("deck_gl_json_chart")
     import json
 
@@ -139,6 +233,7 @@ def test_english_switch_shows_english_texts(app_env):
     markdown = " ".join(m.value for m in at.markdown)
     assert "Citrus black spot: infection under way, curative spray now (by 2016-07-15)" in markdown
     captions = " ".join(c.value for c in at.caption)
+    assert "As of 15 Jul 2016 (the weekly run)." in captions
     assert "Why: Citrus black spot: 75% chance in the next 15 days, risk level 3" in captions
     assert "Area 42.0 mu (2.80 ha)" in captions and "柑橘" not in markdown
     assert at.get("download_button")[0].proto.label == "Download this week's advice (CSV)"
@@ -173,7 +268,7 @@ def test_grower_records_an_advised_product_as_applied_and_bought(app_env):
 
 
 def test_an_agronomist_records_a_purchase_for_the_plots_owner(app_env):
-    at = _page(user="agronomist_zhao", plot="CT02", date="2019-07-15")  # a date the models refuse: fast
+    at = _page(user="agronomist_zhao", plot="CT02")
     assert not at.exception and not at.error
     choice = at.selectbox(key="plot_choice")
     assert choice.value == "CT02" and len(choice.options) == 30
@@ -186,27 +281,34 @@ def test_an_agronomist_records_a_purchase_for_the_plots_owner(app_env):
 
 
 def test_admin_may_record_purchases_but_not_applications(app_env):
-    at = _page(user="admin", plot="CT02", date="2019-07-15")
+    at = _page(user="admin", plot="CT02")
     buttons = {b.label: b.disabled for b in at.button if b.label in ("记录施用", "记录购买")}
     assert buttons == {"记录施用": True, "记录购买": False}
 
 
-def test_a_date_outside_the_weather_fails_soft_with_the_reason(app_env):
-    at = _page(date="2019-07-15")
-    assert not at.exception
-    messages = [i.value for i in at.info]
-    assert any("2017-12-31" in m and "2019-07-15" in m for m in messages)
-    assert all(m.startswith(t("section.error", "zh-CN", error="")) for m in messages)
-    assert any(m.label.startswith("植被指数") for m in at.metric)  # crop condition still shows
-    assert [s.value for s in at.subheader][0] == "本周建议"  # and the stored advice
+def test_a_date_in_the_address_picks_the_latest_run_on_or_before_it(app_env):
+    at = _page(date="2019-07-15")  # after the stored run: that run, and the page says its date
+    assert not at.exception and not at.error
+    captions = [c.value for c in at.caption]
+    assert t("plot.as_of_run", "zh-CN", date=date_label(ISSUED, "zh-CN")) in captions
+    assert at.query_params["date"] == [ISSUED.isoformat()] or at.query_params["date"] == ISSUED.isoformat()
+    assert [s.value for s in at.subheader][0] == "本周建议"
+
+    at = _page(date="2016-07-01", lang="en")  # before every stored run: one sentence on what to do
+    assert not at.exception and not at.error
+    assert [i.value for i in at.info] == [t("plot.no_run_before", "en", date="2016-07-01")]
+    assert "orchard run-week --date 2016-07-01" in at.info[0].value
+    assert not at.subheader and not at.get("download_button")
 
 
-def test_without_stored_advice_the_page_says_how_to_get_it(sample_home, monkeypatch):
+def test_without_a_stored_run_the_page_says_how_to_get_one(sample_home, monkeypatch, no_models):
     monkeypatch.setenv("ORCHARD_HOME", str(sample_home))
-    at = _page(plot="CT01", date="2019-07-15")
-    assert not at.exception
-    assert t("advice.none", "zh-CN") in [c.value for c in at.caption]
-    assert not at.get("download_button")
+    monkeypatch.delenv("ORCHARD_DB_URL", raising=False)
+    at = _page(plot="CT01", lang="en")
+    assert not at.exception and not at.error
+    (info,) = [i.value for i in at.info]
+    assert info.startswith("No weekly run is stored yet: run `orchard run-week --date ")
+    assert not at.subheader and not at.get("download_button") and not at.metric
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -262,45 +364,54 @@ def test_date_label_and_parse_as_of():
     assert date_label(date(2017, 3, 22), "en") == "22 Mar 2017"
     assert pv.parse_as_of("2017-08-01") == date(2017, 8, 1)
     for bad in (None, "", "2017-13-01", "yesterday", ["2017-08-01"]):
+        assert pv.parse_as_of(bad) is None
         assert pv.parse_as_of(bad, default=ISSUED) == ISSUED
+
+
+def test_stage_names_and_season_end_are_the_growth_models():
+    from growth.model import bloom_year_of
+    from growth.phenology import STAGES
+
+    assert pv.STAGE_NAMES == STAGES
+    for day in ("2016-07-15", "2017-03-31", "2017-04-01", "2016-12-31"):
+        assert pv.season_end(day) == date(bloom_year_of(day) + 1, 6, 30)
 
 
 def test_outlook_frame_gives_one_row_per_lead_day():
     lead = np.arange(1, 31)
-    values = np.stack([lead * 0.1, lead * 0.2, lead * 0.3])[None, :, :]
-    ds = xr.Dataset({"brix": (("plot", "quantile", "lead_day"), values)},
-                    coords={"plot": ["P1"], "quantile": [0.1, 0.5, 0.9], "lead_day": lead,
+    values = np.stack([lead * 0.1, lead * 0.2, lead * 0.3])
+    ds = xr.Dataset({"brix": (("quantile", "lead_day"), values)},
+                    coords={"plot": "P1", "quantile": [0.1, 0.5, 0.9], "lead_day": lead,
                             "time": ("lead_day", pd.date_range("2016-07-16", periods=30))})
-    frame = pv.outlook_frame(ds, "P1", "brix")
+    frame = pv.outlook_frame(ds, "brix")
     assert list(frame.columns) == ["date", "p10", "p50", "p90"] and len(frame) == 30
     assert frame["p90"].iloc[-1] == pytest.approx(9.0)
 
 
 def test_pest_rows_and_spray_actions():
-    level = np.array([[[3, 4, 4], [1, 1, 5]]], dtype=np.int8)
-    prob = np.array([[[0.8, 0.8, 1.0], [0.0, 0.0, 0.8]]])
-    ds = xr.Dataset({"level": (("plot", "pest", "horizon"), level),
-                     "probability": (("plot", "pest", "horizon"), prob)},
-                    coords={"plot": ["P1"], "pest": ["black_spot", "mites"], "horizon": ["15d", "1m", "3m"]})
-    assert pv.pest_rows(ds, "P1")[1] == {"pest": "mites", "level": {"15d": 1, "1m": 1, "3m": 5},
-                                          "probability": {"15d": 0.0, "1m": 0.0, "3m": 0.8}}
-    signals = pd.DataFrame({"plot": ["P1", "P1", "P1", "P2"],
-                            "pest": ["canker", "black_spot", "mites", "canker"],
-                            "action": ["protective", "curative", "none", "curative"],
-                            "latest_date": [date(2016, 7, 17), date(2016, 7, 20), None, date(2016, 7, 15)],
-                            "probability_15d": [0.8, 0.8, 0.1, 0.9]})
-    assert [a["pest"] for a in pv.spray_actions(signals, "P1")] == ["black_spot", "canker"]
+    pests = {"black_spot": {"15d": {"level": 3, "probability": 0.8}, "1m": {"level": 4, "probability": 0.8}},
+             "mites": {"15d": {"level": 1, "probability": 0.0}, "1m": {"level": 5, "probability": 0.8}}}
+    assert pv.pest_rows(pests)[1] == {"pest": "mites", "level": {"15d": 1, "1m": 5},
+                                       "probability": {"15d": 0.0, "1m": 0.8}}
+    records = [{"topic": "spray", "action_key": "advice.action.spray_protective",
+                "action_numbers": {"pest": "canker", "latest_date": "2016-07-17"}},
+               {"topic": "spray", "action_key": "advice.action.spray_curative",
+                "action_numbers": {"pest": "black_spot", "latest_date": "2016-07-20"}},
+               {"topic": "skip_spray", "action_key": "advice.action.skip_calendar_spray",
+                "action_numbers": {"pest": "mites"}}]
+    actions = pv.spray_actions(records)
+    assert [(a["pest"], a["action"]) for a in actions] == [("black_spot", "curative"),
+                                                          ("canker", "protective")]
+    assert actions[1]["latest_date"] == date(2016, 7, 17)
 
 
 def test_soil_water_frame_gives_available_water_and_the_irrigation_line():
     times = pd.date_range("2016-05-01", periods=90)
     depletion = np.linspace(0, 90, 90)
-    ds = xr.Dataset({"depletion_mm": (("time", "plot"), depletion[:, None]),
-                     "taw_mm": (("time", "plot"), np.full((90, 1), 120.0)),
-                     "raw_mm": (("time", "plot"), np.full((90, 1), 60.0)),
-                     "precip_mm": (("time", "plot"), np.zeros((90, 1)))},
-                    coords={"time": times, "plot": ["P1"]})
-    frame = pv.soil_water_frame(ds, "P1", days=60)
+    ds = xr.Dataset({"depletion_mm": ("time", depletion), "taw_mm": ("time", np.full(90, 120.0)),
+                     "raw_mm": ("time", np.full(90, 60.0)), "precip_mm": ("time", np.zeros(90))},
+                    coords={"time": times, "plot": "P1"})
+    frame = pv.soil_water_frame(ds, days=60)
     assert len(frame) == 60 and frame["date"].iloc[-1] == times[-1]
     assert frame["available_pct"].iloc[-1] == pytest.approx(25.0)  # 100 (1 - 90/120)
     assert (frame["threshold_pct"] == 50.0).all()  # 100 (1 - 60/120)
@@ -308,34 +419,43 @@ def test_soil_water_frame_gives_available_water_and_the_irrigation_line():
 
 def test_ndvi_frame_blanks_cloudy_scenes_and_uses_local_days():
     times = pd.to_datetime(["2022-10-11T18:00", "2022-11-16T02:55", "2022-12-11T02:55"])  # UTC
-    series = xr.Dataset({"clear": (("plot", "time"), [[True, False, True]]),
-                         "ndvi_median": (("plot", "time"), [[0.61, 0.2, 0.66]]),
-                         "ndvi_smooth": (("plot", "time"), [[0.60, 0.63, 0.64]])},
-                        coords={"plot": ["P1"], "time": times})
-    frame = pv.ndvi_frame(series, "P1")
+    series = xr.Dataset({"clear": ("time", [1, 0, 1]), "ndvi_median": ("time", [0.61, 0.2, 0.66]),
+                         "ndvi_smooth": ("time", [0.60, 0.63, 0.64])},
+                        coords={"plot": "P1", "time": times})
+    frame = pv.ndvi_frame(series)
     assert list(frame["date"].dt.strftime("%Y-%m-%d")) == ["2022-10-12", "2022-11-16", "2022-12-11"]
     assert np.isnan(frame["ndvi"].iloc[1]) and frame["ndvi"].iloc[2] == 0.66
     assert frame["ndvi_smooth"].iloc[1] == 0.63
+    assert pv.ndvi_trend(series) == pytest.approx((0.64 - 0.60) / 60 * 30, abs=1e-3)  # 2 clear scenes
 
 
-def test_zone_features_keep_only_the_plots_zones():
-    import geopandas as gpd
-    from shapely.geometry import box
+def test_stored_alerts_and_zones_read_back():
+    import json
 
-    zones = gpd.GeoDataFrame({"plot_id": ["P1", "P2"], "area_mu": [6.14, 1.0]},
-                             geometry=[box(116.46, 25.66, 116.461, 25.661), box(0, 0, 1, 1)], crs="EPSG:4326")
-    (feature,) = pv.zone_features(zones, "P1")
-    assert feature["geometry"]["type"] == "Polygon" and feature["properties"] == {"area_mu": 6.1}
-    assert pv.zone_features(zones.iloc[0:0], "P1") == [] and pv.zone_features(None, "P1") == []
+    alerts = json.dumps([{"signal": "within_plot", "severity": 3, "since": "2016-04-28", "area_mu": 6.04,
+                          "message_key": "monitoring.alert.weak_patch", "evidence": {"percent_below": 25.5}}])
+    (alert,) = pv.crop_alerts(alerts)
+    assert alert == {"signal": "within_plot", "severity": 3, "message_key": "monitoring.alert.weak_patch",
+                     "since": date(2016, 4, 28), "area_mu": 6.0, "percent_below": 25.5}
+    zones = json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [116.46, 25.66]},
+         "properties": {"area_mu": 6.14, "since": "2016-04-28", "severity": 3}}]})
+    (feature,) = pv.zone_features(zones)
+    assert feature["geometry"]["type"] == "Point" and feature["properties"] == {"area_mu": 6.1}
+    assert pv.zone_features("") == [] and pv.crop_alerts("") == []
 
 
-def test_views_check_the_callers_right_to_the_plot(app_env):
+def test_the_page_reader_checks_the_callers_right_to_the_plot(app_env):
     from orchard import config, store
     from orchard.errors import AccessError
 
     engine = store.init_db(config.database_url())
     with store.session_scope(engine) as session:
+        run = pv.find_run(session)
+        assert run["issued_on"] == ISSUED and pv.run_dates(session) == [ISSUED]
+        assert pv.find_run(session, date(2016, 7, 14)) is None
         with pytest.raises(AccessError, match="does not belong to grower_li"):
-            pv.crop_view(session, GROWER, "CT02")
-        with pytest.raises(AccessError, match="does not belong to grower_li"):
-            pv.soil_view(session, GROWER, "CT02", "2016-07-15")
+            pv.plot_page(session, GROWER, "CT02", run["run_id"])
+        page = pv.plot_page(session, GROWER, PLOT, run["run_id"])
+    assert set(page) == {"run", "advice", "growth", "pests", "crop", "soil"}
+    assert all("ok" in page[s] for s in ("growth", "pests", "crop", "soil")), page
