@@ -374,7 +374,8 @@ def _daily_input(value, name: str, times, plot_ids) -> np.ndarray | None:
 
 
 def run(plots, weather: xr.Dataset, params=None, ks=None, *, n_status=None, slope_correction: bool = True,
-        session=None, plot_chunk: int = PLOT_CHUNK, dates_only: bool = False, set_keys=None) -> xr.Dataset:
+        session=None, plot_chunk: int = PLOT_CHUNK, dates_only: bool = False, set_keys=None,
+        flat_reference: bool | None = None) -> xr.Dataset:
     """Simulate citrus growth for every plot over the days of the weather.
 
     Parameters
@@ -398,6 +399,9 @@ def run(plots, weather: xr.Dataset, params=None, ks=None, *, n_status=None, slop
         Nitrogen status index 0–1 (1 = sufficient); default 1.
     slope_correction : bool
         Move radiation and temperature onto each plot's slope (``growth.slope``); needs terrain.
+    flat_reference : bool, optional
+        Also run the plot on flat ground for ``maturity_delay_days`` (default: when ``slope_correction``);
+        False saves that second pass when only the series on the slope are wanted (the 30-day outlook).
     dates_only : bool
         Only thermal time, quality and the stage dates (no induction, carbon or fruit size): the fast path
         for expected dates over many weather members. The result then holds the dates and the daily
@@ -445,6 +449,7 @@ def run(plots, weather: xr.Dataset, params=None, ks=None, *, n_status=None, slop
         sets = dict(params)
     p = cultivars.parameter_arrays(set_keys, sets)
 
+    flat_reference = slope_correction if flat_reference is None else (flat_reference and slope_correction)
     if slope_correction:
         if "tmin_flat_c" not in weather:  # else the caller already moved the weather onto the slopes
             weather = slope.slope_weather(weather, plots_ds)
@@ -483,7 +488,7 @@ def run(plots, weather: xr.Dataset, params=None, ks=None, *, n_status=None, slop
                                     arrays[flat["rs_mj_m2"]][:, cols], times, lat[cols], lon[cols],
                                     cover[cols],
                                     pc, quality_only=True, **kw)
-                           if slope_correction else None)
+                           if flat_reference else None)
     result = pieces[0] if len(pieces) == 1 else _join_chunks(pieces, len(plot_ids))
     ds = xr.Dataset(coords={"plot": plot_ids, "time": times})
     for name, (units, long_name) in DAILY_OUTPUTS.items():
@@ -505,7 +510,7 @@ def run(plots, weather: xr.Dataset, params=None, ks=None, *, n_status=None, slop
         ds["heat_stress_days"] = xr.DataArray(result["heat_stress_days"], dims="plot", attrs={
             "units": "d",
             "long_name": "days with Tmax >= 35, Tmean >= 30 or Tmin >= 24 degC in fruit stages I-II"})
-    if slope_correction:
+    if flat_reference:
         flat_index = np.concatenate([piece["maturity_index"] for piece in flat_pieces])
         ds["maturity_date_flat"] = xr.DataArray(_date(times, flat_index), dims="plot", attrs={
             "long_name": "harvest maturity of the same plot on flat, unobstructed ground at the same "
@@ -518,7 +523,8 @@ def run(plots, weather: xr.Dataset, params=None, ks=None, *, n_status=None, slop
                 ds[name] = weather[name].transpose("plot", "time").assign_attrs(weather[name].attrs)
     else:
         ds["maturity_delay_days"] = xr.DataArray(np.full(len(plot_ids), np.nan), dims="plot", attrs={
-            "units": "d", "long_name": "not computed: the run had no slope correction"})
+            "units": "d", "long_name": "not computed: no run on flat ground (slope correction or flat "
+                                       "reference off)"})
     ds["cultivar"] = xr.DataArray(np.asarray(codes, dtype=str), dims="plot")
     ds.attrs.update(
         model=MODEL_NAME, model_version=MODEL_VERSION,

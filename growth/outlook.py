@@ -136,8 +136,9 @@ def _member_run(plots, weather, issue, target, params, forecast, ks, slope_corre
         stacked_ks = stacked_ks.assign_coords(plot=stacked_ids)
     elif ks is not None:
         stacked_ks = ks
+    # the flat-ground pass gives the maturity delay: the expected dates need it, the 30-day series do not
     result = model.run(stacked_plots, stacked, params, stacked_ks, slope_correction=slope_correction,
-                       session=session, dates_only=dates_only)
+                       session=session, dates_only=dates_only, flat_reference=dates_only)
     return result, plot_ids, n_member, sources
 
 
