@@ -74,18 +74,30 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "staff.set.rules": "建议规则阈值",
         "staff.set.rotation": "轮换用药限制",
         "staff.set.carbon": "碳排放因子",
-        "staff.rerun.title": "重新计算受影响地块的建议",
+        "staff.rerun.title": "重新计算这一周",
         "staff.rerun.not_read.none": "每周建议暂不读取这个参数集的保存版本，因此无需重新计算。",
         "staff.rerun.not_read.accounting": "这个参数集只用于季度核算，打开核算页面时会自动使用最新版本。",
         "staff.rerun.date": "建议发布日期",
-        "staff.rerun.plots": "重新计算的地块",
-        "staff.rerun.help": "默认选中受这个参数集影响的 {n} 块地；地块越多，计算越久。",
-        "staff.rerun.button": "重新计算",
+        "staff.rerun.plots": "比较前后变化的地块",
+        "staff.rerun.help": "在后台重新计算 {date} 这一周的全部地块，已存的结果保持完整，页面不用等待；"
+                            "完成后比较所选地块（默认是受这个参数集影响的 {n} 块地）。",
+        "staff.rerun.button": "重新计算这一周",
+        "staff.rerun.job_running": "正在后台重新计算 {date} 这一周（{n} 块地，任务 {job}，开始于 {started} UTC）；"
+                                   "本页会自动刷新。",
+        "staff.rerun.failed": "重新计算失败：{error}",
+        "staff.rerun.runs": "原计算 {base}，新计算 {run}。",
+        "staff.rerun.same_run": "参数与原计算相同：新结果以同一编号替换了原计算。",
+        "staff.rerun.no_changes": "所比较地块的物候、果实、成熟期、病虫等级、水分和长势数值都没有变化。",
+        "staff.rerun.col.plot_id": "地块",
+        "staff.rerun.col.field": "数值",
+        "staff.rerun.col.before": "原来",
+        "staff.rerun.col.after": "现在",
+        "staff.rerun.log": "任务日志（{job}）",
         "staff.rerun.running": "正在计算…",
         "staff.rerun.step": "正在计算：{step}",
         "staff.rerun.finished": "计算完成",
-        "staff.rerun.done": "已为 {plots} 块地重新计算：{n} 条建议有变化（修改 {changed}，新增 "
-                            "{added}，删除 {removed}）；原有 {before} 条，现有 {after} 条。",
+        "staff.rerun.done": "已重新计算 {date} 这一周的 {total} 块地；所比较的 {plots} 块地有 {n} 条建议变化（修改 "
+                            "{changed}，新增 {added}，删除 {removed}）；原有 {before} 条，现有 {after} 条。",
         # stored advice
         "staff.advice.title": "建议审核",
         "staff.advice.none": "还没有存储的每周建议。请先运行：orchard run-week --date 日期",
@@ -360,20 +372,36 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "staff.set.rules": "Advice rule thresholds",
         "staff.set.rotation": "Spray rotation limits",
         "staff.set.carbon": "Carbon factors",
-        "staff.rerun.title": "Re-run the advice of the affected plots",
+        "staff.rerun.title": "Re-run the week",
         "staff.rerun.not_read.none": "The weekly advice does not read stored versions of this set yet, so "
                                      "there is nothing to re-run.",
         "staff.rerun.not_read.accounting": "This set is used by the season account only, which uses the "
                                            "latest version whenever its page opens.",
         "staff.rerun.date": "Issue date",
-        "staff.rerun.plots": "Plots to re-run",
-        "staff.rerun.help": "The {n} plots this set affects are chosen; more plots take longer.",
-        "staff.rerun.button": "Re-run",
+        "staff.rerun.plots": "Plots to compare",
+        "staff.rerun.help": "Every plot of the week of {date} is re-run in the background, so the stored run "
+                            "stays complete and this page need not wait; then the chosen plots are compared "
+                            "before and after (by default the {n} plots this set affects).",
+        "staff.rerun.button": "Re-run the week",
+        "staff.rerun.job_running": "Re-running the week of {date} in the background ({n} plots, job {job}, "
+                                   "started {started} UTC); this page refreshes by itself.",
+        "staff.rerun.failed": "The re-run failed: {error}",
+        "staff.rerun.runs": "Base run {base}, new run {run}.",
+        "staff.rerun.same_run": "The parameters are those of the base run: the re-run replaced it under the "
+                                "same id.",
+        "staff.rerun.no_changes": "No stage, fruit, maturity, pest level, water or NDVI number of the "
+                                  "compared plots changed.",
+        "staff.rerun.col.plot_id": "Plot",
+        "staff.rerun.col.field": "Number",
+        "staff.rerun.col.before": "Before",
+        "staff.rerun.col.after": "After",
+        "staff.rerun.log": "Job log ({job})",
         "staff.rerun.running": "Running…",
         "staff.rerun.step": "Running: {step}",
         "staff.rerun.finished": "Finished",
-        "staff.rerun.done": "Re-ran {plots} plots: {n} recommendations differ ({changed} changed, {added} "
-                            "new, {removed} gone); {before} before, {after} now.",
+        "staff.rerun.done": "Re-ran the week of {date} ({total} plots): {n} recommendations of the "
+                            "{plots} plots compared differ ({changed} changed, {added} new, {removed} gone); "
+                            "{before} before, {after} now.",
         # stored advice
         "staff.advice.title": "Advice review",
         "staff.advice.none": "No weekly advice is stored yet. Run: orchard run-week --date DATE",

@@ -16,7 +16,9 @@ import base64
 import io
 import json
 import math
+import os
 import re
+import sys
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -373,19 +375,27 @@ def affected_plots(plots: Sequence[Mapping], spec: SetSpec) -> list[str]:
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Re-running the weekly advice for some plots
+# Re-running the weekly chain: a background job (the page starts it and shows its state, never waits on it)
 # ----------------------------------------------------------------------------------------------------------
-#: Steps ``advice.pipeline.run_week`` reports, in order (for a progress bar).
-RUN_STEPS = ("plots and weather", "soil water balance", "growth", "pests", "monitoring", "recommendations",
-             "products")
+#: Roles that may start a re-run (it rewrites the stored run every page shows).
+RERUN_ROLES = ("agronomist", "admin")
+#: Job states: still going, and how a job ends.
+ACTIVE_STATES = ("starting", "running")
+#: plot_status numbers the re-run comparison lists when they changed.
+STATUS_COMPARED = ("stage", "fruit_diameter_mm", "brix", "maturity_p50", "maturity_delay_days",
+                   "max_pest_level_15d", "ks", "irrigate", "ndvi", "top_severity")
+#: Popen objects of the jobs this server process started (polled, so no finished job stays a zombie).
+_CHILDREN: dict[str, object] = {}
 
 
 @dataclass
 class RerunSummary:
-    """How a re-run changed the stored advice of the plots it covered."""
+    """How a re-run changed the stored run, for the plots compared (read from the two stored runs)."""
 
-    run_id: str
+    job_id: str
     issued_on: date
+    base_run_id: str | None
+    run_id: str
     plot_ids: list[str]
     n_before: int
     n_after: int
@@ -393,8 +403,8 @@ class RerunSummary:
     n_added: int
     n_removed: int
     n_unchanged: int
-    merged: bool
-    notes: list[str] = field(default_factory=list)
+    same_run: bool
+    status_changes: list[dict] = field(default_factory=list)
 
     @property
     def n_differences(self) -> int:
@@ -472,63 +482,272 @@ def latest_run(session, issued_on: date | None = None) -> dict | None:
             "n_plots": row.n_plots, "notes": list(row.notes or [])}
 
 
-def rerun_plots(engine, issue_date, plot_ids: Sequence[str], *, caller: str, reason: str = "",
-                progress: Callable[[str], None] = lambda step: None) -> RerunSummary:
-    """Re-run the weekly advice for some plots and store it in place of their old advice.
+def jobs_root() -> Path:
+    """The folder of the app's job status files and logs (``ORCHARD_HOME/jobs``)."""
+    return config.orchard_home().resolve() / "jobs"
 
-    The plots' recommendations replace theirs in the latest stored run of that issue date (the other
-    plots' advice is kept, so the run every page shows still covers every plot); without a stored run for
-    the date the new run is stored on its own, as ``orchard run-week --plots`` does.
 
-    Parameters
-    ----------
-    engine : sqlalchemy.Engine
-    issue_date : date-like
-    plot_ids : sequence of str
-        Plots to re-run; each is checked against ``caller``'s rights first.
-    caller : str
-        The signed-in user (an agronomist or admin).
-    reason : str
-        Recorded in the run's notes (e.g. "growth.valencia v3 saved by agronomist_zhao").
-    progress : callable
-        Called with each step's name.
+def rerun_command(day: date, plot_ids: Sequence[str] | None = None) -> list[str]:
+    """``orchard run-week --date D`` (``--plots`` for each plot when not every plot), in this Python."""
+    command = [sys.executable, "-m", "orchard.cli", "run-week", "--date", day.isoformat()]
+    for pid in plot_ids or ():
+        command += ["--plots", pid]
+    return command
+
+
+def _job_alive(job: Mapping) -> bool:
+    """Whether a job's process still runs: a child of this server is polled (so it is reaped when done);
+    another's pid is looked up; a job not yet started by its runner counts as alive for a minute."""
+    child = _CHILDREN.get(str(job.get("job_id")))
+    if child is not None:
+        return child.poll() is None
+    pid = job.get("pid")
+    if not pid:
+        try:
+            age = datetime.now(ZoneInfo("UTC")) - datetime.fromisoformat(job.get("created_utc") or "")
+        except ValueError:
+            return False
+        return age.total_seconds() < 60
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (finished, not yet reaped by its parent) is not running
+        return Path(f"/proc/{int(pid)}/stat").read_text().split()[2] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def job_status(job_id: str) -> dict:
+    """A job's status file, with a job whose process is gone without an end marked "failed".
+
+    Raises
+    ------
+    orchard.errors.InputError
+        No such job (an id that is not a job file name is refused before any path is built).
     """
-    from advice.pipeline import run_week
+    import jobs
 
-    plot_ids = sorted(set(plot_ids))
-    if not plot_ids:
-        raise InputError("no plot chosen to re-run; pick at least one plot.")
+    if not re.fullmatch(r"rerun-[0-9A-Za-z_-]+", str(job_id)):
+        raise InputError(f"'{job_id}' is not a job id; start a re-run from the parameters page.")
+    path = jobs_root() / f"{job_id}.json"
+    try:
+        job = jobs.read_job(path)
+    except (OSError, ValueError):
+        raise InputError(f"there is no job '{job_id}'; start a re-run from the parameters page.") from None
+    if job["state"] in ACTIVE_STATES and not _job_alive(job):
+        job = jobs.read_job(path)  # it may have written its end just now
+        if job["state"] in ACTIVE_STATES:
+            tail = jobs.last_sentence(jobs.log_tail(job["log"]))
+            job.update(state="failed", error=f"the job's process {job.get('pid')} stopped without a result"
+                       + (f" (last output: {tail})" if tail else "") + "; start the re-run again.")
+    return job
+
+
+def list_jobs(issued_on: date | None = None) -> list[dict]:
+    """Re-run jobs (optionally of one issue date), newest first."""
+    root = jobs_root()
+    out = []
+    for path in sorted(root.glob("rerun-*.json"), reverse=True) if root.exists() else []:
+        try:
+            job = job_status(path.stem)
+        except InputError:
+            continue
+        if issued_on is None or job.get("issued_on") == issued_on.isoformat():
+            out.append(job)
+    return sorted(out, key=lambda j: j.get("created_utc", ""), reverse=True)
+
+
+def _snapshot(session, caller: str, run_id: str, plot_ids: Sequence[str]) -> dict:
+    """The base run's recommendations and plot_status rows of some plots, for the comparison when the
+    re-run replaces the base run under the same id (same parameters and plots)."""
+    from orchard import results
+
+    wanted = set(plot_ids)
+    recs = [r for r in store.list_recommendations(session, caller, run_id=run_id) if r["plot_id"] in wanted]
+    table = results.status_table(session, caller, run_id)
+    rows = table[table["plot_id"].isin(wanted)][["plot_id", *STATUS_COMPARED]].to_dict("records")
+    return {"run_id": run_id, "recommendations": recs, "status": rows}
+
+
+def start_rerun(engine, issue_date, *, caller: str, reason: str = "",
+                compare_plots: Sequence[str] | None = None) -> dict:
+    """Start ``orchard run-week --date D`` in the background for every plot of the stored run of that date
+    (every plot without one), so the stored run stays complete, and return the job's status.
+
+    The job is a status file under ``ORCHARD_HOME/jobs/`` (pid, start, state, exit code, log path; see
+    ``app/jobs.py``) that :func:`job_status` reads; :func:`rerun_comparison` compares the new run with the
+    base run once the job is done. ``compare_plots`` (default: every plot of the run) are the plots the
+    comparison lists.
+
+    Raises
+    ------
+    orchard.errors.AccessError
+        The caller may not re-run (growers, extension staff).
+    orchard.errors.InputError
+        A re-run of the same date is still running.
+    """
+    import subprocess
+    import uuid
+
+    import jobs
+    from orchard import results
+    from orchard.errors import AccessError
+
     day = pd.Timestamp(issue_date).date()
     with store.session_scope(engine) as session:
-        for pid in plot_ids:
-            store.get_plot(session, caller, pid)  # AccessError / InputError for an id the caller may not use
+        user = session.get(store.User, caller) if isinstance(caller, str) else None
+        if user is None or user.role not in RERUN_ROLES:
+            raise AccessError(f"only agronomists and administrators may re-run the weekly chain, not "
+                              f"'{caller}'; ask one of them.")
+        every = sorted(p["plot_id"] for p in store.list_plots(session, caller))
         base = latest_run(session, day)
-        stored = [] if base is None else store.list_recommendations(session, caller, run_id=base["run_id"])
-    before = [r for r in stored if r["plot_id"] in plot_ids]
-    kept = [r for r in stored if r["plot_id"] not in plot_ids]
-    result = run_week(engine, day, plot_ids=plot_ids, store_result=False, progress=progress)
-    after = result.records()
-    counts = compare_recommendations(before, after)
-    note = f"re-run of {len(plot_ids)} plots by {caller}" + (f": {reason}" if reason else "")
-    if base is None:
-        run = {"run_id": result.run_id, "issued_on": day, "parameter_sets": result.parameter_sets,
-               "sources": result.sources, "n_plots": len(plot_ids), "notes": result.notes + [note]}
-        records = after
-    else:
-        old_sets, new_sets = base["parameter_sets"], result.parameter_sets
-        run = {"run_id": base["run_id"], "issued_on": day,
-               "parameter_sets": {k: merge_labels(old_sets.get(k, ""), new_sets.get(k, ""))
-                                  for k in set(old_sets) | set(new_sets)},
-               "sources": {**base["sources"], **result.sources},
-               "n_plots": len({r["plot_id"] for r in kept} | set(plot_ids)),
-               "notes": list(dict.fromkeys(base["notes"] + result.notes + [note]))}
-        records = [{k: v for k, v in r.items() if k not in ("id", "run_id")} for r in kept] + after
+        plots = [] if base is None else sorted(
+            results.status_table(session, caller, base["run_id"])["plot_id"])
+        plots = plots or every  # a run stored before plot_status existed: every plot
+        for pid in compare_plots or ():
+            store.get_plot(session, caller, pid)  # an id from a form is checked like any other
+        focus = sorted(set(compare_plots or plots) & set(plots)) or plots
+        snapshot = _snapshot(session, caller, base["run_id"], focus) if base is not None else None
+    running = [j for j in list_jobs(day) if j["state"] in ACTIVE_STATES]
+    if running:
+        raise InputError(f"a re-run of {day} is already running (job {running[0]['job_id']}, started "
+                         f"{running[0].get('created_utc', '')}); wait for it to finish.")
+    root = jobs_root()
+    root.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(ZoneInfo("UTC")).strftime("%Y%m%dT%H%M%S")
+    job_id = f"rerun-{stamp}-{uuid.uuid4().hex[:6]}"
+    path = root / f"{job_id}.json"
+    if snapshot is not None:
+        with open(root / f"{job_id}.before.json", "w", encoding="utf-8") as f:
+            json.dump(snapshot, f, ensure_ascii=False, default=str)
+    job = {"job_id": job_id, "kind": "run-week", "issued_on": day.isoformat(),
+           "command": rerun_command(day, None if plots == every else plots), "n_plots": len(plots),
+           "compare_plots": focus, "base_run_id": base["run_id"] if base else None, "caller": caller,
+           "reason": reason, "state": "starting", "created_utc": jobs.now_utc(), "started_utc": None,
+           "finished_utc": None, "pid": None, "exit_code": None, "run_id": None, "error": None,
+           "log": str(root / f"{job_id}.log"), "cwd": os.getcwd()}
+    jobs.write_job(path, job)
+    env = dict(os.environ, ORCHARD_HOME=str(config.orchard_home().resolve()), COLUMNS="240",
+               PYTHONUNBUFFERED="1")
+    try:
+        child = subprocess.Popen([sys.executable, str(Path(__file__).with_name("jobs.py")), str(path)],
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+    except OSError as exc:
+        jobs.update_job(path, state="failed", error=f"the re-run could not start ({exc}).")
+        raise InputError(f"the re-run could not start ({exc}); check the server's Python.") from None
+    _CHILDREN[job_id] = child  # the runner writes its own pid and state: the page only reads from here on
+    return dict(job, runner_pid=child.pid)
+
+
+def job_log(job: Mapping, n_bytes: int = 4000) -> str:
+    """The end of a job's log (what the command printed)."""
+    import jobs
+
+    path = Path(str(job.get("log") or ""))
+    if path.parent != jobs_root():  # only logs of the jobs folder
+        return ""
+    return jobs.log_tail(path, n_bytes)
+
+
+def wait_for_job(job_id: str, timeout_s: float = 600.0, poll_s: float = 0.5) -> dict:
+    """Block until a job has ended (or ``timeout_s`` has passed) and return its status (tests, scripts)."""
+    import time
+
+    end = time.monotonic() + timeout_s
+    job = job_status(job_id)
+    while job["state"] in ACTIVE_STATES and time.monotonic() < end:
+        time.sleep(poll_s)
+        job = job_status(job_id)
+    return job
+
+
+def _new_run_id(session, job: Mapping) -> str | None:
+    """The run a finished job stored: from its log, else the latest run of its date made after it began."""
+    if job.get("run_id"):
+        return job["run_id"]
+    run = latest_run(session, date.fromisoformat(job["issued_on"]))
+    return run["run_id"] if run is not None else None
+
+
+def _plain(value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(value.item() if hasattr(value, "item") else value)
+
+
+def rerun_comparison(engine, caller: str, job: Mapping) -> RerunSummary:
+    """Before and after of a finished re-run, read from the two stored runs (the base run's snapshot when
+    the re-run replaced it under the same id): recommendation counts and the changed plot_status numbers of
+    the compared plots."""
+    from orchard import results
+
+    if job.get("state") != "done":
+        raise InputError(f"the job {job.get('job_id')} has not finished; wait for it to be done.")
+    focus = list(job.get("compare_plots") or [])
+    wanted = set(focus)
     with store.session_scope(engine) as session:
-        store.store_advice_run(session, run, records)
-    return RerunSummary(run_id=run["run_id"], issued_on=day, plot_ids=plot_ids, n_before=len(before),
+        run_id = _new_run_id(session, job)
+        if run_id is None:
+            raise InputError(f"the re-run of {job['issued_on']} stored no run; see its log {job['log']}.")
+        after = [r for r in store.list_recommendations(session, caller, run_id=run_id)
+                 if not wanted or r["plot_id"] in wanted]
+        after_status = results.status_table(session, caller, run_id)
+        base_id = job.get("base_run_id")
+        same = base_id == run_id
+        if base_id and not same and _run_exists(session, base_id):
+            before = [r for r in store.list_recommendations(session, caller, run_id=base_id)
+                      if not wanted or r["plot_id"] in wanted]
+            before_status = results.status_table(session, caller, base_id).to_dict("records")
+        else:
+            snapshot = _read_snapshot(job)
+            before, before_status = snapshot["recommendations"], snapshot["status"]
+    if not wanted:
+        focus = sorted(set(after_status["plot_id"]))
+        wanted = set(focus)
+    old = {r["plot_id"]: r for r in before_status if r["plot_id"] in wanted}
+    changes = []
+    for r in after_status.to_dict("records"):
+        if r["plot_id"] not in wanted or r["plot_id"] not in old:
+            continue
+        for name in STATUS_COMPARED:
+            a, b = _plain(old[r["plot_id"]].get(name)), _plain(r.get(name))
+            if a != b and not _close(a, b):
+                changes.append({"plot_id": r["plot_id"], "field": name, "before": a, "after": b})
+    counts = compare_recommendations(before, after)
+    return RerunSummary(job_id=str(job["job_id"]), issued_on=date.fromisoformat(job["issued_on"]),
+                        base_run_id=base_id, run_id=run_id, plot_ids=focus, n_before=len(before),
                         n_after=len(after), n_changed=counts["changed"], n_added=counts["added"],
-                        n_removed=counts["removed"], n_unchanged=counts["unchanged"], merged=base is not None,
-                        notes=result.notes)
+                        n_removed=counts["removed"], n_unchanged=counts["unchanged"], same_run=same,
+                        status_changes=changes)
+
+
+def _close(a: str | None, b: str | None) -> bool:
+    try:
+        return a is not None and b is not None and math.isclose(float(a), float(b), abs_tol=1e-9)
+    except ValueError:
+        return False
+
+
+def _run_exists(session, run_id: str) -> bool:
+    return session.get(store.AdviceRun, run_id) is not None
+
+
+def _read_snapshot(job: Mapping) -> dict:
+    path = jobs_root() / f"{job['job_id']}.before.json"
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {"recommendations": [], "status": []}
 
 
 # ----------------------------------------------------------------------------------------------------------

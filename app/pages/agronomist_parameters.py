@@ -5,7 +5,9 @@ district variant); its entries show value, unit, range, source and the assumptio
 source and assumption can be edited (ranges and units change in the parameter file, with a source). Saving
 validates first (one sentence naming the parameter, nothing saved) and stores a new version with the
 signed-in user as author and a comment. The version history says who changed what and when, and diffs any
-two versions. For sets the weekly run reads from the database, the affected plots' advice can be re-run.
+two versions. For sets the weekly run reads from the database, the week can be re-run: a background job
+(``orchard run-week`` for every plot of the stored run) whose state the page shows, then the affected plots
+before and after, read from the two stored runs.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ from orchard.errors import OrchardError  # noqa: E402
 ROLES = ("agronomist", "admin")
 #: Message of the last save, shown once after the page reruns with the new version in force.
 FLASH_KEY = "staff_params_flash"
+#: Session key of the re-run job this session started, and how often its state is re-read while it runs [s].
+JOB_KEY = "staff_rerun_job"
+JOB_REFRESH_S = 2.0
 
 
 def editor_key(name: str, version: int | None) -> str:
@@ -140,6 +145,8 @@ def _named(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
 
 
 def rerun_section(engine, user: dict, spec: sd.SetSpec, plots: list[dict], lang: str) -> None:
+    """Re-run the week as a background job (every plot of the stored run, so it stays complete); the page
+    shows the job's state and, once it is done, the chosen plots before and after."""
     st.subheader(t("staff.rerun.title", lang))
     if spec.used_by != "weekly":
         st.caption(t(f"staff.rerun.not_read.{spec.used_by}", lang))
@@ -151,30 +158,64 @@ def rerun_section(engine, user: dict, spec: sd.SetSpec, plots: list[dict], lang:
     affected = sd.affected_plots(plots, spec)
     chosen = st.multiselect(t("staff.rerun.plots", lang), [p["plot_id"] for p in plots], default=affected,
                             key=f"staff_rerun_plots::{spec.name}")
-    st.caption(t("staff.rerun.help", lang, n=len(affected)))
-    if not st.button(t("staff.rerun.button", lang), key="staff_rerun_button"):
-        return
-    bar = st.progress(0.0, text=t("staff.rerun.running", lang))
+    st.caption(t("staff.rerun.help", lang, n=len(affected), date=day.isoformat()))
+    if st.button(t("staff.rerun.button", lang), key="staff_rerun_button"):
+        try:
+            job = sd.start_rerun(engine, day, caller=user["user_id"], reason=f"parameter set {spec.name}",
+                                 compare_plots=chosen)
+            st.session_state[JOB_KEY] = job["job_id"]
+        except OrchardError as exc:
+            st.error(t("staff.error", lang, error=sd.one_sentence(exc)))
+    job_id = st.session_state.get(JOB_KEY)
+    if job_id is None:  # a page opened anew shows the latest re-run of the date
+        earlier = sd.list_jobs(day)
+        job_id = earlier[0]["job_id"] if earlier else None
+    if job_id is not None:
+        job_panel(engine, user, job_id, lang)
 
-    def progress(step: str) -> None:
-        done = sd.RUN_STEPS.index(step) + 1 if step in sd.RUN_STEPS else 1
-        bar.progress(done / (len(sd.RUN_STEPS) + 1), text=t("staff.rerun.step", lang, step=step))
 
+def job_panel(engine, user: dict, job_id: str, lang: str) -> None:
+    """A re-run job's state; refreshed every few seconds while it runs (a fragment: the rest of the page
+    stays as it is), then the comparison of the base run and the new run."""
     try:
-        summary = sd.rerun_plots(engine, day, chosen, caller=user["user_id"], progress=progress,
-                                 reason=f"parameter set {spec.name}")
+        active = sd.job_status(job_id)["state"] in sd.ACTIVE_STATES
     except OrchardError as exc:
-        bar.empty()
         st.error(t("staff.error", lang, error=sd.one_sentence(exc)))
         return
-    except Exception as exc:  # noqa: BLE001 - a model failure is one sentence, never a traceback
-        bar.empty()
-        st.error(t("staff.unexpected", lang, kind=type(exc).__name__))
-        return
-    bar.progress(1.0, text=t("staff.rerun.finished", lang))
-    st.success(t("staff.rerun.done", lang, n=summary.n_differences, changed=summary.n_changed,
-                 added=summary.n_added, removed=summary.n_removed, plots=len(summary.plot_ids),
-                 before=summary.n_before, after=summary.n_after))
+
+    @st.fragment(run_every=JOB_REFRESH_S if active else None)
+    def panel() -> None:
+        job = sd.job_status(job_id)
+        if job["state"] in sd.ACTIVE_STATES:
+            st.info(t("staff.rerun.job_running", lang, date=job["issued_on"], job=job_id,
+                      n=job.get("n_plots"), started=job.get("started_utc") or job.get("created_utc")))
+            return
+        if active:
+            st.rerun()  # it has just ended: the whole page again, without the timer
+        if job["state"] == "failed":
+            st.error(t("staff.rerun.failed", lang, error=job.get("error") or ""))
+        else:
+            try:
+                summary = sd.rerun_comparison(engine, user["user_id"], job)
+            except OrchardError as exc:
+                st.error(t("staff.error", lang, error=sd.one_sentence(exc)))
+                return
+            st.success(t("staff.rerun.done", lang, n=summary.n_differences, changed=summary.n_changed,
+                         added=summary.n_added, removed=summary.n_removed, plots=len(summary.plot_ids),
+                         before=summary.n_before, after=summary.n_after, date=job["issued_on"],
+                         total=job.get("n_plots")))
+            st.caption(t("staff.rerun.runs", lang, base=summary.base_run_id or "–", run=summary.run_id)
+                       + (" " + t("staff.rerun.same_run", lang) if summary.same_run else ""))
+            if summary.status_changes:
+                frame = pd.DataFrame(summary.status_changes)
+                names = {c: t(f"staff.rerun.col.{c}", lang) for c in frame.columns}
+                st.dataframe(frame.rename(columns=names), hide_index=True, width="stretch")
+            else:
+                st.caption(t("staff.rerun.no_changes", lang))
+        with st.expander(t("staff.rerun.log", lang, job=job_id)):
+            st.code(sd.job_log(job) or "–", language=None)
+
+    panel()
 
 
 def main() -> None:

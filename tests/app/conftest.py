@@ -39,3 +39,18 @@ def advised_home(sample_home, tmp_path_factory):
         mp.undo()
     assert any((home / "results").glob("week-*/growth-*.nc"))
     return home
+
+
+@pytest.fixture
+def advised_copy(advised_home, tmp_path, monkeypatch):
+    """A private copy of ``advised_home`` (for tests that write, e.g. a re-run of the week); the stored
+    run's module outputs stay in advised_home/results, where its row points."""
+    copy = tmp_path / "advised"
+    shutil.copytree(advised_home, copy, ignore=shutil.ignore_patterns("orchard.db*", "results", "jobs"))
+    source, target = sqlite3.connect(advised_home / "orchard.db"), sqlite3.connect(copy / "orchard.db")
+    source.backup(target)
+    source.close()
+    target.close()
+    monkeypatch.setenv("ORCHARD_HOME", str(copy))
+    monkeypatch.delenv("ORCHARD_DB_URL", raising=False)
+    return copy

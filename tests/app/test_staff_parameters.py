@@ -1,8 +1,10 @@
-"""Agronomist parameter page: sets, editor validation, versions with author and diff, re-run of plots."""
+"""Agronomist parameter page: sets, editor validation, versions with author and diff, the week re-run as a
+background job."""
 
 from __future__ import annotations
 
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -175,7 +177,7 @@ def test_out_of_range_edit_is_one_sentence_and_saves_nothing(sample_home_copy):
         assert params.list_versions(db, "growth.valencia") == []
 
 
-def test_save_records_author_comment_and_diff_then_reruns_two_plots(sample_home_copy):
+def test_save_records_author_comment_and_diff_then_reruns_the_week(advised_copy):
     at = page(AGRONOMIST)
     at.run()
     at.selectbox(key="staff_params_set").set_value("growth.valencia").run()
@@ -216,7 +218,11 @@ def test_save_records_author_comment_and_diff_then_reruns_two_plots(sample_home_
         changes = sd.version_changes(db, "growth.valencia", 2)
     assert changes == [{"key": "bloom.required_gdd", "field": "value", "old": "150.0", "new": "160.0"}]
 
-    # Re-run two of the affected plots: the stored run is replaced for them only.
+    # Re-run the week as a job: every plot of the stored run, two affected plots compared before and after.
+    from orchard import results
+
+    with store.session_scope(engine()) as db:
+        base = results.latest_run(db)
     at.run()
     affected = at.multiselect(key="staff_rerun_plots::growth.valencia").value
     assert affected and all(p in {"CT02", "CT05", "CT08", "CT09", "CT14", "CT15", "CT16", "CT20", "CT23",
@@ -225,33 +231,79 @@ def test_save_records_author_comment_and_diff_then_reruns_two_plots(sample_home_
     at.button(key="staff_rerun_button").click().run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
-    message = at.success[0].value
-    assert message.startswith("Re-ran 2 plots:")
+    job_id = at.session_state["staff_rerun_job"]
+    assert at.info[-1].value.startswith("Re-running the week of 2016-07-15 in the background (30 plots, job ")
+    job = sd.wait_for_job(job_id, timeout_s=900)
+    assert job["state"] == "done" and job["exit_code"] == 0, (job, sd.job_log(job))
+    assert "--plots" not in job["command"]  # every plot of the stored run: all 30
+    assert job["base_run_id"] == base["run_id"] and job["run_id"] != base["run_id"]
+
+    at.run()  # the page shows the comparison of the two stored runs
+    assert not at.exception and not at.error
+    message = at.success[-1].value
+    assert message.startswith("Re-ran the week of 2016-07-15 (30 plots): ")
+    assert "of the 2 plots compared differ" in message
     with store.session_scope(engine()) as db:
-        stored = store.list_recommendations(db, "agronomist_zhao")
-        run = sd.latest_run(db)
-    assert {r["plot_id"] for r in stored} == {"CT02", "CT05"}
+        run = results.latest_run(db)
+        table = results.status_table(db, "agronomist_zhao")
+        assert results.get_run(db, base["run_id"])  # the base run stays stored beside the new one
+    assert run["run_id"] == job["run_id"] and sorted(table["plot_id"]) == [f"CT{i:02d}" for i in range(1, 31)]
     assert "growth.valencia v2" in run["parameter_sets"]["growth"]
-    assert any("re-run of 2 plots by agronomist_zhao" in n for n in run["notes"])
+    summary = sd.rerun_comparison(engine(), "agronomist_zhao", job)
+    assert summary.plot_ids == ["CT02", "CT05"] and not summary.same_run
+    assert summary.n_before > 0 and summary.n_after > 0
+    assert {c["plot_id"] for c in summary.status_changes} <= {"CT02", "CT05"}
+    captions = [c.value for c in at.caption]
+    assert t("staff.rerun.runs", "en", base=base["run_id"], run=run["run_id"]) in captions
 
 
-def test_rerun_keeps_the_other_plots_of_the_run(sample_home_copy):
-    from orchard import store
+def test_a_rerun_is_a_background_job_with_a_status_file(advised_copy):
+    from orchard import results, store
+    from orchard.errors import AccessError, InputError
 
     eng = engine()
-    first = sd.rerun_plots(eng, "2016-07-15", ["CT01", "CT02"], caller="agronomist_zhao")
-    assert not first.merged and first.n_before == 0 and first.n_added == first.n_after > 0
-    again = sd.rerun_plots(eng, "2016-07-15", ["CT02"], caller="agronomist_zhao", reason="test")
-    assert again.merged and again.run_id == first.run_id
-    assert again.n_differences == 0 and again.n_unchanged == again.n_after  # nothing changed in between
     with store.session_scope(eng) as db:
-        stored = store.list_recommendations(db, "agronomist_zhao")
-        run = sd.latest_run(db)
-    assert {r["plot_id"] for r in stored} == {"CT01", "CT02"} and run["n_plots"] == 2
-    with pytest.raises(Exception, match="does not belong to grower_li"):
-        sd.rerun_plots(eng, "2016-07-15", ["CT02"], caller="grower_li")
-    with pytest.raises(Exception, match="no plot chosen"):
-        sd.rerun_plots(eng, "2016-07-15", [], caller="agronomist_zhao")
+        base = results.latest_run(db)
+    job = sd.start_rerun(eng, "2016-07-15", caller="agronomist_zhao", reason="test", compare_plots=["CT13"])
+    assert job["state"] == "starting" and job["n_plots"] == 30 and job["base_run_id"] == base["run_id"]
+    assert job["command"][1:] == ["-m", "orchard.cli", "run-week", "--date", "2016-07-15"]  # every plot
+    with pytest.raises(InputError, match="a re-run of 2016-07-15 is already running"):
+        sd.start_rerun(eng, "2016-07-15", caller="admin")
+    done = sd.wait_for_job(job["job_id"], timeout_s=900)
+    assert done["state"] == "done" and done["exit_code"] == 0 and done["pid"], sd.job_log(done)
+    assert (advised_copy / "jobs" / f"{job['job_id']}.json").exists() and "stored as run" in sd.job_log(done)
+    assert [j["job_id"] for j in sd.list_jobs(date(2016, 7, 15))] == [job["job_id"]]
+    # nothing changed since the base run: the same run id, stored again whole; compared with its snapshot
+    summary = sd.rerun_comparison(eng, "agronomist_zhao", done)
+    assert summary.same_run and summary.run_id == base["run_id"] and summary.plot_ids == ["CT13"]
+    assert summary.n_differences == 0 and summary.n_unchanged == summary.n_after > 0
+    assert summary.status_changes == []
+    with store.session_scope(eng) as db:
+        assert len(results.status_table(db, "agronomist_zhao")) == 30  # the stored run stays complete
+
+    with pytest.raises(AccessError, match="only agronomists and administrators"):
+        sd.start_rerun(eng, "2016-07-15", caller="grower_li")
+    with pytest.raises(InputError, match="is not a job id"):
+        sd.job_status("../../etc/passwd")
+
+
+def test_a_failed_or_vanished_job_says_why(advised_copy):
+    from orchard.errors import InputError
+
+    eng = engine()
+    job = sd.start_rerun(eng, "2030-07-15", caller="admin")  # no weather then: the CLI's one sentence
+    failed = sd.wait_for_job(job["job_id"], timeout_s=600)
+    assert failed["state"] == "failed" and failed["exit_code"] not in (0, None)
+    assert "2030-07-15" in failed["error"] and "\n" not in failed["error"]
+    with pytest.raises(InputError, match="has not finished"):
+        sd.rerun_comparison(eng, "admin", failed)
+
+    import jobs
+
+    ghost = dict(failed, job_id="rerun-20000101T000000-dead00", state="running", pid=2 ** 22 + 12345)
+    jobs.write_job(sd.jobs_root() / f"{ghost['job_id']}.json", ghost)
+    status = sd.job_status(ghost["job_id"])
+    assert status["state"] == "failed" and "stopped without a result" in status["error"]
 
 
 def test_district_variant_is_saved_apart_and_said_to_be_unused(sample_home_copy):
