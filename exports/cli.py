@@ -2,6 +2,9 @@
 
 ``orchard export-riskmap --week 2016-W30 --dem DEM [--district NAME] [--out DIR] [--scheduler tcp://HOST:PORT]
 [--pests black_spot,canker] [--slope-correction] [--overwrite]``
+
+The plot table shows the stored weekly run of the week (``orchard run-week``); without one the command says
+which ``orchard run-week --date`` to run and exits with code 1, writing nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ def register(app: typer.Typer) -> None:
 
 
 def export_riskmap_command(
-    week: Annotated[str, typer.Option("--week", help="ISO week, e.g. 2016-W30 (issued on its Monday).")],
+    week: Annotated[str, typer.Option(
+        "--week", help="ISO week, e.g. 2016-W30: the grid is issued on its Monday, the plot table is the "
+                       "latest weekly run (orchard run-week) of that week or the week before.")],
     dem: Annotated[Path, typer.Option("--dem", help="DEM of the district (GeoTIFF with a CRS).")],
     out: Annotated[
         Path | None,
@@ -53,7 +58,8 @@ def export_riskmap_command(
         bool, typer.Option("--overwrite", help="Replace an existing export of the same district and week.")
     ] = False,
 ) -> None:
-    """Weekly pest and disease risk maps of a district for extension services."""
+    """Weekly pest and disease risk maps of a district for extension services (run `orchard run-week` first:
+    the plot table shows the stored run's numbers)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from orchard.cli_common import engine, err

@@ -1,8 +1,9 @@
 """Weekly risk-map export for extension services: one folder per district and ISO week.
 
-:func:`export_riskmap` reads the station weather and the plots from the database, computes the risk grid of
-the DEM (:func:`pests.riskmap.risk_grid_run`) for the Monday of the ISO week and writes, into
-``OUT/<district-slug>_<YYYY-Www>/``:
+:func:`export_riskmap` reads the station weather, the plots, the parameter sets in force
+(:func:`orchard.bundle.resolve`) and the week's stored weekly run (:func:`run_for_week`) from the database,
+computes the risk grid of the DEM (:func:`pests.riskmap.risk_grid_run`, the weather-class grid) for the Monday
+of the ISO week and writes, into ``OUT/<district-slug>_<YYYY-Www>/``:
 
 - ``<pest>.tif``, ``<pest>_1m.tif``, ``<pest>_3m.tif``: Cloud-Optimized GeoTIFFs of the 5-class level at 15
   days, 1 month and 3 months (uint8 with a colour table, 255 = no data, DEFLATE, 512-px tiles, overviews),
@@ -10,11 +11,12 @@ the DEM (:func:`pests.riskmap.risk_grid_run`) for the Monday of the ISO week and
   255 = no data). A TIFF can carry a colour table only on a single-band image, hence one file per class band;
 - ``plots.gpkg``, ``plots.geojson`` (RFC 7946), ``plots.kml`` (Google Earth, coloured by the highest 15-day
   level) and ``plots.csv`` (UTF-8 with BOM for Excel): each plot's level, probability and reason per pest and
-  horizon (the worst grid cell the plot touches, :func:`pests.riskmap.plot_risk`);
+  horizon as the stored weekly run found them on the plot's own slope-corrected weather (its ``plot_status``
+  row: the numbers of the plot page and ``orchard advice``), not read from the grid;
 - ``<pest>.png`` and ``<pest>.pdf``: maps of the three horizons with legend (classes in Chinese and
   English), title, ISO week, north arrow, scale bar, plot outlines and data sources, in a CJK font;
-- ``manifest.json``: district, week, issue date, CRS, bounds, models and parameter-set versions, weather
-  sources, the file list.
+- ``manifest.json``: district, week, issue date, CRS, bounds, models, the parameter bundle in force (versions
+  and hashes), the run the plot table comes from, weather sources, the file list.
 
 The folder is built as a hidden temporary sibling and renamed into place at the end, so an interrupted or
 failed export leaves nothing behind and an existing export is only replaced with ``overwrite=True``.
@@ -65,6 +67,7 @@ __all__ = [
     "export_riskmap",
     "plots_table",
     "render_maps",
+    "run_for_week",
     "weekly_risk_grid",
     "write_rasters",
     "write_vectors",
@@ -88,6 +91,11 @@ COG_OPTIONS = {"compress": "DEFLATE", "blocksize": 512, "bigtiff": "IF_SAFER", "
 MAX_BATCH_CELLS = 4_000_000
 #: Longest side of a map panel [pixels of the grid read from the COG overviews].
 MAP_PIXELS = 900
+#: The plot table of week W comes from the latest weekly run issued on or before W's Sunday, and that run may
+#: be at most this many days older than W's Monday (a run of W or of the week before) [days].
+RUN_MAX_AGE_DAYS = 7
+#: Parameter sets the grid reads from the bundle in force (besides the pest sets).
+GRID_SETS = ("host", "outlook", "weather")
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -160,17 +168,18 @@ def _level_label(level: int) -> str:
 # Inputs from the database
 # ----------------------------------------------------------------------------------------------------------
 def _database_inputs(engine, dem, district, monday, week_label):
-    """Station weather near the DEM, the core parameters, and the plots (of the district) on the DEM."""
+    """Station weather near the DEM, the parameter bundle in force (for the district), and the plots (of the
+    district) on the DEM."""
     import geopandas as gpd
     import shapely
 
-    from orchard import params as core_params
     from orchard import store
     from orchard import weather as ow
+    from orchard.bundle import resolve
     from orchard.plots import PlotSet
 
     with store.session_scope(engine) as session:
-        core = core_params.current_core_parameters(session)
+        bundle = resolve(session, district)
         stations = pd.DataFrame(store.list_stations(session))
         if stations.empty:
             raise InputError(
@@ -224,7 +233,97 @@ def _database_inputs(engine, dem, district, monday, week_label):
         frame = frame[frame.geometry.intersects(footprint)].reset_index(drop=True)
     else:
         frame = gpd.GeoDataFrame({"plot_id": []}, geometry=[], crs="EPSG:4326")
-    return weather, near, core, frame
+    return weather, near, bundle, frame
+
+
+def run_for_week(engine, week: str, plot_ids=None) -> tuple[dict, pd.DataFrame]:
+    """The stored weekly run whose plot numbers the export of ``week`` shows, and its plot_status rows.
+
+    The run is the latest one (by issue date, then creation) issued on or before the Sunday of the ISO week,
+    provided it was issued at most :data:`RUN_MAX_AGE_DAYS` days before the week's Monday (a run of that week
+    or of the week before); a later week needs a later run.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+    week : str
+        ISO week ``YYYY-Www``.
+    plot_ids : sequence of str, optional
+        Only these plots' rows (default every plot of the run).
+
+    Returns
+    -------
+    (dict, pandas.DataFrame)
+        The run (the ``advice_runs`` row, :func:`orchard.results.latest_run`) and one row per plot:
+        ``plot_id``, ``issued_on``, ``pests`` (pest -> horizon -> ``{"level", "probability"}``),
+        ``max_pest_level_15d``, ``results_chunk``.
+
+    Raises
+    ------
+    orchard.errors.InputError
+        No run in that span, or a run without a pest outlook (its pests step skipped): one sentence saying
+        which ``orchard run-week --date`` to run.
+    """
+    from sqlalchemy import select
+
+    from orchard import store
+    from orchard.results import latest_run
+
+    week_label, monday = iso_week(week)
+    sunday = monday + pd.Timedelta(days=6)
+    oldest = monday - pd.Timedelta(days=RUN_MAX_AGE_DAYS)
+    todo = f"run `orchard run-week --date {monday:%Y-%m-%d}` first, then export again."
+    with store.session_scope(engine) as session:
+        run = latest_run(session, on_or_before=sunday.date())
+        if run is None or pd.Timestamp(run["issued_on"]) < oldest:
+            before = f" (the latest was issued on {run['issued_on']})" if run is not None else ""
+            raise InputError(
+                f"no weekly run is stored for week {week_label}: the plot table needs one issued "
+                f"between {oldest:%Y-%m-%d} and {sunday:%Y-%m-%d}{before}; {todo}"
+            )
+        columns = ("plot_id", "issued_on", "pests", "max_pest_level_15d", "results_chunk")
+        query = select(*(getattr(store.PlotStatus, c) for c in columns)).where(
+            store.PlotStatus.run_id == run["run_id"]
+        )
+        rows = session.execute(query.order_by(store.PlotStatus.plot_id)).all()
+    status = pd.DataFrame([tuple(r) for r in rows], columns=list(columns))
+    if plot_ids is not None:  # filtered here: a district's ids would overflow an SQL IN list
+        status = status[status["plot_id"].astype(str).isin({str(p) for p in plot_ids})].reset_index(drop=True)
+    if len(status) and status["pests"].isna().all():
+        raise InputError(
+            f"the weekly run {run['run_id']} of {run['issued_on']} has no pest outlook (its pests step "
+            f"was skipped); run `orchard run-week --date {monday:%Y-%m-%d}` without --skip pests first, "
+            "then export again."
+        )
+    return run, status
+
+
+def _stored_reasons(run: dict, status: pd.DataFrame, pests, horizons) -> dict | None:
+    """The outlook's reason line of every plot, pest and horizon from the run's stored pests output
+    (``<results_path>/pests-<chunk>.nc``, :mod:`orchard.results`); None when the files are gone."""
+    import xarray as xr
+
+    folder = run.get("results_path")
+    if not folder:
+        return None
+    reasons = {}
+    for chunk, rows in status.groupby("results_chunk"):
+        path = Path(folder) / f"pests-{int(chunk):05d}.nc"
+        if not path.is_file():
+            return None
+        with xr.open_dataset(path, engine="netcdf4") as ds:
+            if "reason" not in ds:
+                return None
+            ids = ds["plot"].values.astype(str)
+            wanted = np.isin(ids, rows["plot_id"].astype(str).to_numpy())
+            part = ds["reason"].isel(plot=np.flatnonzero(wanted))
+            part = part.sel(pest=list(pests), horizon=list(horizons)).transpose("plot", "pest", "horizon")
+            values = part.values.astype(str)
+        for i, pid in enumerate(ids[wanted]):
+            reasons[pid] = {
+                (p, h): values[i, j, k] for j, p in enumerate(pests) for k, h in enumerate(horizons)
+            }
+    return reasons
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -404,13 +503,19 @@ def write_rasters(
 # ----------------------------------------------------------------------------------------------------------
 # Vectors
 # ----------------------------------------------------------------------------------------------------------
-def plots_table(run: RiskGridRun, plots) -> pd.DataFrame:
+def plots_table(run: RiskGridRun, plots, status: pd.DataFrame, reasons: dict | None = None) -> pd.DataFrame:
     """Plot attributes for the vector exports (without geometry), in column order.
 
     ``plot_id``, ``name``, ``district``, ``area_ha``, ``lon``, ``lat`` (a point inside the plot [deg]),
-    ``cells`` (grid cells the plot touches), ``max_level_15d``, ``description`` (one line: each pest's
-    15-day level in Chinese and English) and per pest and horizon ``{pest}_{h}_level`` (1-5),
-    ``{pest}_{h}_prob`` (0-1) and ``{pest}_{h}_reason``. Plots without a data cell on the DEM are left out.
+    ``cells`` (grid cells the plot touches), ``issued_on`` (issue date of the weekly run the numbers come
+    from), ``max_level_15d``, ``description`` (one line: each pest's 15-day level in Chinese and English)
+    and per pest and horizon ``{pest}_{h}_level`` (1-5), ``{pest}_{h}_prob`` (0-1) and ``{pest}_{h}_reason``.
+
+    The levels and probabilities are the plot's own, from the stored run (``status``: its plot_status rows,
+    :func:`run_for_week`), exactly as the plot page and ``orchard advice`` show them; the grid only gives
+    ``cells``. ``reasons`` maps plot_id -> (pest, horizon) -> the run's reason line (:func:`_stored_reasons`;
+    empty text without it). Plots without a data cell on the DEM, or not in the run, are left out. No owner
+    is written (extension services read the export).
     """
     pests = [str(p) for p in run.dataset["pest"].values]
     horizons = [str(h) for h in run.dataset["horizon"].values]
@@ -422,12 +527,16 @@ def plots_table(run: RiskGridRun, plots) -> pd.DataFrame:
         "lon",
         "lat",
         "cells",
+        "issued_on",
         "max_level_15d",
         "description",
     ]
     columns += [f"{p}_{h}_{what}" for p in pests for h in horizons for what in ("level", "prob", "reason")]
-    risk = plot_risk(run, plots) if len(plots) else pd.DataFrame()
-    if risk.empty:
+    status = status[status["pests"].notna()] if len(status) else status
+    if not len(plots) or not len(status):
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    cells = plot_risk(run, plots)
+    if cells.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
 
     def text(name):
@@ -446,7 +555,19 @@ def plots_table(run: RiskGridRun, plots) -> pd.DataFrame:
             "lat": point.y.round(6).to_numpy(),
         }
     )
-    table = base.merge(risk, on="plot_id", how="inner")
+    risk = []
+    for row in status.itertuples(index=False):
+        values = {"plot_id": str(row.plot_id), "issued_on": str(row.issued_on)}
+        for p in pests:
+            for h in horizons:
+                stored = row.pests[p][h]
+                values[f"{p}_{h}_level"] = int(stored["level"])
+                values[f"{p}_{h}_prob"] = float(stored["probability"])
+                values[f"{p}_{h}_reason"] = (reasons or {}).get(str(row.plot_id), {}).get((p, h), "")
+        risk.append(values)
+    table = base.merge(cells[["plot_id", "cells"]], on="plot_id", how="inner")
+    table = table.merge(pd.DataFrame(risk), on="plot_id", how="inner")
+    table = table.sort_values("plot_id", ignore_index=True)
     first = horizons[0]
     table["max_level_15d"] = table[[f"{p}_{first}_level" for p in pests]].max(axis=1).astype(int)
     table["description"] = [
@@ -456,10 +577,6 @@ def plots_table(run: RiskGridRun, plots) -> pd.DataFrame:
         )
         for _, row in table.iterrows()
     ]
-    for p in pests:
-        for h in horizons:
-            table[f"{p}_{h}_prob"] = table[f"{p}_{h}_prob"].astype(float).round(3)
-            table[f"{p}_{h}_level"] = table[f"{p}_{h}_level"].astype(int)
     table["cells"] = table["cells"].astype(int)
     return table[columns]
 
@@ -824,7 +941,16 @@ def export_riskmap(
     engine = engine if engine is not None else store.init_db(config.database_url())
     progress("weather and plots from the database", 0.0)
     t0 = time.perf_counter()
-    weather, stations, core, plots = _database_inputs(engine, dem, district, monday, week_label)
+    weather, stations, bundle, plots = _database_inputs(engine, dem, district, monday, week_label)
+    weekly, status = None, pd.DataFrame(columns=["plot_id", "issued_on", "pests", "results_chunk"])
+    if len(plots):  # the plot table shows the stored run's numbers: no run, no export
+        weekly, status = run_for_week(engine, week_label, plots["plot_id"].astype(str).tolist())
+        if status.empty:
+            raise InputError(
+                f"the weekly run {weekly['run_id']} of {weekly['issued_on']} covers none of the "
+                f"{len(plots)} plots on the DEM; run `orchard run-week --date {monday:%Y-%m-%d}` for them "
+                "first, then export again."
+            )
     timings["database_s"] = time.perf_counter() - t0
     font = cjk_font()  # before any work: a machine without a CJK font fails at once
     slope_weather = None
@@ -842,14 +968,15 @@ def export_riskmap(
                 weather,
                 monday,
                 pests=pest_list,
-                lapse_rate_c_per_100m=float(core["elevation.lapse_rate"]),
+                params=bundle,
+                lapse_rate_c_per_100m=float(bundle["weather"]["elevation.lapse_rate"]),
                 slope_correction=slope_correction,
                 slope_weather=slope_weather,
                 scheduler=sched,
                 progress=lambda step, f: progress(step, 0.05 + 0.1 * f),
             )
             timings.update(run.timings)
-            meta = _metadata(run, stations, core, label, week_label, monday, dem, plots, scheduler)
+            meta = _metadata(run, stations, bundle, label, week_label, monday, dem, plots, scheduler)
             t0 = time.perf_counter()
             files = write_rasters(
                 run,
@@ -863,7 +990,9 @@ def export_riskmap(
             timings["rasters_s"] = time.perf_counter() - t0
         progress("plots: GeoPackage, GeoJSON, KML, CSV", 0.8)
         t0 = time.perf_counter()
-        table = plots_table(run, plots)
+        horizons = [str(h) for h in run.dataset["horizon"].values]
+        reasons = _stored_reasons(weekly, status, pest_list, horizons) if weekly is not None else None
+        table = plots_table(run, plots, status, reasons)
         files += write_vectors(table, plots, tmp, week_label)
         timings["vectors_s"] = time.perf_counter() - t0
         progress("maps: PNG and PDF", 0.85)
@@ -880,6 +1009,8 @@ def export_riskmap(
         )
         manifest["plots"]["count"] = len(table)
         manifest["plots"]["plot_ids"] = table["plot_id"].tolist()
+        used = [n for n in manifest["parameter_bundle"]["used"] if n != "riskmap"]
+        manifest["plots"].update(_run_metadata(weekly, status, plots, bundle, used, reasons is not None))
         (tmp / "manifest.json").write_text(
             json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
         )
@@ -901,7 +1032,8 @@ def weekly_risk_grid(week: str, dem_path, *, engine=None, pests=None, slope_corr
     """The lazy risk grid of a DEM for an ISO week, from the database's station weather (for the app's map).
 
     Same inputs and rules as :func:`export_riskmap` (issue date = the week's Monday, inside the weather
-    record; stations within 100 km; the core lapse rate) but nothing is written: returns the dataset of
+    record; stations within 100 km; the parameter sets in force, :func:`orchard.bundle.resolve`, with their
+    lapse rate; no stored run needed: there is no plot table) but nothing is written: returns the dataset of
     :func:`pests.riskmap.risk_grid` (dims pest, horizon, y, x; ``probability``, ``level``) with ``week`` and
     ``issue_date`` in its attrs. Compute it (``.compute()``) or a part of it (``.isel(...)``) to show it.
     """
@@ -910,7 +1042,7 @@ def weekly_risk_grid(week: str, dem_path, *, engine=None, pests=None, slope_corr
     week_label, monday = iso_week(week)
     dem = dem_grid(dem_path)
     engine = engine if engine is not None else store.init_db(config.database_url())
-    weather, _, core, _ = _database_inputs(engine, dem, None, monday, week_label)
+    weather, _, bundle, _ = _database_inputs(engine, dem, None, monday, week_label)
     slope_weather = None
     if slope_correction:
         from growth.slope import slope_weather  # the orchestrator's step, as in export_riskmap
@@ -919,7 +1051,8 @@ def weekly_risk_grid(week: str, dem_path, *, engine=None, pests=None, slope_corr
         weather,
         monday,
         pests=check_pests(pests),
-        lapse_rate_c_per_100m=float(core["elevation.lapse_rate"]),
+        params=bundle,
+        lapse_rate_c_per_100m=float(bundle["weather"]["elevation.lapse_rate"]),
         slope_correction=slope_correction,
         slope_weather=slope_weather,
     )
@@ -927,14 +1060,24 @@ def weekly_risk_grid(week: str, dem_path, *, engine=None, pests=None, slope_corr
     return run.dataset
 
 
-def _metadata(run, stations, core, label, week_label, monday, dem, plots, scheduler) -> dict:
+def _grid_set_names(ds) -> list[str]:
+    """The bundle's sets the grid read: the pest sets of its outlook (canker brings leaf_miner), host,
+    outlook and weather."""
+    names = [item.split("@", 1)[0] for item in ds.attrs.get("parameter_set", "").split("; ") if "@" in item]
+    return list(dict.fromkeys(names + list(GRID_SETS)))
+
+
+def _metadata(run, stations, bundle, label, week_label, monday, dem, plots, scheduler) -> dict:
     ds = run.dataset
     parameter_sets = dict(
         item.split("@", 1) for item in ds.attrs.get("parameter_set", "").split("; ") if "@" in item
     )
     parameter_sets = {k: f"{k}@{v}" for k, v in parameter_sets.items()}
     parameter_sets["riskmap"] = ds.attrs.get("grid_parameter_set", "")
+    core = bundle["weather"]
     parameter_sets["weather"] = f"{core.name}@{core.hash}"
+    versions = bundle.versions()
+    grid_hash = parameter_sets["riskmap"].split("@", 1)[-1]
     station_list = [
         {
             "station_id": str(r["station_id"]),
@@ -966,6 +1109,15 @@ def _metadata(run, stations, core, label, week_label, monday, dem, plots, schedu
             "exports.riskmap": RISKMAP_EXPORT_VERSION,
         },
         "parameter_sets": parameter_sets,
+        "parameter_bundle": {
+            "hash": bundle.hash,
+            "district": bundle.district,
+            "rule": "the sets in force (orchard.bundle.resolve): the latest version an agronomist stored, "
+            "else the shipped file (version 0); the grid's class bins (riskmap) are always shipped",
+            "used": {name: versions[name] for name in _grid_set_names(ds) if name in versions}
+            | {"riskmap": {"version": 0, "hash": grid_hash}},
+            "versions": versions,
+        },
         "weather_sources": {
             "stations": station_list,
             "observed": ds.attrs.get("observed_weather_source", ""),
@@ -991,10 +1143,34 @@ def _metadata(run, stations, core, label, week_label, monday, dem, plots, schedu
         },
         "level_bounds": json.loads(ds.attrs.get("level_bounds", "[]")),
         "plots": {
-            "rule": "each plot takes the highest level and probability of the grid cells it touches, and "
-            "the reason of the cell class with the highest risk score",
+            "rule": "each plot's level, probability and reason per pest and horizon are those the stored "
+            "weekly run found on the plot's own slope-corrected weather (its plot_status row, as the plot "
+            "page and orchard advice show them), not the grid's; the run is the latest issued on or before "
+            f"the week's Sunday and at most {RUN_MAX_AGE_DAYS} days before its Monday",
             "count": len(plots),
         },
         "scheduler": scheduler if isinstance(scheduler, str) else "local threads",
         "notes": ds.attrs.get("notes", ""),
+    }
+
+
+def _run_metadata(weekly, status, plots, bundle, names, reasons_found: bool) -> dict:
+    """The manifest's account of the run behind the plot table: which run, its versions of the sets the grid
+    used (``names``) and those that differ from the grid's, and the plots on the DEM it does not cover."""
+    if weekly is None:
+        return {"run": None}
+    run_bundle = weekly.get("bundle") or {}
+    versions = bundle.versions()
+    differ = [n for n in names if n in run_bundle and run_bundle[n].get("hash") != versions[n]["hash"]]
+    on_dem = set(plots["plot_id"].astype(str))
+    in_run = set(status["plot_id"].astype(str))
+    return {
+        "run": {
+            "run_id": weekly["run_id"],
+            "issued_on": str(weekly["issued_on"]),
+            "parameter_sets": {n: run_bundle[n] for n in names if n in run_bundle},
+            "parameter_sets_differ_from_grid": differ,
+            "reasons": "stored pests output" if reasons_found else "missing (results folder gone)",
+        },
+        "not_in_run": sorted(on_dem - in_run),
     }
