@@ -54,6 +54,8 @@ RUN_STEPS = ("prepare", "monitoring", *CHUNK_STEPS, "store")
 #: Weather variables a chunk's plot weather carries (float32).
 WEATHER_VARIABLES = ("tmin_c", "tmax_c", "tmean_c", "rh_mean_pct", "rh_min_pct", "rh_max_pct", "precip_mm",
                      "wind_ms", "rs_mj_m2", "sunshine_h")
+#: How chunks run on one machine when no scheduler address is given: "processes" or "threads".
+DEFAULT_LOCAL_SCHEDULER = "processes"
 #: Days of the soil water balance kept in the stored results (the plot page's chart).
 SOIL_DAYS_STORED = 60
 
@@ -200,9 +202,6 @@ def _class_keys(plots: xr.Dataset, chain) -> tuple[np.ndarray, dict]:
 def weather_step(state: ChunkState) -> None:
     """Plot weather on the slope, once for every later step: station series moved to the plot's elevation
     (lapse rate), then the slope correction of the plot's terrain class; float32, this chunk only."""
-    from growth import slope
-    from orchard import weather as ow
-
     if state.inputs.plot_weather is not None:
         issue = state.inputs.issue
         start = _history_start(issue, int(state.inputs.bundle["advice.chain"]["members.years"]))
@@ -932,16 +931,27 @@ class WeeklyChain:
                            parameter_sets=sets, sources=sources, notes=notes)
 
 
-def _compute(chunks, inputs, steps, scheduler, keep_modules) -> list[ChunkOutput]:
-    """The chunks through the steps: dask's local threads, or a dask.distributed scheduler at an address.
+def _compute(chunks, inputs, steps, scheduler, keep_modules):
+    """The chunks through the steps, yielded in chunk order: on dask's local threads (``scheduler`` None or
+    ``"threads"``), local processes (``"processes"``), or a dask.distributed scheduler at an address.
 
-    Results come back in chunk order, so a cluster gives exactly the local result.
+    Chunks go to dask in batches of two per worker, so finished chunks are written (and dropped) while the
+    next run: memory holds a few chunks whatever the district size. Every scheduler gives exactly the local
+    result.
     """
+    import os
+
     import dask
 
-    tasks = [dask.delayed(run_chunk, pure=False)(i, c, inputs, steps, keep_modules)
-             for i, c in enumerate(chunks)]
-    if scheduler:
+    def delayed(i, chunk):
+        return dask.delayed(run_chunk, pure=False)(i, chunk, inputs, steps, keep_modules)
+
+    def batches(n_workers):
+        size = max(1, 2 * n_workers)
+        for start in range(0, len(chunks), size):
+            yield [delayed(i, chunks[i]) for i in range(start, min(start + size, len(chunks)))]
+
+    if scheduler not in (None, "threads", "processes"):
         from distributed import Client
 
         try:
@@ -950,10 +960,26 @@ def _compute(chunks, inputs, steps, scheduler, keep_modules) -> list[ChunkOutput
             raise InputError(f"cannot reach the dask scheduler at {scheduler} ({exc}); start it or drop "
                              "--scheduler.") from None
         with client:
-            return list(dask.compute(*tasks, scheduler=client))
-    if len(tasks) == 1:
-        return [dask.compute(tasks[0], scheduler="sync")[0]]
-    return list(dask.compute(*tasks, scheduler="threads", num_workers=2))
+            n_workers = max(1, sum(client.nthreads().values()))
+            for batch in batches(n_workers):
+                yield from dask.compute(*batch, scheduler=client)
+        return
+    workers = min(len(chunks), os.cpu_count() or 1)
+    if workers == 1:
+        for batch in batches(1):
+            yield from dask.compute(*batch, scheduler="sync")
+    elif (scheduler or DEFAULT_LOCAL_SCHEDULER) == "processes":
+        # one Python per core: the chunk steps hold the GIL often (xarray, pandas), so threads share one core
+        # for much of the time (benchmarks/README.md); one pool for every batch (a worker imports once)
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            for batch in batches(workers):
+                yield from dask.compute(*batch, scheduler="processes", pool=pool)
+    else:
+        for batch in batches(workers):
+            yield from dask.compute(*batch, scheduler="threads", num_workers=workers)
 
 
 def _applications(session, plot_set: PlotSet, day: date, params) -> tuple[pd.DataFrame | None, set]:

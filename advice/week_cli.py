@@ -35,7 +35,7 @@ def run_week_command(
     plots: Annotated[list[str] | None, typer.Option("--plots", help="Only these plot ids (repeat).")] = None,
     district: Annotated[str | None, typer.Option("--district", help="Only plots of this district.")] = None,
     scheduler: Annotated[str | None, typer.Option(
-        "--scheduler", help="dask.distributed scheduler address (tcp://host:8786); default local threads.")
+        "--scheduler", help="threads (default), processes, or a dask.distributed scheduler address (tcp://host:8786).")
     ] = None,
     chunk_size: Annotated[int | None, typer.Option(
         "--chunk-size", min=1, help="Plots per task (default advice.chain plots.chunk_size).")] = None,
