@@ -43,10 +43,10 @@ ALL_STEMS = sorted({stem for stems in ROLE_PAGES.values() for stem in stems})
 @st.cache_resource(show_spinner=False)
 def warm_up_readers() -> threading.Thread:
     """Import what the pages read and draw with once per server process, in the background, while the first
-    user signs in: the imports (xarray and netCDF4 for the stored results, altair, pydeck) are most of a new
+    user signs in: the imports (xarray and netCDF4 for the stored results, pydeck) are most of a new
     server's first plot-page render. No model package: the pages read stored runs."""
     def load() -> None:
-        for module in ("orchard.results", "xarray", "netCDF4", "altair", "pydeck", "plot_view", "data"):
+        for module in ("orchard.results", "xarray", "netCDF4", "pydeck", "plot_view", "data"):
             try:
                 importlib.import_module(module)
             except Exception:  # noqa: BLE001 - the page itself reports a broken module as one sentence
