@@ -661,11 +661,54 @@ def monitoring_alerts(session, plots: PlotSet, day: date, params, cache: dict | 
     scenes = [s["path"] for s in store.list_scenes(session, end=f"{day}T23:59:59+08:00")]
     if not scenes:
         return None, "", [f"monitoring: no satellite or drone scene registered up to {day}"]
+    stored = cache is None  # a weekly run: the scenes' plot statistics of earlier runs, kept on disk
+    if stored:
+        cache = _load_scene_cache()
+    seen = set(cache)
     result = monitoring_run.run(plots, scenes, params, as_of=day, cache=cache)
+    if stored and set(cache) - seen:
+        _save_scene_cache(cache)
     source = f"imagery: {len(scenes)} scenes up to {day}, latest {Path(sorted(map(str, scenes))[-1]).name}"
     if keep is not None:
         keep["monitoring"] = monitoring_output(result, source)
     return result.alerts, source, []
+
+
+def _scene_cache_path() -> Path:
+    from orchard import config
+
+    return config.orchard_home() / "cache" / "monitoring_scene_stats.pkl"
+
+
+def _load_scene_cache() -> dict:
+    """Per-scene plot statistics of earlier runs (monitoring.run.plot_series' cache), so a weekly run reads
+    only the scenes registered since; an unreadable file is ignored (the statistics are recomputed)."""
+    import pickle
+
+    path = _scene_cache_path()
+    try:
+        with open(path, "rb") as f:
+            cache = pickle.load(f)
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
+        return {}
+    return cache if isinstance(cache, dict) else {}
+
+
+def _save_scene_cache(cache: dict) -> None:
+    """Keep the per-scene statistics (not the index grids, which are large) for the next run; atomic."""
+    import os
+    import pickle
+
+    path = _scene_cache_path()
+    keep = {k: v for k, v in cache.items() if isinstance(k, tuple) and k and k[0] == "stats"}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.partial")
+        with open(partial, "wb") as f:
+            pickle.dump(keep, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(partial, path)
+    except OSError:
+        pass  # a cache only: the next run recomputes
 
 
 def monitoring_output(result, source: str = "") -> xr.Dataset:

@@ -123,7 +123,7 @@ def plot_series(
     cache = {} if cache is None else cache
     plots_key = (index, tuple(plot_set.plot_ids), params.hash, str(dem))
     for info in infos:
-        scene_key = ("stats", str(info.path), plots_key)
+        scene_key = ("stats", str(info.path), _file_stamp(info.path), plots_key)
         if scene_key in cache:
             tables.append(cache[scene_key])
             continue
@@ -184,6 +184,15 @@ def plot_series(
         parameter_set=params.hash,
     )
     return ds
+
+
+def _file_stamp(path) -> tuple:
+    """Size and modification time of a scene file: a cached statistic of a replaced file is not reused."""
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return ()
+    return (stat.st_size, stat.st_mtime_ns)
 
 
 def _plot_windows(plot_set, info: imagery.SceneInfo):

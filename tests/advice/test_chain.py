@@ -203,3 +203,15 @@ def test_replay_sees_only_what_was_known_on_each_date(engine):
     # the season moves: fruit grows between the dates on every plot
     size = replay.status.pivot(index="plot_id", columns="issued_on", values="fruit_diameter_mm")
     assert (size.diff(axis=1).iloc[:, 1:] > 0).all().all()
+
+
+def test_monitoring_reads_only_scenes_it_has_not_seen(engine, sample_home_copy, monkeypatch):
+    first = run_chain(engine, ISSUE, plot_ids=PLOTS, store_result=False)
+    assert (sample_home_copy / "cache" / "monitoring_scene_stats.pkl").exists()
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("a scene seen by an earlier run was read again")
+
+    monkeypatch.setattr("monitoring.zonal.scene_index_stats", no_reading)
+    again = run_chain(engine, ISSUE, plot_ids=PLOTS, store_result=False)
+    pd.testing.assert_frame_equal(first.status, again.status)
