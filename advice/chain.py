@@ -952,12 +952,14 @@ class WeeklyChain:
         statuses, recommendations, notes, sources, sets = [], [], [], {}, {}
         for out in _compute(chunks, inputs, self.chunk_steps, scheduler, keep_modules=writer is not None):
             if writer is not None:
+                t0 = time.perf_counter()
                 for module, ds in out.modules.items():
                     writer.write(module, out.chunk, ds)
                 for module, ds in (run_modules or {}).items():
                     ids = out.status["plot_id"].astype(str).values
                     writer.write(module, out.chunk, ds.sel(plot=ids[np.isin(ids, ds["plot"].values)]))
                 writer.stash(out.chunk, out.status, [r.record() for r in out.recommendations])
+                seconds["write"] = seconds.get("write", 0.0) + time.perf_counter() - t0
             if keep_recommendations:
                 recommendations += out.recommendations
             statuses.append(out.status)
