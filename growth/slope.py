@@ -408,8 +408,29 @@ def _sites(lat, lon, resolution_deg=SITE_RESOLUTION_DEG):
     return out
 
 
+#: Sun positions of recent calls: every chunk of a weekly run asks for the same steps and sites.
+_SOLAR_CACHE: dict = {}
+_SOLAR_CACHE_SIZE = 8
+
+
 def _solar(index, lat, lon):
-    """Apparent zenith and azimuth [deg], extraterrestrial DNI [W m-2] and day of year, as (n, 1) arrays."""
+    """Apparent zenith and azimuth [deg], extraterrestrial DNI [W m-2] and day of year, as (n, 1) arrays
+    (read-only; the same steps and site give the same arrays, computed once)."""
+    key = (index[0].value, index[-1].value, len(index), str(index.tz), float(lat), float(lon)) \
+        if len(index) else None
+    if key is not None and key in _SOLAR_CACHE:
+        return _SOLAR_CACHE[key]
+    result = _solar_position(index, lat, lon)
+    for array in result:
+        array.flags.writeable = False
+    if key is not None:
+        if len(_SOLAR_CACHE) >= _SOLAR_CACHE_SIZE:
+            _SOLAR_CACHE.pop(next(iter(_SOLAR_CACHE)))
+        _SOLAR_CACHE[key] = result
+    return result
+
+
+def _solar_position(index, lat, lon):
     pos = pvlib.solarposition.get_solarposition(index, lat, lon)
     zenith = pos["apparent_zenith"].to_numpy(dtype=float)[:, None]
     azimuth = pos["azimuth"].to_numpy(dtype=float)[:, None]
