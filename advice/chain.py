@@ -1032,16 +1032,19 @@ def _applications(session, plot_set: PlotSet, day: date, params) -> tuple[pd.Dat
     from advice.catalogue import default_catalogue
     from advice.market import history_for
 
-    ids = plot_set.plot_ids
-    history = history_for(session, ids, day.year, catalogue=default_catalogue())
+    # every plot's applications, then this run's: a list of 100,000 ids would pass SQLite's variable limit
+    ids = set(plot_set.plot_ids)
+    history = history_for(session, None, day.year, catalogue=default_catalogue())
+    history = history[history["plot_id"].isin(ids)]
     if history is not None and not history.empty:
         if "applied_on" in history:
             history = history[pd.to_datetime(history["applied_on"]).dt.date <= day]
         if "id" not in history:
             history = history.assign(id=np.arange(len(history)))
-    recent = store.list_applications(session, plot_ids=ids,
-                                     start=day - timedelta(days=int(params["nitrogen.recent_days"])), end=day)
-    return history, {a["plot_id"] for a in recent if str(a.get("target") or "").upper() == "N"}
+    recent = store.list_applications(session, start=day - timedelta(days=int(params["nitrogen.recent_days"])),
+                                     end=day)
+    return history, {a["plot_id"] for a in recent
+                     if a["plot_id"] in ids and str(a.get("target") or "").upper() == "N"}
 
 
 def run_chain(engine, issue_date, **kwargs) -> ChainResult:

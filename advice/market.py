@@ -164,7 +164,8 @@ def history_for(
     Parameters
     ----------
     session : sqlalchemy.orm.Session
-    plot_ids : str or list of str
+    plot_ids : str or list of str, or None
+        None: every plot (a district-wide run; no list of ids in the query).
     season : int, date or (start, end)
         A year (the season starting in it on day 1 of ``season.start_month``), a date (the season holding it)
         or an explicit pair of dates.
@@ -180,7 +181,7 @@ def history_for(
         and for products no longer in the catalogue, flagged ``in_catalogue`` False).
     """
     catalogue = catalogue or default_catalogue()
-    ids = [plot_ids] if isinstance(plot_ids, str) else list(plot_ids)
+    ids = None if plot_ids is None else [plot_ids] if isinstance(plot_ids, str) else list(plot_ids)
     start, end = _season_bounds(season)
     rows = store.list_applications(session, caller, plot_ids=ids, start=start, end=end)
     frame = pd.DataFrame(
