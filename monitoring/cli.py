@@ -201,7 +201,7 @@ def zones(
     ctx: typer.Context,
     plot: Annotated[str, typer.Argument(metavar="PLOT", help="Plot id, e.g. CT13.")],
     date: Annotated[
-        str, typer.Option(help="Date (the latest clear scene on or before it is used), e.g. 2022-12-11.")
+        str, typer.Option(help="Date (the latest clear scene on or before it is used), e.g. 2016-07-15.")
     ],
     out_file: Annotated[Path, typer.Option("--out", help="Output .gpkg or .geojson.")],
     cog: Annotated[Path | None, typer.Option(help="Also write the plot's NDVI map as int16 COG.")] = None,

@@ -4,10 +4,12 @@ Run from the repository root::
 
     .venv/bin/python sample_data/imagery/make_sample_imagery.py
 
-Writes ``sample_data/imagery/s2_synthetic/S2_<date>.tif`` (4 bands uint16: B02, B04, B08 as L2A DN and SCL,
+Writes ``sample_data/imagery/s2_synthetic/S2_<date>.tif`` (3 bands uint16: B04, B08 as L2A DN and SCL,
 10 m, EPSG:32650, DEFLATE) with a ``S2_<date>.json`` sidecar each (processing baseline, acquisition time,
-platform), and ``truth.geojson`` / ``truth.json`` with what was planted. Nothing here is real imagery: the
-fields are made to exercise the monitoring code with known answers. See README.md in this folder.
+platform, cloud fraction), and ``truth.geojson`` / ``truth.json`` with what was planted. Nothing here is real
+imagery: the fields are made to exercise the monitoring code with known answers, on the calendar of the sample
+weather record (2015-2017 seasons), with each scene's cloud cover taken from that day's real sunshine
+duration at Changting. See README.md in this folder.
 """
 
 from __future__ import annotations
@@ -29,51 +31,85 @@ sys.path.insert(0, str(ROOT))
 
 from orchard.plots import read_plots  # noqa: E402
 from orchard.terrain import slope_aspect  # noqa: E402
+from orchard.weather import daylight_hours  # noqa: E402
 
 SEED = 20240607
 CRS = "EPSG:32650"  # UTM 50N, as Sentinel-2 tiles over western Fujian
 PIXEL_M = 10.0
 MARGIN_M = 60.0
 OUT = Path(__file__).resolve().parent / "s2_synthetic"
+WEATHER = ROOT / "sample_data" / "weather" / "changting_58911_meteo_daily.csv"
+STATION_LAT = 25.75  # CMA 58911 Changting [deg N]
 
-#: Acquisition dates (UTC, Sentinel-2 overpass ~02:55 UTC over Changting) and processing baselines.
-#: Before PB 04.00 no offset; 2021-06-14 is a Collection-1 reprocessed product (PB 05.00) of a 2021 date:
-#: it carries the -1000 offset although it was sensed before 2022 (offset keyed on baseline, never on date).
-SCENES = [
-    ("2021-01-18", "03.00"),
-    ("2021-03-09", "03.00"),
-    ("2021-04-23", "03.00"),
-    ("2021-06-14", "05.00"),
-    ("2021-07-29", "03.01"),
-    ("2021-09-17", "03.01"),
-    ("2021-10-22", "03.01"),
-    ("2021-12-06", "03.01"),
-    ("2022-02-19", "04.00"),
-    ("2022-03-26", "04.00"),
-    ("2022-05-05", "04.00"),
-    ("2022-06-09", "04.00"),
-    ("2022-07-14", "04.00"),
-    ("2022-08-13", "05.09"),
-    ("2022-09-07", "05.09"),
-    ("2022-10-12", "05.09"),
-    ("2022-11-16", "05.09"),
-    ("2022-12-11", "05.09"),
-]
-ALL_CLOUD_DATE = "2022-03-26"  # every plot under cloud (SCL 8/9)
-CLEAR_DATE = "2022-06-09"  # no cloud at all
-SWATH_EDGE_DATE = "2021-04-23"  # eastern columns outside the swath: DN 0, SCL 0
-HAZE_DATE = "2022-08-13"  # haze missed by SCL (class 4) over the healthy plot HAZE_PLOT
+#: Acquisition calendar: one satellite's 10-day repeat from FIRST_PASS to LAST_DAY, inside the sample weather
+#: record (2010-2017). Every pass from 10 February to 30 November, one in WINTER_EVERY in winter: a weekly run
+#: on any day of March-November has a scene at most 10 days old, in winter at most 20. Overpass ~02:55 UTC
+#: (10:55 Beijing time). All labelled Sentinel-2A; the real S2A was launched on 23 June 2015, so the earlier
+#: dates could not exist in a real archive (the calendar follows the weather record, not the satellite).
+#: FIRST_PASS (the orbit phase) was chosen among the 20 possible phases of this calendar so that, under the
+#: real 2016-2017 cloudiness, the planted patches are seen clear at least twice by mid-July 2016 and again
+#: within 30 days of the last scene; most other phases leave a planted plot under cloud for over a month,
+#: which is the real difficulty of optical monitoring in these hills.
+PLATFORM = "Sentinel-2A"
+FIRST_PASS = "2015-01-03"
+LAST_DAY = "2017-12-31"
+SEASON_START = (2, 10)  # (month, day): every pass from here to the end of November
+WINTER_EVERY = 2  # in winter (December to 9 February) one pass in WINTER_EVERY
+CLEAR_SUNSHINE = 0.75  # relative sunshine n/N from which the scene is cloud-free over the area [1]
+
+
+def acquisition_dates() -> list[pd.Timestamp]:
+    """The scene dates of the synthetic stack (see FIRST_PASS)."""
+    dates = []
+    for k, day in enumerate(pd.date_range(FIRST_PASS, LAST_DAY, freq="10D")):
+        in_season = (day.month, day.day) >= SEASON_START and day.month <= 11
+        if in_season or k % WINTER_EVERY == 0:
+            dates.append(day)
+    return dates
+
+
+def processing_baseline(i: int, day: pd.Timestamp) -> str:
+    """Processing baseline of the i-th scene: one in three is a Collection-1 reprocessed product (PB 05.00,
+    DN + 1000 although sensed in 2015-2017), the others the original products of their day (PB 02.0x, no
+    offset; the switch dates between 02.0x baselines are approximate). Code that chooses the offset by date
+    gets the reprocessed ones wrong."""
+    if i % 3 == 1:
+        return "05.00"
+    if day < pd.Timestamp("2016-05-03"):
+        return "02.01"
+    if day < pd.Timestamp("2017-04-27"):
+        return "02.04"
+    return "02.05" if day < pd.Timestamp("2017-10-23") else "02.06"
+
+
+def cloud_cover(day: pd.Timestamp, sunshine: pd.Series) -> float:
+    """Scene cloud cover from that day's real sunshine at Changting: ``1 - n/N`` (N from FAO-56 Eq. 34).
+    A day without sunshine (or without a record) is all cloud (> 1); from ``n/N`` = CLEAR_SUNSHINE on the
+    scene is cloud-free over the few km² of the sample (< 0)."""
+    n = sunshine.get(day.normalize(), np.nan)
+    if not np.isfinite(n) or n <= 0:
+        return 1.01
+    relative = min(n / float(daylight_hours(STATION_LAT, day.dayofyear)), 1.0)
+    return -1.0 if relative >= CLEAR_SUNSHINE else round(1.0 - relative, 3)
+
+
+SWATH_EDGE_FROM = "2016-09-20"  # the first scene from this day: eastern columns outside the swath (DN 0)
+HAZE_FROM = "2017-08-01"  # the first cloud-free scene from this day: haze missed by SCL over HAZE_PLOT
 HAZE_PLOT = "CT02"
 WINTER_MONTHS = (11, 12, 1, 2)  # low sun: SCL dark area (class 2) on steep north-facing slopes
+BANDS = ("B04", "B08", "SCL")  # red and NIR for NDVI, and the scene classification; no more, to stay small
+NOISE_NDVI = 0.015  # per-pixel, per-date NDVI noise [1]
 
-#: Planted poor-growth patches: plot, shape, centre offset from the plot's inner point [m], size [m], onset.
+#: Planted poor-growth patches: plot, shape, centre offset from the plot's inner point [m], size [m], angle
+#: [deg], onset, NDVI drop. They appear in spring 2016 and stay to the end of the stack.
 PATCHES = [
-    ("CT13", "ellipse", (0.0, 0.0), (45.0, 30.0), 30.0, "2022-05-01", 0.20),
-    ("CT06", "rectangle", (0.0, 0.0), (70.0, 40.0), -20.0, "2022-05-01", 0.20),
-    ("CT11", "ellipse", (0.0, 0.0), (35.0, 35.0), 0.0, "2022-06-01", 0.22),
+    ("CT13", "ellipse", (0.0, 0.0), (45.0, 30.0), 30.0, "2016-03-01", 0.20),
+    ("CT06", "rectangle", (0.0, 0.0), (70.0, 40.0), -20.0, "2016-03-01", 0.20),
+    ("CT11", "ellipse", (0.0, 0.0), (35.0, 35.0), 0.0, "2016-04-01", 0.22),
 ]
-#: A whole plot declining (peer-group and seasonal signals; nothing within the plot stands out).
-WHOLE_PLOT = ("CT23", "2022-07-01", 0.12)
+#: A whole plot declining in 2017 (peer-group and seasonal signals against 2015-2016; nothing within the
+#: plot stands out).
+WHOLE_PLOT = ("CT23", "2017-06-01", 0.12)
 
 
 def seasonal_ndvi(doy):
@@ -136,6 +172,14 @@ def main() -> None:
         fill=0,
         dtype="int32",
     )
+    # Area of interest: the plots plus MARGIN_M (a clip as one would cut a tile to the district).
+    aoi = rasterize(
+        [(frame.geometry.buffer(MARGIN_M).union_all(), 1)],
+        out_shape=shape,
+        transform=transform,
+        fill=0,
+        dtype="uint8",
+    ).astype(bool)
     background = 0.66 + 0.07 * smooth_noise(rng, shape, 4)
     levels = 0.70 + 0.015 * rng.permutation(np.linspace(-1, 1, len(frame)))
     texture = 0.012 * smooth_noise(rng, shape, 1.0)
@@ -181,30 +225,42 @@ def main() -> None:
         [(haze_geom, 1)], out_shape=shape, transform=transform, fill=0, dtype="uint8"
     ).astype(bool)
 
+    weather = pd.read_csv(WEATHER, comment="#", usecols=["DATETIME", "SSD"])
+    sunshine = pd.Series(
+        pd.to_numeric(weather["SSD"], errors="coerce").to_numpy(),
+        index=pd.to_datetime(weather["DATETIME"]).dt.normalize(),
+    )
+
     OUT.mkdir(parents=True, exist_ok=True)
     for old in OUT.glob("S2_*"):
         old.unlink()
+    dates = acquisition_dates()
+    covers = [cloud_cover(t, sunshine) for t in dates]
+    swath_edge_date = next(t for t in dates if t >= pd.Timestamp(SWATH_EDGE_FROM))
+    haze_date = next(
+        t for t, c in zip(dates[:-1], covers, strict=False) if t >= pd.Timestamp(HAZE_FROM) and c < 0
+    )
     scenes = []
-    for date, baseline in SCENES:
-        t = pd.Timestamp(date)
-        ndvi = base + seasonal_ndvi(t.dayofyear) + 0.015 * rng.standard_normal(shape)
+    for i, (t, cover) in enumerate(zip(dates, covers, strict=True)):
+        date = f"{t:%Y-%m-%d}"
+        baseline = processing_baseline(i, t)
+        ndvi = base + seasonal_ndvi(t.dayofyear) + NOISE_NDVI * rng.standard_normal(shape)
         for mask, onset, drop in patch_masks:
             if t >= onset:
                 ndvi = np.where(mask, ndvi - drop, ndvi)
         if t >= pd.Timestamp(WHOLE_PLOT[1]):
             ndvi = np.where(whole_mask, ndvi - WHOLE_PLOT[2], ndvi)
-        if date == HAZE_DATE:
+        if t == haze_date:
             ndvi = np.where(haze_mask, ndvi - 0.25, ndvi)  # SCL misses it: stays class 4
         ndvi = np.clip(ndvi, 0.05, 0.95)
-        nir = 0.30 + 0.04 * smooth_noise(rng, shape, 6) * 0.5
+        nir = 0.30 + 0.02 * smooth_noise(rng, shape, 6)
         red = nir * (1 - ndvi) / (1 + ndvi)
-        blue = 0.55 * red + 0.01
         # SCL at 20 m, then nearest-neighbour to 10 m (2 x 2 blocks), as L2A ships it.
         coarse = (height // 2, width // 2)
         scl20 = np.full(coarse, 4, np.uint8)
-        cover = {ALL_CLOUD_DATE: 1.01, CLEAR_DATE: -1.0}.get(date, rng.uniform(0.0, 0.45))
+        field = smooth_noise(rng, coarse, 6)  # drawn on every date, so one date's cover moves no other
+        cirrus_field = smooth_noise(rng, coarse, 8)
         if cover > 0:
-            field = smooth_noise(rng, coarse, 6)
             threshold = np.quantile(field, 1 - min(cover, 1.0)) if cover <= 1 else -np.inf
             cloud = field >= threshold
             core = (
@@ -217,65 +273,62 @@ def main() -> None:
             scl20[cloud] = 8
             scl20[core] = 9
             if cover <= 1:
-                cirrus = (smooth_noise(rng, coarse, 8) > 1.6) & ~cloud
-                scl20[cirrus] = 10
-        if date == HAZE_DATE:
+                scl20[(cirrus_field > 1.6) & ~cloud] = 10
+        if t == haze_date:
             haze20 = haze_mask[::2, ::2][: coarse[0], : coarse[1]]
             scl20[haze20] = 4  # the haze is not in the SCL: a "clear" date that is wrong
         if t.month in WINTER_MONTHS:
             dark20 = shadow_prone[::2, ::2][: coarse[0], : coarse[1]]
             scl20[(scl20 == 4) & dark20] = 2
         scl = np.repeat(np.repeat(scl20, 2, axis=0), 2, axis=1)[:height, :width]
-        # Radiometry of the masked classes: clouds bright and flat, shadows and dark areas dark and noisy.
+        # Radiometry of the masked classes: clouds bright with smooth texture, shadows and dark areas dark.
         is_cloud = np.isin(scl, (8, 9))
-        red = np.where(is_cloud, 0.32 + 0.05 * rng.random(shape), red)
-        nir = np.where(is_cloud, 0.36 + 0.05 * rng.random(shape), nir)
-        blue = np.where(is_cloud, 0.34, blue)
+        texture = smooth_noise(rng, shape, 8)
+        red = np.where(is_cloud, 0.34 + 0.015 * texture, red)
+        nir = np.where(is_cloud, 0.38 + 0.015 * texture, nir)
         cirrus = scl == 10
         red, nir = np.where(cirrus, red + 0.06, red), np.where(cirrus, nir + 0.03, nir)
         dim = np.isin(scl, (2, 3))
         nir = np.where(dim, nir * 0.35, nir)
-        red = np.where(dim, red * 0.6 + 0.02 * rng.random(shape), red)
-        blue = np.where(dim, blue * 0.6, blue)
+        red = np.where(dim, red * 0.6, red)
         offset = -1000 if float(baseline) >= 4.0 else 0
-        bands = []
-        for reflectance in (blue, red, nir):
-            dn = np.clip(np.round(reflectance * 10000) - offset, 1, 65535).astype(np.uint16)
-            bands.append(dn)
+        bands = [
+            np.clip(np.round(reflectance * 10000) - offset, 1, 65535).astype(np.uint16)
+            for reflectance in (red, nir)
+        ]
         bands.append(scl.astype(np.uint16))
         stack = np.stack(bands)
-        if date == SWATH_EDGE_DATE:
+        stack[:, ~aoi] = 0  # clipped to the area of interest: no data outside
+        if t == swath_edge_date:
             stack[:, :, int(width * 0.82) :] = 0
         name = f"S2_{t:%Y%m%d}"
         profile = dict(
             driver="GTiff",
             width=width,
             height=height,
-            count=4,
+            count=len(BANDS),
             dtype="uint16",
             crs=CRS,
             transform=transform,
             nodata=0,
+            interleave="band",
             compress="deflate",
             predictor=2,
             zlevel=9,
-            tiled=True,
-            blockxsize=256,
-            blockysize=256,
         )
         with rasterio.open(OUT / f"{name}.tif", "w", **profile) as dst:
             dst.write(stack)
-            dst.descriptions = ("B02", "B04", "B08", "SCL")
-        scene_scl = stack[3]
+            dst.descriptions = BANDS
+        scene_scl = stack[-1]
         data = scene_scl != 0
         clear = float(np.mean(~np.isin(scene_scl[data], (1, 3, 8, 9, 10, 11)))) if data.any() else 0.0
         meta = {
             "scene_id": name,
-            "platform": "Sentinel-2A" if len(scenes) % 2 == 0 else "Sentinel-2B",
+            "platform": PLATFORM,
             "acquired_utc": f"{date}T02:55:00Z",
             "processing_baseline": baseline,
             "quantification_value": 10000,
-            "bands": ["B02", "B04", "B08", "SCL"],
+            "bands": list(BANDS),
             "cloud_fraction": round(1 - clear, 4),
             "synthetic": True,
             "generator": "sample_data/imagery/make_sample_imagery.py",
@@ -287,18 +340,22 @@ def main() -> None:
 
     truth = {"type": "FeatureCollection", "features": truth_features}
     (OUT.parent / "truth.geojson").write_text(json.dumps(truth, indent=1) + "\n", encoding="utf-8")
+    dates = [m["acquired_utc"][:10] for m in scenes]
     notes = {
         "seed": SEED,
         "crs": CRS,
         "pixel_m": PIXEL_M,
-        "all_cloud_date": ALL_CLOUD_DATE,
-        "clear_date": CLEAR_DATE,
-        "swath_edge_date": SWATH_EDGE_DATE,
-        "haze_date": HAZE_DATE,
+        "first_scene": dates[0],
+        "last_scene": dates[-1],
+        "n_scenes": len(scenes),
+        "all_cloud_dates": [d for d, c in zip(dates, covers, strict=True) if c > 1],
+        "clear_dates": [d for d, c in zip(dates, covers, strict=True) if c < 0],
+        "swath_edge_date": f"{swath_edge_date:%Y-%m-%d}",
+        "haze_date": f"{haze_date:%Y-%m-%d}",
         "haze_plot": HAZE_PLOT,
         "whole_plot_decline": WHOLE_PLOT[0],
         "poor_patch_plots": [p[0] for p in PATCHES],
-        "reprocessed_pre_2022_scene": "S2_20210614 (PB 05.00, offset -1000 although sensed in 2021)",
+        "reprocessed_scenes": [m["scene_id"] for m in scenes if m["processing_baseline"] == "05.00"],
         "plot_levels_ndvi": {pid: round(float(v), 4) for pid, v in zip(frame.index, levels, strict=True)},
     }
     (OUT.parent / "truth.json").write_text(

@@ -335,8 +335,8 @@ def test_advice_texts_translate_action_reason_and_what_makes_a_spray_unnecessary
                 "reason_numbers": {"annual_kg_n_per_ha": 177.0, "share": 0.35, "window": "fruit_enlargement"}}
     assert reason_text(nitrogen, "zh-CN") == "全年约需纯氮 177 公斤/公顷，本期施 35%"
     zone = {"action_key": "advice.action.inspect_zone", "reason_key": "monitoring.alert.weak_patch",
-            "reason_numbers": {"since": "2022-05-05", "signal": "within_plot"}, "evidence": "poor growth"}
-    assert reason_text(zone, "en") == "Satellite images show weak growth (since 2022-05-05)"
+            "reason_numbers": {"since": "2016-03-28", "signal": "within_plot"}, "evidence": "poor growth"}
+    assert reason_text(zone, "en") == "Satellite images show weak growth (since 2016-03-28)"
     unknown = {"action_key": "advice.action.new_rule", "reason_key": "advice.reason.new_rule",
                "evidence": "the English evidence"}
     assert advice_text(unknown, "zh-CN") == "the English evidence"
@@ -418,12 +418,12 @@ def test_soil_water_frame_gives_available_water_and_the_irrigation_line():
 
 
 def test_ndvi_frame_blanks_cloudy_scenes_and_uses_local_days():
-    times = pd.to_datetime(["2022-10-11T18:00", "2022-11-16T02:55", "2022-12-11T02:55"])  # UTC
+    times = pd.to_datetime(["2016-05-26T18:00", "2016-06-26T02:55", "2016-07-26T02:55"])  # UTC
     series = xr.Dataset({"clear": ("time", [1, 0, 1]), "ndvi_median": ("time", [0.61, 0.2, 0.66]),
                          "ndvi_smooth": ("time", [0.60, 0.63, 0.64])},
                         coords={"plot": "P1", "time": times})
     frame = pv.ndvi_frame(series)
-    assert list(frame["date"].dt.strftime("%Y-%m-%d")) == ["2022-10-12", "2022-11-16", "2022-12-11"]
+    assert list(frame["date"].dt.strftime("%Y-%m-%d")) == ["2016-05-27", "2016-06-26", "2016-07-26"]
     assert np.isnan(frame["ndvi"].iloc[1]) and frame["ndvi"].iloc[2] == 0.66
     assert frame["ndvi_smooth"].iloc[1] == 0.63
     assert pv.ndvi_trend(series) == pytest.approx((0.64 - 0.60) / 60 * 30, abs=1e-3)  # 2 clear scenes

@@ -43,10 +43,11 @@ def test_offset_xarray_and_metadata_override():
     assert imagery.to_reflectance(np.array([2000]), 5.0, "B08", offset=0)[0] == pytest.approx(0.2)
 
 
-def test_offset_never_from_date_reprocessed_2021_scene(stack_paths):
-    # S2_20210614 was sensed in 2021 but has PB 05.00: its DNs carry +1000 and must lose it.
-    info_old = imagery.read_scene_info(IMAGERY / "s2_synthetic" / "S2_20210423.tif")
-    info_new = imagery.read_scene_info(IMAGERY / "s2_synthetic" / "S2_20210614.tif")
+def test_offset_never_from_date_reprocessed_2015_scene(stack_paths):
+    # S2_20150801 was sensed in 2015 but is a Collection-1 reprocessed product (PB 05.00): its DNs carry
+    # +1000 and must lose it; S2_20160805, a year later, is an original PB 02.04 product without the offset.
+    info_old = imagery.read_scene_info(IMAGERY / "s2_synthetic" / "S2_20160805.tif")
+    info_new = imagery.read_scene_info(IMAGERY / "s2_synthetic" / "S2_20150801.tif")
     assert info_old.offset_of("B04") == 0 and info_new.offset_of("B04") == -1000
     clear = {}
     for info in (info_old, info_new):
@@ -145,8 +146,8 @@ def test_dark_area_kept_on_flat_ground_with_slope(tmp_path):
 # -- scenes and stacks -------------------------------------------------------------------------------------
 def test_read_scene_info_of_sample_scene(stack_paths):
     info = imagery.read_scene_info(stack_paths[0])
-    assert set(info.bands) == {"B02", "B04", "B08", "SCL"}
-    assert info.processing_baseline == 3.0 and info.crs == "EPSG:32650"
+    assert set(info.bands) == {"B04", "B08", "SCL"}
+    assert info.processing_baseline == 2.01 and info.crs == "EPSG:32650"
     record = info.record()
     assert record["sensor"] == "MSI" and record["bounds_wkt"].startswith("POLYGON")
 
@@ -154,7 +155,7 @@ def test_read_scene_info_of_sample_scene(stack_paths):
 def test_open_stack_is_lazy_and_matches_eager_read(stack_paths):
     stack = imagery.open_stack(stack_paths[:4], ("B04", "B08"), chunks=128)
     assert stack["B04"].chunks is not None  # dask-backed, nothing read yet
-    assert stack.sizes["time"] == 4 and list(stack["processing_baseline"].values) == [3.0, 3.0, 3.0, 5.0]
+    assert stack.sizes["time"] == 4 and list(stack["processing_baseline"].values) == [2.01, 5.0, 2.01, 2.01]
     eager = imagery.read_scene(stack_paths[3], ("B04", "B08"))
     np.testing.assert_allclose(
         stack["B08"].isel(time=3).compute().to_numpy(), eager["B08"].to_numpy(), rtol=1e-6
@@ -214,8 +215,8 @@ def test_all_cloud_scene(tmp_path, stack_paths, sample_plots):
     path = _tiny_scene(tmp_path, np.full((10, 10), 9, np.uint16), 3000, 3300)
     with pytest.raises(InputError, match="no clear pixel over any plot"):
         zonal.scene_index_stats(path, _square_plot(), require_clear=True)
-    # The sample's all-cloud date: every plot flagged, none averaged.
-    table = zonal.scene_index_stats(IMAGERY / "s2_synthetic" / "S2_20220326.tif", sample_plots)
+    # An all-cloud date of the sample (2015-03-04, no sunshine that day): every plot flagged, none averaged.
+    table = zonal.scene_index_stats(IMAGERY / "s2_synthetic" / "S2_20150304.tif", sample_plots)
     assert not table["usable"].any() and table["mean"].isna().all()
 
 
