@@ -541,7 +541,7 @@ def run_chunk(chunk: int, plots: xr.Dataset, inputs: ChainInputs, steps: Sequenc
     """Run the chunk steps on one chunk of plots (the unit of work of a thread or a dask worker)."""
     state = ChunkState(chunk=chunk, plots=plots, inputs=inputs)
     for name, step in steps:
-        t0 = time.perf_counter()
+        t0 = time.thread_time()  # CPU of this worker: comparable whatever else the machine runs
         try:
             step(state)
         except OrchardError as exc:
@@ -549,7 +549,7 @@ def run_chunk(chunk: int, plots: xr.Dataset, inputs: ChainInputs, steps: Sequenc
                 raise
             state.notes.append(f"{name}: {exc}")
             state.recommendations += _data_note(state, state.plot_ids, state.day, name, exc)
-        state.seconds[name] = time.perf_counter() - t0
+        state.seconds[name] = time.thread_time() - t0
     harvest_by_plot = {r.plot_id: r.valid_from for r in state.recommendations if r.topic == "harvest"}
     recs = rules.order(rules.resolve_conflicts(state.recommendations, harvest_by_plot,
                                                min_phi_days=state.min_phi,
@@ -904,10 +904,9 @@ class WeeklyChain:
         run_id = inputs.run_attrs["run_id"]
         attrs = dict(inputs.run_attrs)
         size = int(chunk_size or bundle["advice.chain"]["plots.chunk_size"])
-        # plots of one terrain class together, so a class's slope correction is computed once
-        order = np.lexsort((plots_ds["aspect_deg"].values, plots_ds["slope_deg"].values,
-                            plots_ds["weather_station"].values.astype(str)))
-        plots_ds = plots_ds.isel(plot=order)
+        # plots of one terrain class in one chunk, so a class's slope correction is computed once
+        classes, _ = _class_keys(plots_ds, bundle["advice.chain"])
+        plots_ds = plots_ds.isel(plot=np.argsort(classes, kind="stable"))
         chunks = [plots_ds.isel(plot=slice(i, i + size)) for i in range(0, plots_ds.sizes["plot"], size)]
         for name, _ in self.chunk_steps:
             progress(name)  # the chunks run every step; the bar shows the chain's shape
@@ -977,24 +976,23 @@ class WeeklyChain:
 
 
 def _compute(chunks, inputs, steps, scheduler, keep_modules):
-    """The chunks through the steps, yielded in chunk order: on dask's local threads (``scheduler`` None or
-    ``"threads"``), local processes (``"processes"``), or a dask.distributed scheduler at an address.
+    """The chunks through the steps, yielded in chunk order: in a local process pool (default, or
+    ``scheduler="processes"``), local threads (``"threads"``), or on a dask.distributed cluster at an address.
 
-    Chunks go to dask in batches of two per worker, so finished chunks are written (and dropped) while the
-    next run: memory holds a few chunks whatever the district size. Every scheduler gives exactly the local
-    result.
+    At most two chunks per worker are in flight, so the main process writes finished chunks while the
+    workers compute the next, and memory holds a few chunks whatever the district size. Every scheduler
+    gives exactly the local result.
     """
     import os
+    from collections import deque
 
-    import dask
-
-    def delayed(i, chunk):
-        return dask.delayed(run_chunk, pure=False)(i, chunk, inputs, steps, keep_modules)
-
-    def batches(n_workers):
-        size = max(1, 2 * n_workers)
-        for start in range(0, len(chunks), size):
-            yield [delayed(i, chunks[i]) for i in range(start, min(start + size, len(chunks)))]
+    def windowed(submit, window):
+        pending, next_chunk = deque(), 0
+        while next_chunk < len(chunks) or pending:
+            while next_chunk < len(chunks) and len(pending) < window:
+                pending.append(submit(next_chunk))
+                next_chunk += 1
+            yield pending.popleft().result()
 
     if scheduler not in (None, "threads", "processes"):
         from distributed import Client
@@ -1005,26 +1003,29 @@ def _compute(chunks, inputs, steps, scheduler, keep_modules):
             raise InputError(f"cannot reach the dask scheduler at {scheduler} ({exc}); start it or drop "
                              "--scheduler.") from None
         with client:
+            shared = client.scatter(inputs, broadcast=True)  # sent once, not with every chunk
             n_workers = max(1, sum(client.nthreads().values()))
-            for batch in batches(n_workers):
-                yield from dask.compute(*batch, scheduler=client)
+            yield from windowed(lambda i: client.submit(run_chunk, i, chunks[i], shared, steps, keep_modules,
+                                                        pure=False), 2 * n_workers)
         return
     workers = min(len(chunks), os.cpu_count() or 1)
     if workers == 1:
-        for batch in batches(1):
-            yield from dask.compute(*batch, scheduler="sync")
-    elif (scheduler or DEFAULT_LOCAL_SCHEDULER) == "processes":
-        # one Python per core: the chunk steps hold the GIL often (xarray, pandas), so threads share one core
-        # for much of the time (benchmarks/README.md); one pool for every batch (a worker imports once)
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+        for i, chunk in enumerate(chunks):
+            yield run_chunk(i, chunk, inputs, steps, keep_modules)
+        return
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            for batch in batches(workers):
-                yield from dask.compute(*batch, scheduler="processes", pool=pool)
+    if (scheduler or DEFAULT_LOCAL_SCHEDULER) == "processes":
+        # one Python per core: the chunk steps hold the GIL often (xarray, pandas), so threads share one
+        # core much of the time (benchmarks/README.md)
+        import multiprocessing
+
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
     else:
-        for batch in batches(workers):
-            yield from dask.compute(*batch, scheduler="threads", num_workers=workers)
+        pool = ThreadPoolExecutor(workers)
+    with pool:
+        yield from windowed(lambda i: pool.submit(run_chunk, i, chunks[i], inputs, steps, keep_modules),
+                            workers + 1)
 
 
 def _applications(session, plot_set: PlotSet, day: date, params) -> tuple[pd.DataFrame | None, set]:

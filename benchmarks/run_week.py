@@ -161,7 +161,8 @@ def main() -> None:
     print(f"run_chain {args.date}: {total:.1f} s for {args.plots:,} plots, {n_recs:,} recommendations stored, "
           f"{stored_mb:.0f} MB of module outputs; peak RSS (with worker processes) {rss:,.0f} MB; "
           f"CPU {cpu:.0f} s ({args.scheduler or 'local ' + DEFAULT_LOCAL_SCHEDULER})")
-    print("  (the chunk steps are summed over the workers; wall time is the total above)")
+    print("  (prepare, monitoring, write and store: wall time in the main process; the chunk steps: CPU time "
+          "summed over the workers)")
     for step, seconds in result.seconds.items():
         print(f"  {step:<12s} {seconds:7.1f} s")
     for note in result.notes[:3]:

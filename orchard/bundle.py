@@ -238,6 +238,10 @@ class ParameterBundle(Mapping[str, ParameterSet]):
     def __repr__(self) -> str:
         return f"ParameterBundle(n={len(self)}, district={self.district!r}, hash={self.hash[:12]!r})"
 
+    def __reduce__(self):
+        # plain dicts for pickling (a run's bundle travels to worker processes); frozen again on arrival
+        return (ParameterBundle, (dict(self.sets), self.district, dict(self.belt_wide)))
+
     # -- lookups --------------------------------------------------------------------------------------
     def get_for(self, name: str, district: str | None = None) -> ParameterSet:
         """The set ``name`` for ``district``: its district variant when the bundle holds one, else the

@@ -172,6 +172,10 @@ class ParameterSet(Mapping):
         )
         self._hash = hashlib.sha256(canonical.encode("ascii")).hexdigest()[:12]
 
+    def __reduce__(self):
+        # plain dict for pickling (sets travel to worker processes with a run's bundle)
+        return (ParameterSet, (self._name, dict(self._entries), self._source_path, self._version))
+
     # -- read-only attributes -------------------------------------------------------------------------
     name = property(lambda self: self._name)
     entries = property(lambda self: self._entries)
