@@ -616,19 +616,13 @@ def station_weather(session, issue: pd.Timestamp, member_years: int) -> xr.Datas
 def _assign_stations(session, plots: xr.Dataset, stations: xr.Dataset) -> xr.Dataset:
     """Each plot's station: its own when that station has data, else the nearest (at most 100 km)."""
     from orchard import weather as ow
-    from orchard.plot_weather import MAX_NEAREST_STATION_KM
+    from orchard.plot_weather import check_nearest_distance
 
     known = set(stations["station"].values.astype(str))
     named = np.array([s if s in known else "" for s in plots["station_id"].values.astype(str)]) \
         if "station_id" in plots else np.full(plots.sizes["plot"], "")
     probe = ow.weather_for_plots(stations[["tmin_c"]].isel(time=slice(0, 1)), plots, station_ids=named)
-    unnamed = named == ""
-    far = unnamed & (probe["distance_km"].values > MAX_NEAREST_STATION_KM)
-    if far.any():
-        i = int(far.argmax())
-        raise InputError(f"plot {plots['plot'].values[i]}'s nearest station with daily data is "
-                         f"{probe['station_id'].values[i]}, {probe['distance_km'].values[i]:.0f} km away "
-                         f"(limit {MAX_NEAREST_STATION_KM:.0f} km); name the station to use it anyway.")
+    check_nearest_distance(probe, named == "")
     return plots.assign(weather_station=("plot", probe["station_id"].values.astype(str)))
 
 

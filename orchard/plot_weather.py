@@ -7,6 +7,7 @@ weather the same way. Slope and aspect corrections are the growth module's busin
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 from sqlalchemy.orm import Session
@@ -51,15 +52,21 @@ def plot_weather(session: Session, plots: PlotSet, *, resolution: str = "daily",
     plot_ds["station_id"] = ("plot", [s if s in known else "" for s in named])  # "" -> nearest
     result = weather.weather_for_plots(station_weather, plot_ds,
                                        lapse_rate_c_per_100m=parameters["elevation.lapse_rate"])
-    unnamed = plot_ds["station_id"].values == ""
-    far = unnamed & (result["distance_km"].values > MAX_NEAREST_STATION_KM)
-    if far.any():
-        first = int(far.argmax())
-        raise InputError(f"plot {plot_ds['plot'].values[first]}'s nearest station with {resolution} data is "
-                         f"{result['station_id'].values[first]}, {result['distance_km'].values[first]:.0f} km "
-                         f"away (limit {MAX_NEAREST_STATION_KM:.0f} km); name the station to use it anyway.")
+    check_nearest_distance(result, plot_ds["station_id"].values == "", resolution)
     result.attrs["parameter_set"] = f"{parameters.name}@{parameters.hash}"
     return result
+
+
+def check_nearest_distance(plot_weather: xr.Dataset, unnamed, resolution: str = "daily") -> None:
+    """Refuse a plot that took its nearest station (``unnamed``) when that station is more than
+    :data:`MAX_NEAREST_STATION_KM` away (``weather_for_plots``' ``distance_km`` and ``station_id``)."""
+    far = np.asarray(unnamed) & (plot_weather["distance_km"].values > MAX_NEAREST_STATION_KM)
+    if far.any():
+        first = int(far.argmax())
+        raise InputError(f"plot {plot_weather['plot'].values[first]}'s nearest station with {resolution} data "
+                         f"is {plot_weather['station_id'].values[first]}, "
+                         f"{plot_weather['distance_km'].values[first]:.0f} km away (limit "
+                         f"{MAX_NEAREST_STATION_KM:.0f} km); name the station to use it anyway.")
 
 
 def _local_to_utc(value):
