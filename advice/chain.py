@@ -138,6 +138,7 @@ class ChunkOutput:
     sources: dict
     parameter_sets: dict
     seconds: dict
+    stashed: bool = False  # the worker wrote the files and rows itself
 
 
 @dataclass
@@ -537,8 +538,13 @@ def _float32(ds: xr.Dataset) -> xr.Dataset:
 
 
 def run_chunk(chunk: int, plots: xr.Dataset, inputs: ChainInputs, steps: Sequence[tuple[str, Callable]],
-              keep_modules: bool = True) -> ChunkOutput:
-    """Run the chunk steps on one chunk of plots (the unit of work of a thread or a dask worker)."""
+              keep_modules: bool = True, writer=None, keep_recommendations: bool = True) -> ChunkOutput:
+    """Run the chunk steps on one chunk of plots (the unit of work of a thread, a process or a dask worker).
+
+    With a ``writer`` (:class:`orchard.results.RunWriter`, whose partial folder this worker can reach) the
+    chunk writes its module outputs and its rows itself, so the files are written in parallel and only the
+    plot status travels back.
+    """
     state = ChunkState(chunk=chunk, plots=plots, inputs=inputs)
     for name, step in steps:
         t0 = time.thread_time()  # CPU of this worker: comparable whatever else the machine runs
@@ -556,9 +562,18 @@ def run_chunk(chunk: int, plots: xr.Dataset, inputs: ChainInputs, steps: Sequenc
                                                params=inputs.bundle["advice.rules"]))
     status = _status(state, recs)
     modules = _modules(state) if keep_modules else {}
-    return ChunkOutput(chunk=chunk, modules=modules, status=status, recommendations=recs,
+    stashed = False
+    if writer is not None:
+        t0 = time.thread_time()
+        for module, ds in modules.items():
+            writer.write(module, chunk, ds)
+        writer.stash(chunk, status, [r.record() for r in recs])
+        modules, stashed = {}, True
+        state.seconds["write"] = time.thread_time() - t0
+    return ChunkOutput(chunk=chunk, modules=modules, status=status,
+                       recommendations=recs if keep_recommendations or not stashed else [],
                        notes=state.notes, sources=state.sources, parameter_sets=state.parameter_sets,
-                       seconds=state.seconds)
+                       seconds=state.seconds, stashed=stashed)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -943,7 +958,7 @@ class WeeklyChain:
         """Run the chunks on threads (or a dask cluster); each finished chunk goes to the writer at once,
         with its plots' part of the run-level outputs (``run_modules``: monitoring)."""
         statuses, recommendations, notes, sources, sets = [], [], [], {}, {}
-        for out in _compute(chunks, inputs, self.chunk_steps, scheduler, keep_modules=writer is not None):
+        for out in _compute(chunks, inputs, self.chunk_steps, scheduler, writer, keep_recommendations):
             if writer is not None:
                 t0 = time.perf_counter()
                 for module, ds in out.modules.items():
@@ -951,8 +966,9 @@ class WeeklyChain:
                 for module, ds in (run_modules or {}).items():
                     ids = out.status["plot_id"].astype(str).values
                     writer.write(module, out.chunk, ds.sel(plot=ids[np.isin(ids, ds["plot"].values)]))
-                writer.stash(out.chunk, out.status, [r.record() for r in out.recommendations])
-                seconds["write"] = seconds.get("write", 0.0) + time.perf_counter() - t0
+                if not out.stashed:
+                    writer.stash(out.chunk, out.status, [r.record() for r in out.recommendations])
+                seconds["write (main)"] = seconds.get("write (main)", 0.0) + time.perf_counter() - t0
             if keep_recommendations:
                 recommendations += out.recommendations
             statuses.append(out.status)
@@ -969,7 +985,7 @@ class WeeklyChain:
                            parameter_sets=sets, sources=sources, notes=notes)
 
 
-def _compute(chunks, inputs, steps, scheduler, keep_modules):
+def _compute(chunks, inputs, steps, scheduler, writer, keep_recommendations):
     """The chunks through the steps, yielded in chunk order: in a local process pool (default, or
     ``scheduler="processes"``), local threads (``"threads"``), or on a dask.distributed cluster at an address.
 
@@ -999,13 +1015,15 @@ def _compute(chunks, inputs, steps, scheduler, keep_modules):
         with client:
             shared = client.scatter(inputs, broadcast=True)  # sent once, not with every chunk
             n_workers = max(1, sum(client.nthreads().values()))
-            yield from windowed(lambda i: client.submit(run_chunk, i, chunks[i], shared, steps, keep_modules,
-                                                        pure=False), 2 * n_workers)
+            # a cluster's workers may not see this machine's folders: they send the outputs back
+            yield from windowed(lambda i: client.submit(run_chunk, i, chunks[i], shared, steps,
+                                                        writer is not None, pure=False), 2 * n_workers)
         return
     workers = min(len(chunks), os.cpu_count() or 1)
+    keep_modules = writer is not None
     if workers == 1:
         for i, chunk in enumerate(chunks):
-            yield run_chunk(i, chunk, inputs, steps, keep_modules)
+            yield run_chunk(i, chunk, inputs, steps, keep_modules, writer, keep_recommendations)
         return
     from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
@@ -1018,8 +1036,8 @@ def _compute(chunks, inputs, steps, scheduler, keep_modules):
     else:
         pool = ThreadPoolExecutor(workers)
     with pool:
-        yield from windowed(lambda i: pool.submit(run_chunk, i, chunks[i], inputs, steps, keep_modules),
-                            workers + 1)
+        yield from windowed(lambda i: pool.submit(run_chunk, i, chunks[i], inputs, steps, keep_modules, writer,
+                                                  keep_recommendations), workers + 1)
 
 
 def _applications(session, plot_set: PlotSet, day: date, params) -> tuple[pd.DataFrame | None, set]:

@@ -56,7 +56,7 @@ def _member_days(weather: xr.Dataset, year_shift: int, target: pd.DatetimeIndex,
     # a run of consecutive days is a view (no copy); a leap day in between needs the general indexing
     picked = slice(position[0], position[-1] + 1) if contiguous else position
     days = weather[list(variables)].isel(time=picked)
-    if any(bool(days[v].isnull().any()) for v in variables):
+    if any(np.isnan(days[v].values).any() for v in variables):  # numpy: xarray's reduce costs 10x here
         return None
     return days.assign_coords(time=target)
 
