@@ -160,7 +160,7 @@ class ChainResult:
         return [r.record() for r in self.recommendations]
 
 
-def _data_note(state_or_notes, plot_ids, day: date, module: str, exc: Exception) -> list[Recommendation]:
+def _data_note(plot_ids, day: date, module: str, exc: Exception) -> list[Recommendation]:
     """A module that could not run: one ``data`` recommendation per plot says so (severity 1)."""
     return [Recommendation(plot_id=str(pid), issued_on=day, valid_from=day, valid_to=day + timedelta(7),
                            topic="data", severity=1, action_key="advice.action.check_data",
@@ -554,7 +554,7 @@ def run_chunk(chunk: int, plots: xr.Dataset, inputs: ChainInputs, steps: Sequenc
             if name in ("weather", "rules", "products"):
                 raise
             state.notes.append(f"{name}: {exc}")
-            state.recommendations += _data_note(state, state.plot_ids, state.day, name, exc)
+            state.recommendations += _data_note(state.plot_ids, state.day, name, exc)
         state.seconds[name] = time.thread_time() - t0
     harvest_by_plot = {r.plot_id: r.valid_from for r in state.recommendations if r.topic == "harvest"}
     recs = rules.order(rules.resolve_conflicts(state.recommendations, harvest_by_plot,
@@ -852,6 +852,7 @@ class WeeklyChain:
             bundle = resolve(session, district)
         else:
             bundle.check()
+        check_bundle(bundle)
         member_years = int(bundle["advice.chain"]["members.years"])
         if "stations" in preloaded:
             stations = preloaded["stations"].sel(time=slice(_history_start(issue, member_years), issue))
