@@ -144,8 +144,17 @@ def simulate(tmin_c, tmax_c, rs_mj_m2, times, lat, lon, canopy_cover, p: Mapping
         induction_start = -1
     if induction_start >= 0 and window.any():
         days = np.flatnonzero(window)
-        hours_below[days] = _hours_below_daily(tmin_c, tmax_c, days, lat, lon, doy,
-                                               p["induction.threshold_temperature"], utc_offset_h)
+        threshold = np.broadcast_to(p["induction.threshold_temperature"], (n_plot,))
+        # Plots whose inputs on these days (and their neighbours) are identical get identical hours: weather
+        # members share the observed autumn and winter, so count each distinct column once.
+        near = np.unique(np.clip(np.concatenate([days - 1, days, days + 1]), 0, n_time - 1))
+        key = np.vstack([tmin_c[near], tmax_c[near], lat[None, :], lon[None, :], threshold[None, :]])
+        _, first, inverse = np.unique(np.nan_to_num(key.T, nan=-999.0), axis=0, return_index=True,
+                                      return_inverse=True)
+        inverse = np.ravel(inverse)
+        hours = _hours_below_daily(tmin_c[:, first], tmax_c[:, first], days, lat[first], lon[first], doy,
+                                   threshold[first], utc_offset_h)
+        hours_below[days] = hours[:, inverse]
     induction = phenology.induction_hours(hours_below, np.full(n_plot, induction_start))
     out["induction_h"] = induction if induction_start >= 0 else np.full_like(gdd, np.nan)
     out["trigger_index"] = phenology.warm_spell_trigger(
