@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date
 
 __all__ = ["TOPICS", "Recommendation"]
@@ -45,5 +45,7 @@ class Recommendation:
             raise ValueError(f"severity {self.severity!r} is not 1-5")
 
     def record(self) -> dict:
-        """As a row for ``orchard.store.store_advice_run``."""
-        return asdict(self)
+        """As a row for ``orchard.store.store_advice_run`` (its dicts and lists copied one level deep:
+        ``dataclasses.asdict`` copies recursively, a measurable cost at 100,000 plots)."""
+        return {name: (dict(value) if isinstance(value, dict) else list(value) if isinstance(value, list)
+                       else value) for name, value in vars(self).items()}
