@@ -324,15 +324,16 @@ def plot_page(session: Session, caller: str, plot_id: str, run_id: str) -> dict:
     Raises
     ------
     orchard.errors.AccessError, InputError
-        A plot the caller may not open; a run that does not exist or did not cover the plot.
+        A plot the caller may not open; a run that does not exist.
     """
     plot = store.get_plot(session, caller, plot_id)  # the access check, and the outline for the zone map
     status = results.plot_status(session, caller, plot_id, run_id)
-    if status is None:
-        run = results.get_run(session, run_id)
-        raise InputError(f"the weekly run of {run['issued_on']} did not cover plot {plot_id}; run "
-                         f"`orchard run-week --date {run['issued_on']}` for every plot.")
     records = store.list_recommendations(session, caller, plot_id=plot_id, run_id=run_id)
+    if status is None:  # a run without this plot's status (or stored before plot_status existed): its advice
+        run = results.get_run(session, run_id)
+        missing = {"error": f"the weekly run of {run['issued_on']} stored no results for plot {plot_id}; run "
+                            f"`orchard run-week --date {run['issued_on']}` for every plot."}
+        return {"run": run_summary(run), "advice": records, **{s: missing for s in SECTION_MODULES}}
     outline = json.loads(plot["geometry_geojson"]) if plot.get("geometry_geojson") else None
     return {"run": run_summary(status["run"]), "advice": records,
             "growth": _soft(lambda: growth_view(status)),

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import pickle
 import shutil
+import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import date
@@ -43,6 +44,9 @@ STATUS_FIELDS = tuple(c.name for c in store.PlotStatus.__table__.columns if c.na
 
 #: NetCDF compression of the module outputs (zlib level 1: most of the gain for little time).
 _ENCODING = {"zlib": True, "complevel": 1}
+#: One NetCDF file open at a time in this process: the HDF5 library under netCDF4 is not thread-safe, and a
+#: web server reads from many threads at once (concurrent reads crashed the app with a segfault in libhdf5).
+_NETCDF_LOCK = threading.Lock()
 
 
 def results_root(home: str | os.PathLike | None = None) -> Path:
@@ -92,7 +96,8 @@ class RunWriter:
         encoding = {name: dict(_ENCODING) for name, var in ds.data_vars.items()
                     if var.dtype.kind in "fiub"}
         try:
-            ds.to_netcdf(path, engine="netcdf4", encoding=encoding)
+            with _NETCDF_LOCK:
+                ds.to_netcdf(path, engine="netcdf4", encoding=encoding)
         except OSError as exc:
             raise StorageError(f"cannot write {path.name} in {self.partial.parent} "
                                f"({exc.strerror or exc}); free disk space or set ORCHARD_HOME.") from None
@@ -251,14 +256,14 @@ def status_table(session, caller: str, run_id: str | None = None) -> pd.DataFram
 
 def module_output(status: Mapping[str, Any], module: str) -> xr.Dataset | None:
     """One module's stored output for the plot of a :func:`plot_status` row (loaded, file closed);
-    None when the run did not store that module."""
+    None when the run did not store that module. Safe to call from several threads."""
     folder = status["run"].get("results_path")
     if not folder:
         return None
     path = _chunk_file(Path(folder), module, status["results_chunk"])
     if not path.exists():
         return None
-    with xr.open_dataset(path, engine="netcdf4") as ds:
+    with _NETCDF_LOCK, xr.open_dataset(path, engine="netcdf4") as ds:
         if "plot" not in ds.dims or status["plot_id"] not in set(ds["plot"].values.astype(str)):
             return None
         return ds.sel(plot=status["plot_id"]).load()

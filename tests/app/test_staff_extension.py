@@ -301,7 +301,7 @@ def test_no_applications_warns_that_zero_is_not_a_reduction(home):
     assert "not a measured reduction" in at.warning[0].value
 
 
-def test_real_export_made_from_the_page_is_listed_and_mapped(sample_home_copy):
+def test_real_export_made_from_the_page_is_listed_and_mapped(advised_copy):  # the plot table reads the run
     pytest.importorskip("exports.riskmap")
     at = page("extension_riskmap", EXTENSION).run()
     at.multiselect(key="staff_map_pests").set_value(["black_spot"])
