@@ -30,7 +30,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xarray as xr
-from sqlalchemy import insert as sa_insert
 from sqlalchemy import select
 
 from orchard import config, store
@@ -127,14 +126,17 @@ class RunWriter:
         store.store_advice_run(session, run, [])
         columns = [c.name for c in store.RecommendationRecord.__table__.columns if c.name != "id"]
         for status, records in self._stashes():
+            # Core inserts (executemany): the ORM's bulk path costs a third more at 600,000 rows
+            connection = session.connection()
             rows = _status_records(status, self.run_id)
             if rows:
-                session.execute(sa_insert(store.PlotStatus), rows)
+                connection.execute(store.PlotStatus.__table__.insert(), rows)
             if records:
                 for r in records:
                     r["run_id"] = self.run_id
-                session.execute(sa_insert(store.RecommendationRecord),
-                                [{k: r.get(k) for k in columns} for r in records])
+                    if len(r) != len(columns):
+                        r.update({k: r.get(k) for k in columns if k not in r})
+                connection.execute(store.RecommendationRecord.__table__.insert(), records)
         session.flush()
         old = None
         if self.final.exists():  # a re-run of the same id: keep the old folder until the new one is in
@@ -187,10 +189,19 @@ def _status_records(status: pd.DataFrame, run_id: str) -> list[dict]:
     unknown = sorted(set(status.columns) - set(STATUS_FIELDS))
     if unknown:
         raise StorageError(f"plot_status has no column {unknown[0]}; known: {', '.join(STATUS_FIELDS)}.")
-    records = []
-    for row in status.to_dict("records"):
-        records.append({"run_id": run_id, **{k: _plain(v) for k, v in row.items()}})
-    return records
+    plain = {}
+    for name in status.columns:  # column by column: the database's types, None for NaN/NaT
+        column = status[name]
+        if pd.api.types.is_datetime64_any_dtype(column):
+            values = [None if pd.isna(v) else v.date() for v in column]
+        elif column.dtype.kind in "fiub":
+            values = [None if isinstance(v, float) and not np.isfinite(v) else v for v in column.tolist()]
+        else:
+            values = [_plain(v) for v in column]
+        plain[name] = values
+    names = list(plain)
+    return [{"run_id": run_id, **dict(zip(names, row, strict=True))}
+            for row in zip(*plain.values(), strict=True)]
 
 
 # ----------------------------------------------------------------------------------------------------------
