@@ -114,7 +114,8 @@ def add_history(engine, years: int) -> None:
     copies = []
     for k in range(1, -(-years // span) + 1):
         shifted = frame.copy()
-        shifted["time_utc"] = shifted["time_utc"] - pd.DateOffset(years=span * k)
+        # a whole number of days (a calendar shift would fold 29 February onto the 28th)
+        shifted["time_utc"] = shifted["time_utc"] - pd.Timedelta(days=366 * span * k)
         copies.append(shifted)
     extra = pd.concat(copies, ignore_index=True)
     first = frame["time_utc"].min() - pd.DateOffset(years=years)
