@@ -41,6 +41,11 @@ if user is None:
 ALL_STEMS = sorted({stem for stems in ROLE_PAGES.values() for stem in stems})
 
 
+#: What the pages read and draw with (the stored results, maps, the page modules), imported before the freeze.
+WARM_MODULES = ("orchard.results", "xarray", "dask.array", "netCDF4", "pydeck", "rasterio", "pyproj",
+                "shapely", "PIL.Image", "basemap", "plot_view", "data", "i18n", "i18n_staff")
+
+
 @st.cache_resource(show_spinner=False)
 def warm_up_readers() -> threading.Thread:
     """Import what the pages read and draw with once per server process, in the background, while the first
@@ -52,7 +57,7 @@ def warm_up_readers() -> threading.Thread:
     time); frozen, the collection sees only what later runs allocate (their garbage is still collected)."""
     def load() -> None:
         try:
-            for module in ("orchard.results", "xarray", "dask.array", "netCDF4", "pydeck", "plot_view", "data"):
+            for module in WARM_MODULES:
                 importlib.import_module(module)
             import pydeck
             import xarray
