@@ -39,6 +39,7 @@ if user is None:
         st.session_state["user"] = user = oidc
 
 ALL_STEMS = sorted({stem for stems in ROLE_PAGES.values() for stem in stems})
+APP_DIR = Path(__file__).resolve().parent
 
 
 #: What the pages read and draw with (the stored results, maps, the page modules), imported before the freeze.
@@ -48,24 +49,38 @@ WARM_MODULES = ("orchard.results", "xarray", "dask.array", "netCDF4", "pydeck", 
 
 @st.cache_resource(show_spinner=False)
 def warm_up_readers() -> threading.Thread:
-    """Import what the pages read and draw with once per server process, in the background, while the first
-    user signs in: the imports (xarray, dask.array and netCDF4 for the stored results, pydeck) are most of a
-    new server's first plot-page render. No model package: the pages read stored runs.
+    """Get the server ready for page views once per process, in the background, while the first user signs
+    in (no model package: the pages read stored runs):
 
-    Then ``gc.freeze()``: Streamlit runs a full garbage collection after every script run, and with these
-    libraries loaded one pass over their objects cost 0.12 s of CPU per page view (most of a page's server
-    time); frozen, the collection sees only what later runs allocate (their garbage is still collected)."""
+    - import what the pages read and draw with (xarray, dask.array and netCDF4 for the stored results,
+      pydeck and the map libraries, the page modules): most of a new server's first plot-page render;
+    - the one-time work of xarray's backend discovery and of pydeck's widget probe (see
+      ``basemap.quiet_pydeck``), and the grower pages compiled into Streamlit's script cache;
+    - then ``gc.freeze()``: Streamlit runs a full garbage collection after every script run, and with these
+      libraries loaded one pass over their objects cost 0.12 s of CPU per page view; frozen, the collection
+      sees only what later runs allocate (their garbage is still collected).
+    """
     def load() -> None:
         try:
             for module in WARM_MODULES:
                 importlib.import_module(module)
-            import pydeck
             import xarray
 
+            import basemap
+
             xarray.backends.list_engines()  # xarray's backend discovery reads every package's metadata once
-            pydeck.Deck(layers=[], map_provider=None)
+            basemap.quiet_pydeck().Deck(layers=[], map_provider=None)  # every page's maps: no widget probe
         except Exception:  # noqa: BLE001 - the page itself reports a broken module as one sentence
             return
+        try:  # Streamlit's own script cache (thread-safe); absent when a page runs without a server
+            from streamlit.runtime import Runtime
+
+            cache = Runtime.instance()._script_cache
+            for stem in ROLE_PAGES["grower"]:
+                if (APP_DIR / "pages" / f"{stem}.py").is_file():
+                    cache.get_bytecode(str(APP_DIR / "pages" / f"{stem}.py"))
+        except Exception:  # noqa: BLE001 - only a head start; the page compiles itself otherwise
+            pass
         gc.collect()
         gc.freeze()
 
@@ -73,7 +88,9 @@ def warm_up_readers() -> threading.Thread:
     thread.start()
     return thread
 
+
 warm_up_readers()
+
 
 def preload_chart_code() -> None:
     """A hidden, empty chart on the sign-in page: the browser loads and starts Streamlit's chart code

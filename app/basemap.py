@@ -90,9 +90,31 @@ def relief_layer(background):
     return pdk.Layer("BitmapLayer", image=f"'{image}'", bounds=bounds)
 
 
+def quiet_pydeck():
+    """pydeck, with its Jupyter-widget probe answered once per process.
+
+    ``pydeck.Deck()`` tries to import its Jupyter widget on every construction; on a server without
+    ipywidgets that import fails, and a failed import is not remembered, so each map a page draws searched
+    the whole ``sys.path`` again (20 ms of CPU and hundreds of file-system calls per map, a fifth of a page
+    view's server time). The first answer is kept instead.
+    """
+    import pydeck as pdk
+    from pydeck.bindings import deck
+
+    if not getattr(deck.has_jupyter_extra, "answered_once", False):
+        answer = deck.has_jupyter_extra()
+
+        def has_jupyter_extra() -> bool:
+            return answer
+
+        has_jupyter_extra.answered_once = True
+        deck.has_jupyter_extra = has_jupyter_extra
+    return pdk
+
+
 def offline_deck(layers, view, background=None, tooltip=None):
     """A pydeck map with no basemap tiles (works offline), the relief underneath when given."""
-    import pydeck as pdk
+    pdk = quiet_pydeck()
 
     if background:
         layers = [relief_layer(background), *layers]
