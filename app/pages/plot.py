@@ -87,7 +87,7 @@ def choose_run(lang: str) -> dict | None:
             st.info(t("plot.no_run_before", lang, date=requested.isoformat()))
         return None
     dates = data.run_dates()
-    st.caption(t("plot.as_of_run", lang, date=date_label(run["issued_on"], lang)))
+    as_of = st.empty()  # filled once the week is known (the picker below may change it)
     if len(dates) > 1:
         with st.expander(t("plot.other_week", lang)):
             index = dates.index(run["issued_on"]) if run["issued_on"] in dates else 0
@@ -95,6 +95,7 @@ def choose_run(lang: str) -> dict | None:
                                   format_func=lambda d: date_label(d, lang))
         if chosen != run["issued_on"]:
             run = data.run_for(chosen) or run
+    as_of.caption(t("plot.as_of_run", lang, date=date_label(run["issued_on"], lang)))
     if requested is not None or run["issued_on"] != dates[0]:
         st.query_params["date"] = run["issued_on"].isoformat()
     return run
@@ -103,10 +104,10 @@ def choose_run(lang: str) -> dict | None:
 # ----------------------------------------------------------------------------------------------------------
 # This week's advice (stored by the weekly run), with reasons, products, records and a CSV
 # ----------------------------------------------------------------------------------------------------------
-def advice_section(records: list[dict], plot: dict, user: dict, lang: str) -> None:
+def advice_section(records: list[dict], plot: dict, user: dict, lang: str, issued: date) -> None:
     st.subheader(t("section.advice", lang))
     if not records:
-        st.caption(t("advice.none", lang))
+        st.caption(t("advice.none", lang, date=date_label(issued, lang)))
         return
     st.caption(t("advice.issued", lang, date=date_label(records[0]["issued_on"], lang)))
     for record in records:
@@ -415,8 +416,8 @@ def main() -> None:
     except OrchardError as exc:
         st.info(t("section.error", lang, error=str(exc)))
         return
-    advice_section(page["advice"], plot, user, lang)
     issued = page["run"]["issued_on"]
+    advice_section(page["advice"], plot, user, lang, issued)
     section("section.growth", page["growth"], lang, growth_section)
     section("section.pests", page["pests"], lang, pests_section)
     section("section.crop", page["crop"], lang, crop_section)

@@ -459,3 +459,23 @@ def test_the_page_reader_checks_the_callers_right_to_the_plot(app_env):
         page = pv.plot_page(session, GROWER, PLOT, run["run_id"])
     assert set(page) == {"run", "advice", "growth", "pests", "crop", "soil"}
     assert all("ok" in page[s] for s in ("growth", "pests", "crop", "soil")), page
+
+
+def test_an_earlier_week_can_be_chosen_and_goes_into_the_address(advised_copy):
+    from orchard import config, store
+
+    engine = store.create_engine_for(config.database_url())
+    try:
+        with store.session_scope(engine) as session:  # an earlier run with advice only (no plot status)
+            store.store_advice_run(session, {"run_id": "earlier", "issued_on": date(2016, 7, 8)}, [])
+    finally:
+        engine.dispose()
+    at = _page(lang="en")
+    assert t("plot.as_of_run", "en", date=date_label(ISSUED, "en")) in [c.value for c in at.caption]
+    week = at.selectbox(key="plot_week")
+    assert week.options == [date_label(ISSUED, "en"), date_label(date(2016, 7, 8), "en")]
+    at = week.select_index(1).run()
+    assert not at.exception and not at.error
+    assert t("plot.as_of_run", "en", date=date_label(date(2016, 7, 8), "en")) in [c.value for c in at.caption]
+    assert at.query_params["date"] in ("2016-07-08", ["2016-07-08"])
+    assert sum("stored no results for plot CT13" in i.value for i in at.info) == 4
