@@ -5,7 +5,7 @@ Named steps, each a function with explicit inputs and outputs, run in this order
     prepare      plots + parameter bundle + station weather (the member years only) + sensors, scenes,
                  applications: everything read from the database, once
     monitoring   crop condition from imagery up to the issue date (all plots at once)
-    ── for each chunk of plots (local processes or threads, or dask.distributed workers) ────────────────────────────
+    ── for each chunk of plots (local processes or threads, or dask.distributed workers) ─────────────────────
     weather      plot weather on the slope, once: station series + the plot's lapse-rate offset + the slope
                  correction of the plot's terrain class (float32, this chunk only)
     soil         FAO-56 water balance on that weather (sensors reset it) -> Ks, irrigation need
