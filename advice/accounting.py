@@ -59,6 +59,7 @@ __all__ = [
     "load_baseline",
     "n2o_direct_co2e_kg",
     "products_from_catalogue",
+    "projected_account",
     "season_account",
     "treatment_frequency_index",
 ]
@@ -743,8 +744,15 @@ def _pseudonyms(owner_ids: pd.Series) -> pd.Series:
 
 
 def season_account(applications, products, plots, season: int, baseline=None, factors=None, by: str = "plot",
-                   anonymise: bool = False) -> pd.DataFrame:
+                   anonymise: bool = False, *, complete_records: bool = False) -> pd.DataFrame:
     """Season account per plot, grower or district, against the calendar-spray baseline.
+
+    **Nothing recorded is not a reduction.** A plot with no application recorded in the season (records not
+    kept, or not entered) gets no reduction figure (``reduction_*`` NaN, null in JSON), not a 100 % cut;
+    a grower's or district's metrics, baseline and reductions are taken over its plots *with* records
+    (``n_plots_recorded``, ``area_recorded_ha`` say how many), and a group with none gets no reduction
+    either. ``complete_records=True`` says every plot's applications are known (a replay's programme, where
+    a plot without a spray truly used nothing), so every plot counts.
 
     Per plot, with A the plot area [ha] and sums over the season's applications: ``ai_kg_per_ha = Σ kg
     a.i. / A``; ``tfi = Σ TFI``; ``field_eiq_per_ha = Σ EIQ × kg a.i. / A``; ``n_sprays`` = days with a
@@ -770,16 +778,18 @@ def season_account(applications, products, plots, season: int, baseline=None, fa
     by : {"plot", "grower", "district"}
     anonymise : bool
         Replace grower ids with stable pseudonyms ("grower 1", …), for extension users.
+    complete_records : bool
+        Every plot's applications are known (default False: a plot without records has no reduction).
 
     Returns
     -------
     pandas.DataFrame
         One row per group: ``season``, the group columns (``plot_id``, ``grower``, ``district`` as they
-        apply), ``area_ha``, ``n_plots``, ``n_applications``, the metrics ``n_sprays``, ``ai_kg_per_ha``,
-        ``tfi``, ``field_eiq_per_ha``, ``co2e_kg_per_ha``, ``co2e_kg`` and its breakdown
-        (``co2e_pesticide_kg`` …), ``n_kg_per_ha``, ``n_ai_without_eiq``; and for each metric M
-        ``baseline_M``, ``reduction_M`` (baseline − actual) and ``reduction_M_pct`` (100 × reduction /
-        baseline; NaN when the baseline is 0).
+        apply), ``area_ha``, ``n_plots``, ``n_plots_recorded``, ``area_recorded_ha``, ``n_applications``,
+        the metrics ``n_sprays``, ``ai_kg_per_ha``, ``tfi``, ``field_eiq_per_ha``, ``co2e_kg_per_ha``,
+        ``co2e_kg`` and its breakdown (``co2e_pesticide_kg`` …), ``n_kg_per_ha``, ``n_ai_without_eiq``; and
+        for each metric M ``baseline_M``, ``reduction_M`` (baseline − actual) and ``reduction_M_pct`` (100 ×
+        reduction / baseline; NaN when the baseline is 0 or nothing was recorded).
 
     Raises
     ------
@@ -804,6 +814,7 @@ def season_account(applications, products, plots, season: int, baseline=None, fa
     apps = apps[apps["applied_on"].dt.year == season]
     totals = _plot_totals(apps, prods, factors, areas.index)
     totals["area_ha"] = areas
+    totals["recorded"] = True if complete_records else totals["n_applications"] > 0
     totals["n_plots"] = 1
     totals["grower"] = plot_frame["owner_id"].reindex(areas.index) if "owner_id" in plot_frame else "–"
     if anonymise:
@@ -833,28 +844,44 @@ def season_account(applications, products, plots, season: int, baseline=None, fa
                      "district": ["district"]}[by]
     result = _aggregate(totals.rename_axis("plot_id").reset_index(), group_columns)
     if base is not None:
-        base = base.assign(area_ha=areas, n_plots=1, grower=totals["grower"], district=totals["district"])
+        base = base.assign(area_ha=areas, n_plots=1, grower=totals["grower"], district=totals["district"],
+                           recorded=totals["recorded"])
         base_result = _aggregate(base.rename_axis("plot_id").reset_index(), group_columns)
+        measured = (result["n_plots_recorded"] > 0).to_numpy()
         for metric in METRICS:
             b = base_result[metric].to_numpy()
             result[f"baseline_{metric}"] = b
-            result[f"reduction_{metric}"] = b - result[metric].to_numpy()
+            result[f"reduction_{metric}"] = np.where(measured, b - result[metric].to_numpy(), np.nan)
             with np.errstate(divide="ignore", invalid="ignore"):
-                result[f"reduction_{metric}_pct"] = np.where(b > 0, 100.0 * (b - result[metric]) / b, np.nan)
+                result[f"reduction_{metric}_pct"] = np.where(measured & (b > 0),
+                                                             100.0 * (b - result[metric]) / b, np.nan)
     result.insert(0, "season", season)
     return result
 
 
 def _aggregate(totals: pd.DataFrame, group_columns: list[str]) -> pd.DataFrame:
+    """Group sums and area-weighted means; the metrics count the group's recorded plots (all its plots when
+    none is recorded, whose actual values are then zero)."""
     frame = totals.copy()
+    recorded = frame["recorded"].astype(bool)
+    any_recorded = recorded.groupby([frame[c] for c in group_columns], dropna=False).transform("any")
+    counted = (recorded | ~any_recorded).astype(float)
+    frame["n_plots_recorded"] = recorded.astype(int)
+    frame["area_recorded_ha"] = frame["area_ha"] * recorded
+    frame["area_counted"] = frame["area_ha"] * counted
     # Area-weighted means of per-plot TFI and spray counts need the area-weighted sums first.
-    frame["tfi_area"] = frame["tfi"] * frame["area_ha"]
-    frame["n_sprays_area"] = frame["n_sprays"] * frame["area_ha"]
-    sums = [c for c in ("area_ha", "n_plots", "n_applications", "ai_kg", "eiq_kg", "n_ai_without_eiq", "n_kg",
-                        "co2e_kg", *CARBON_COLUMNS, "tfi_area", "n_sprays_area") if c in frame.columns]
+    frame["tfi_area"] = frame["tfi"] * frame["area_counted"]
+    frame["n_sprays_area"] = frame["n_sprays"] * frame["area_counted"]
+    weighted = [c for c in ("ai_kg", "eiq_kg", "n_ai_without_eiq", "n_kg", "co2e_kg", *CARBON_COLUMNS)
+                if c in frame.columns]
+    frame[weighted] = frame[weighted].mul(counted, axis=0)
+    sums = [c for c in ("area_ha", "n_plots", "n_plots_recorded", "area_recorded_ha", "area_counted",
+                        "n_applications", *weighted, "tfi_area", "n_sprays_area") if c in frame.columns]
     grouped = frame.groupby(group_columns, sort=True, dropna=False)[sums].sum().reset_index()
-    area = grouped["area_ha"]
-    out = grouped[group_columns + ["area_ha", "n_plots", "n_applications"]].copy()
+    area = grouped["area_counted"]
+    out = grouped[group_columns + ["area_ha", "n_plots", "n_plots_recorded", "area_recorded_ha",
+                                   "n_applications"]].copy()
+    out["n_plots_recorded"] = out["n_plots_recorded"].astype(int)
     out["n_sprays"] = grouped["n_sprays_area"] / area
     out["ai_kg_per_ha"] = grouped["ai_kg"] / area
     out["tfi"] = grouped["tfi_area"] / area
@@ -868,3 +895,75 @@ def _aggregate(totals: pd.DataFrame, group_columns: list[str]) -> pd.DataFrame:
     out["n_plots"] = out["n_plots"].astype(int)
     out["n_applications"] = out["n_applications"].astype(int)
     return out
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The projected account of a season replay
+# ----------------------------------------------------------------------------------------------------------
+#: Replay measures beside the account's (replay name → account metric, where one exists).
+REPLAY_MEASURES = {"sprays": "n_sprays", "tfi": "tfi", "kg_ai_ha": "ai_kg_per_ha", "kg_cu_ha": None,
+                   "field_eiq": "field_eiq_per_ha", "kg_co2e_ha": "co2e_kg_per_ha", "cost_cny_per_mu": None,
+                   "unprotected_events": None}
+
+
+def _plain_number(value):
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if np.isfinite(number) else None
+
+
+def projected_account(summary: Mapping, plots: pd.DataFrame | None = None, plot_ids=None) -> dict:
+    """The projected season account of the advised programme from a replay's summary (and per-plot table).
+
+    A replay (``orchard replay``) follows the advice and the calendar programme on the same weather; this is
+    what following the advice *would* have used, beside what was recorded. Nothing is computed anew: the
+    median and 10th-90th percentiles over the plots come from ``summary.json``.
+
+    Parameters
+    ----------
+    summary : mapping
+        The replay's ``summary.json`` (see :mod:`advice.replay_store`).
+    plots : pandas.DataFrame, optional
+        The replay's ``plots.csv`` (``programme``, ``plot_id``, measures); with ``plot_ids`` the rows of
+        those plots are returned too.
+    plot_ids : iterable of str, optional
+        Plots the caller may see (per-plot rows are limited to them; None gives no per-plot rows).
+
+    Returns
+    -------
+    dict
+        ``replay`` ("2016-advice"), ``season``, ``follow``, ``district``, ``created``, ``plots`` (count),
+        ``measures``: one record per measure with ``measure``, ``account_metric`` (the account column it
+        matches, or None), ``advice_median``, ``advice_p10``, ``advice_p90``, ``calendar_median``,
+        ``ratio_to_calendar``; and ``per_plot`` (records of plots.csv for ``plot_ids``, or []).
+    """
+    programmes = summary.get("programmes") or {}
+    ratios = summary.get("ratio_to_calendar") or {}
+    names = list(REPLAY_MEASURES) + [m for name in programmes for m in (programmes[name] or {})
+                                     if m not in REPLAY_MEASURES]
+    rows = []
+    for measure in dict.fromkeys(names):
+        advice = (programmes.get("advice") or {}).get(measure) or {}
+        calendar = (programmes.get("calendar") or {}).get(measure) or {}
+        if not advice and not calendar:
+            continue
+        ratio = _plain_number(ratios.get(measure))
+        a, c = _plain_number(advice.get("median")), _plain_number(calendar.get("median"))
+        if ratio is None and a is not None and c:
+            ratio = a / c
+        rows.append({"measure": measure, "account_metric": REPLAY_MEASURES.get(measure),
+                     "advice_median": a, "advice_p10": _plain_number(advice.get("p10")),
+                     "advice_p90": _plain_number(advice.get("p90")), "calendar_median": c,
+                     "ratio_to_calendar": ratio})
+    per_plot = []
+    if plots is not None and plot_ids is not None and not plots.empty:
+        wanted = {str(p) for p in plot_ids}
+        shown = plots[plots["plot_id"].astype(str).isin(wanted)]
+        per_plot = [{k: (_plain_number(v) if k not in ("programme", "plot_id") else v) for k, v in r.items()}
+                    for r in shown.to_dict("records")]
+    return {"replay": f"{summary.get('season')}-{summary.get('follow')}", "season": summary.get("season"),
+            "follow": summary.get("follow"), "district": summary.get("district"),
+            "created": summary.get("created"), "plots": summary.get("plots"), "measures": rows,
+            "per_plot": per_plot}

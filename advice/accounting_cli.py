@@ -1,5 +1,10 @@
 """``orchard account``: the season's pesticide and carbon account against the calendar-spray baseline.
 
+Beside the recorded account it shows the *projected* account of the advised programme when a season replay
+is stored (``ORCHARD_HOME/replays/<season>-advice/``). ``--json`` prints ``{"season", "by", "recorded": [rows],
+"note", "projected": {...} or null, "projected_note"}``; a plot or group with nothing recorded has null
+reductions and ``note`` says so.
+
 ``advice/cli.py`` calls :func:`register_accounting`. Heavy modules are imported inside the command.
 """
 
@@ -83,10 +88,63 @@ def register_accounting(app: typer.Typer) -> None:
         apps = apps[apps["plot_id"].isin(plots["plot_id"])]
         table = accounting.season_account(apps, products, plots, season, baseline=baseline, factors=factors,
                                           by=by, anonymise=(role == "extension"))
-        if apps.empty:
-            err.print(f"no applications recorded in {season}: the actual columns are zero, not a measured "
-                      "reduction.", markup=False)
-        records = table.to_dict("records")
+        note = recorded_note(season, int(table["n_plots"].sum()), int(table["n_plots_recorded"].sum()))
+        if note:
+            err.print(note, markup=False)
+        projected, projected_note = _projected(season, plots["plot_id"] if by == "plot" else None)
+        records = [{k: _plain(v) for k, v in r.items()} for r in table.to_dict("records")]
+        if as_json:
+            import json
+
+            from orchard.cli_common import json_default
+
+            print(json.dumps({"season": season, "by": by, "recorded": records, "note": note,
+                              "projected": projected, "projected_note": projected_note},
+                             ensure_ascii=False, indent=1, default=json_default))
+            return
         columns = (*GROUP_COLUMNS[by], *TABLE_METRICS, "reduction_tfi_pct", "reduction_field_eiq_per_ha_pct",
                    "reduction_co2e_kg_per_ha_pct")
-        print_records(records, columns, as_json, title=f"season account {season} (vs calendar baseline)")
+        print_records(records, columns, False, title=f"season account {season} (recorded, vs calendar baseline)")
+        if projected is None:
+            err.print(projected_note, markup=False)
+        else:
+            print_records(projected["measures"], PROJECTED_COLUMNS, False,
+                          title=f"projected account {season}: replay following the {projected['follow']} "
+                                f"({projected['plots']} plots, median and 10-90 % of plots)")
+
+
+#: Columns of the projected account's table.
+PROJECTED_COLUMNS = ("measure", "advice_median", "advice_p10", "advice_p90", "calendar_median",
+                     "ratio_to_calendar")
+
+
+def recorded_note(season: int, n_plots: int, n_recorded: int) -> str | None:
+    """The sentence that says which plots have no recorded applications (None when every plot has some)."""
+    if n_recorded == 0:
+        return (f"no applications were recorded in {season}, so there is no reduction figure; record the "
+                "season's sprays (orchard applications add) to measure one.")
+    if n_recorded < n_plots:
+        return (f"{n_plots - n_recorded} of {n_plots} plots have no applications recorded in {season}: they "
+                "have no reduction figure, and group figures count only the plots with records.")
+    return None
+
+
+def _projected(season: int, plot_ids) -> tuple[dict | None, str | None]:
+    """The replay's projected account of the advised programme, or None and the sentence saying how to
+    make one."""
+    from advice import accounting, replay_store
+
+    replay = replay_store.latest_replay(None, season)
+    if replay is None:
+        return None, (f"no season replay of {season} is stored, so there is no projected account of the "
+                      f"advised programme; make one with `orchard replay --season {season} --follow advice`.")
+    return accounting.projected_account(replay.summary, replay.plots, plot_ids), None
+
+
+def _plain(value):
+    """JSON-safe cell: NaN becomes None (null), numpy scalars plain numbers."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value

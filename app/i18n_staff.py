@@ -261,6 +261,33 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "staff.acc.col.reduction_tfi_pct": "TFI 减少（%）",
         "staff.acc.col.reduction_field_eiq_per_ha_pct": "EIQ 减少（%）",
         "staff.acc.col.reduction_co2e_kg_per_ha_pct": "碳排放减少（%）",
+        "staff.acc.col.n_plots_recorded": "有用药记录的地块数",
+        "staff.acc.some_unrecorded": "{missing}/{total} 个地块在 {season} 年没有用药记录：这些地块没有减药数字，"
+                                     "汇总只计算有记录的地块。",
+        "staff.acc.no_chart": "没有可以画的减药数字：没有用药记录。",
+        "staff.acc.projected": "按建议用药的预计核算（季节回放）",
+        "staff.acc.projected_intro": "在同样的天气下，按每周建议（每次第一个推荐药剂）喷药与按日历方案喷药的"
+                                     "比较：各地块的中位数和 10%–90% 范围。这是模拟值，不是记录。",
+        "staff.acc.projected_meta": "{season} 年回放（按{follow}）：{plots} 个地块，生成于 {created}。",
+        "staff.acc.no_replay": "{season} 年还没有季节回放，所以没有按建议用药的预计核算；运行 "
+                               "`orchard replay --season {season} --follow advice` 生成。",
+        "staff.acc.follow.advice": "建议",
+        "staff.acc.follow.calendar": "日历方案",
+        "staff.acc.season_chart": "回放的季节：各病虫害的风险、喷药和保护期",
+        "staff.acc.proj.col.measure": "指标",
+        "staff.acc.proj.col.recorded": "实际记录（有记录地块的面积加权平均）",
+        "staff.acc.proj.col.advice_median": "按建议（中位数）",
+        "staff.acc.proj.col.advice_range": "按建议（10%–90%）",
+        "staff.acc.proj.col.calendar_median": "按日历方案（中位数）",
+        "staff.acc.proj.col.ratio_to_calendar": "建议/日历",
+        "staff.acc.measure.sprays": "喷药次数",
+        "staff.acc.measure.tfi": "用药频次指数 TFI",
+        "staff.acc.measure.kg_ai_ha": "有效成分（公斤/公顷）",
+        "staff.acc.measure.kg_cu_ha": "铜（公斤/公顷）",
+        "staff.acc.measure.field_eiq": "田间 EIQ（每公顷）",
+        "staff.acc.measure.kg_co2e_ha": "碳排放（公斤 CO2e/公顷）",
+        "staff.acc.measure.cost_cny_per_mu": "药费（元/亩）",
+        "staff.acc.measure.unprotected_events": "未受保护的侵染事件",
         # calibration
         "staff.cal.title": "参数校准",
         "staff.cal.intro": "上传一个品种的田间观测（开花期、成熟期、果径、糖度），用最小二乘法拟合该品种的参"
@@ -569,6 +596,35 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "staff.acc.col.reduction_tfi_pct": "TFI reduction (%)",
         "staff.acc.col.reduction_field_eiq_per_ha_pct": "EIQ reduction (%)",
         "staff.acc.col.reduction_co2e_kg_per_ha_pct": "CO2e reduction (%)",
+        "staff.acc.col.n_plots_recorded": "Plots with records",
+        "staff.acc.some_unrecorded": "{missing} of {total} plots have no applications recorded in {season}: "
+                                     "they have no reduction figure, and the totals count only the plots with "
+                                     "records.",
+        "staff.acc.no_chart": "No reduction to chart: nothing was recorded.",
+        "staff.acc.projected": "Projected account of the advised programme (season replay)",
+        "staff.acc.projected_intro": "Following the weekly advice (the first product each time) against the "
+                                     "calendar programme on the same weather: median and 10-90 % range over the "
+                                     "plots. Simulated, not recorded.",
+        "staff.acc.projected_meta": "Replay of {season} (following the {follow}): {plots} plots, made {created}.",
+        "staff.acc.no_replay": "There is no season replay of {season}, so no projected account of the advised "
+                               "programme; make one with `orchard replay --season {season} --follow advice`.",
+        "staff.acc.follow.advice": "advice",
+        "staff.acc.follow.calendar": "calendar programme",
+        "staff.acc.season_chart": "The replayed season: risk, sprays and protection per pest",
+        "staff.acc.proj.col.measure": "Measure",
+        "staff.acc.proj.col.recorded": "Recorded (area-weighted, plots with records)",
+        "staff.acc.proj.col.advice_median": "Advice (median)",
+        "staff.acc.proj.col.advice_range": "Advice (10-90 %)",
+        "staff.acc.proj.col.calendar_median": "Calendar (median)",
+        "staff.acc.proj.col.ratio_to_calendar": "Advice / calendar",
+        "staff.acc.measure.sprays": "Sprays",
+        "staff.acc.measure.tfi": "TFI",
+        "staff.acc.measure.kg_ai_ha": "Active ingredient (kg/ha)",
+        "staff.acc.measure.kg_cu_ha": "Copper (kg Cu/ha)",
+        "staff.acc.measure.field_eiq": "Field-use EIQ per ha",
+        "staff.acc.measure.kg_co2e_ha": "kg CO2e/ha",
+        "staff.acc.measure.cost_cny_per_mu": "Product cost (CNY/mu)",
+        "staff.acc.measure.unprotected_events": "Unprotected infection events",
         # calibration
         "staff.cal.title": "Calibration",
         "staff.cal.intro": "Upload field observations of one cultivar (bloom and maturity dates, fruit "

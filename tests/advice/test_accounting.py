@@ -166,7 +166,35 @@ def test_shipped_baseline_fits_shipped_catalogue():
     row = acc.season_account(empty, products, plots, 2016).iloc[0]
     assert row["baseline_n_sprays"] == 8
     assert_allclose(row["baseline_tfi"], 13.0)            # every product at its label dose
-    assert row["n_applications"] == 0 and row["reduction_tfi_pct"] == 100.0
+    # Nothing recorded is not a 100 % cut: no reduction figure at all.
+    assert row["n_applications"] == 0 and row["n_plots_recorded"] == 0
+    assert np.isnan(row["reduction_tfi_pct"]) and np.isnan(row["reduction_tfi"])
+    # A programme whose every application is known (a replay's) that sprays nothing does cut 100 %.
+    row = acc.season_account(empty, products, plots, 2016, complete_records=True).iloc[0]
+    assert row["reduction_tfi_pct"] == 100.0 and row["n_plots_recorded"] == 1
+
+
+def test_nothing_recorded_gives_no_reduction_for_plots_and_groups():
+    baseline = pd.DataFrame([dict(spray_no=1, month_day="03-15", product_id="ABA", dose=0.5,
+                                  dose_basis="per_ha", unit="L")])
+    only_p1 = APPS[APPS["plot_id"] == "P1"]
+    t = acc.season_account(only_p1, PRODUCTS, PLOTS, 2016, baseline=baseline).set_index("plot_id")
+    assert t.loc["P1", "n_plots_recorded"] == 1 and t.loc["P2", "n_plots_recorded"] == 0
+    assert np.isfinite(t.loc["P1", "reduction_tfi_pct"])
+    for metric in acc.METRICS:
+        assert np.isnan(t.loc["P2", f"reduction_{metric}_pct"]) and np.isnan(t.loc["P2", f"reduction_{metric}"])
+    assert t.loc["P2", "tfi"] == 0 and t.loc["P2", "baseline_tfi"] == 1.0   # the record says zero, the
+    # calendar one, but the difference is not a measured cut.
+    # The district counts its recorded plot only: P1's TFI 1.5 against P1's baseline 1, not 1.5 x 2 ha
+    # spread over 2.5 ha against a baseline on both plots.
+    d = acc.season_account(only_p1, PRODUCTS, PLOTS, 2016, baseline=baseline, by="district").iloc[0]
+    assert d["n_plots"] == 2 and d["n_plots_recorded"] == 1 and d["area_recorded_ha"] == 2.0
+    assert_allclose(d["tfi"], 1.5)
+    assert_allclose(d["baseline_tfi"], 1.0)
+    assert_allclose(d["reduction_tfi_pct"], -50.0)
+    none = acc.season_account(APPS.iloc[:0], PRODUCTS, PLOTS, 2016, baseline=baseline, by="district").iloc[0]
+    assert none["n_plots_recorded"] == 0 and none["tfi"] == 0
+    assert np.isnan(none["reduction_tfi_pct"]) and np.isnan(none["reduction_co2e_kg_per_ha_pct"])
 
 
 def test_baseline_product_missing_from_catalogue():
@@ -272,7 +300,7 @@ def run_account(*args):
 
 def test_cli_account_per_plot_against_baseline(account_home):
     plot_id, area = account_home
-    rows = {r["plot_id"]: r for r in run_account("--season", "2016", "--json")}
+    rows = {r["plot_id"]: r for r in run_account("--season", "2016", "--json")["recorded"]}
     row = rows[plot_id]
     assert_allclose(row["tfi"], 1.0)
     assert_allclose(row["baseline_tfi"], 13.0)           # 13 products at their label doses
@@ -282,18 +310,108 @@ def test_cli_account_per_plot_against_baseline(account_home):
     assert row["grower"] == "grower_li"
     others = [r for pid, r in rows.items() if pid != plot_id]
     assert all(r["tfi"] == 0 for r in others)
+    # The other plots have no records: no reduction figure (null), not 100 %.
+    assert all(r["reduction_tfi_pct"] is None and r["reduction_co2e_kg_per_ha_pct"] is None for r in others)
 
 
 def test_cli_account_extension_gets_pseudonyms_grower_gets_own(account_home):
-    rows = run_account("--season", "2016", "--by", "grower", "--user", "extension_county", "--json")
+    rows = run_account("--season", "2016", "--by", "grower", "--user", "extension_county", "--json")["recorded"]
     assert sorted(r["grower"] for r in rows) == ["grower 1", "grower 2", "grower 3"]
     assert not any("grower_" in str(v) for r in rows for v in r.values())
-    own = run_account("--season", "2016", "--user", "grower_wang", "--json")
+    own = run_account("--season", "2016", "--user", "grower_wang", "--json")["recorded"]
     assert own and all(r["grower"] == "grower_wang" for r in own)
-    district = run_account("--season", "2016", "--by", "district", "--district", "长汀", "--json")
+    district = run_account("--season", "2016", "--by", "district", "--district", "长汀", "--json")["recorded"]
     assert [r["district"] for r in district] == ["长汀 Changting (Fujian)"]  # found by part of its name
 
 
 def test_cli_account_bad_by(account_home):
     with pytest.raises(InputError, match="--by 'farm' is not one of plot, grower, district"):
         run_account("--season", "2016", "--by", "farm", "--json")
+
+
+def test_cli_account_nothing_recorded_has_no_reduction(account_home):
+    out = run_account("--season", "2015", "--by", "district", "--json")   # the records are of 2016
+    (row,) = out["recorded"]
+    assert row["n_applications"] == 0 and row["n_plots_recorded"] == 0
+    assert all(row[f"reduction_{m}_pct"] is None and row[f"reduction_{m}"] is None for m in acc.METRICS)
+    assert row["baseline_tfi"] == pytest.approx(13.0)
+    assert out["note"] == ("no applications were recorded in 2015, so there is no reduction figure; record the "
+                           "season's sprays (orchard applications add) to measure one.")
+    assert out["projected"] is None
+    assert "orchard replay --season 2015 --follow advice" in out["projected_note"]
+    # Some plots recorded: the district counts the recorded plot only, and says so.
+    plot_id, _ = account_home
+    out = run_account("--season", "2016", "--by", "district", "--json")
+    assert out["recorded"][0]["n_plots_recorded"] == 1
+    assert out["note"].startswith("29 of 30 plots have no applications recorded in 2016")
+    assert 0 < out["recorded"][0]["reduction_tfi_pct"] < 100
+
+
+def test_cli_account_shows_the_projected_advised_programme(account_home, tmp_path):
+    import os
+
+    from tests.advice.replay_dirs import write_replay
+
+    plot_id, _ = account_home
+    write_replay(os.environ["ORCHARD_HOME"], 2016, "advice", plot_ids=(plot_id, "CT02"))
+    out = run_account("--season", "2016", "--json", "--user", "grower_li")
+    projected = out["projected"]
+    assert projected["replay"] == "2016-advice" and projected["plots"] == 2 and out["projected_note"] is None
+    measures = {m["measure"]: m for m in projected["measures"]}
+    assert measures["tfi"]["advice_median"] == 7.8 and measures["tfi"]["calendar_median"] == 13.0
+    assert measures["tfi"]["ratio_to_calendar"] == pytest.approx(0.6)
+    assert measures["tfi"]["account_metric"] == "tfi" and measures["kg_cu_ha"]["account_metric"] is None
+    assert measures["unprotected_events"]["advice_p90"] == 2
+    # per-plot rows only of the plots the grower may see
+    own = {r["plot_id"] for r in out["recorded"]}
+    assert {r["plot_id"] for r in projected["per_plot"]} <= own and plot_id in own
+    assert {r["programme"] for r in projected["per_plot"]} == {"advice", "calendar"}
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Reading stored replays (advice/replay_store.py)
+# ----------------------------------------------------------------------------------------------------------
+def test_replay_store_reads_and_lists(tmp_path):
+    from advice import replay_store
+    from tests.advice.replay_dirs import write_replay
+
+    assert replay_store.list_replays(tmp_path) == []
+    assert replay_store.latest_replay(tmp_path, 2016) is None
+    write_replay(tmp_path, 2016, "advice")
+    write_replay(tmp_path, 2016, "calendar")
+    write_replay(tmp_path, 2015, "advice")
+    (tmp_path / "replays" / "2017-advice.partial").mkdir()        # being written: not listed
+    listed = [(r["season"], r["follow"]) for r in replay_store.list_replays(tmp_path)]
+    assert listed == [(2016, "advice"), (2016, "calendar"), (2015, "advice")]
+    summary, plots, weekly = replay_store.read_replay(tmp_path, 2016, "advice")
+    assert summary["programmes"]["advice"]["tfi"]["median"] == 7.8
+    assert list(plots.columns) == list(replay_store.PLOT_COLUMNS) and len(plots) == 4
+    assert weekly["issued_on"].dtype.kind == "M" and weekly["plot_id"].iloc[0] == "CT01"
+
+
+@pytest.mark.parametrize("damage, message", [
+    (None, r"there is no replay of 2014 following the advice; make one with `orchard replay --season 2014 "
+           r"--follow advice`"),
+    ("summary.json:{not json", r"summary.json is not valid JSON"),
+    ('summary.json:{"season": 2014, "follow": "advice"}', r"summary.json has no 'programmes'"),
+    ('summary.json:{"season": 2013, "follow": "advice", "programmes": {"advice": {}}}',
+     r"the summary is of 2013 following the advice, not 2014"),
+    ("plots.csv:programme,plot_id\nadvice,CT01\n", r"plots.csv has no column 'sprays'"),
+    ("weekly.csv:", r"the replay has no weekly.csv"),
+    ("weekly.csv:plot_id,issued_on,pest,level_15d,level_1m,level_3m,probability_15d,decision,protected_until,"
+     "product_id\nCT01,someday,mites,4,4,3,0.8,spray,,\n", r"weekly.csv row 2: issued_on 'someday' is not a date"),
+])
+def test_replay_store_bad_folders(tmp_path, damage, message):
+    from advice import replay_store
+    from tests.advice.replay_dirs import write_replay
+
+    if damage is not None:
+        folder = write_replay(tmp_path, 2014, "advice")
+        name, _, text = damage.partition(":")
+        if text:
+            (folder / name).write_text(text, encoding="utf-8")
+        else:
+            (folder / name).unlink()
+    with pytest.raises(InputError, match=message) as info:
+        replay_store.read_replay(tmp_path, 2014, "advice")
+    assert "\n" not in str(info.value)
