@@ -1510,3 +1510,77 @@ class PlotStatus(Base):
 
 
 __all__ += ["PlotStatus"]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Scouting observations (pest counts and disease incidence), scored against the forecasts by `orchard skill`
+# ----------------------------------------------------------------------------------------------------------
+SCOUTING_PESTS = ("black_spot", "canker", "mites", "leaf_miner")
+#: mites_per_leaf: mean mites per leaf [mites/leaf]; incidence_pct: share of leaves or fruit affected [%].
+SCOUTING_MEASURES = ("mites_per_leaf", "incidence_pct")
+
+
+class ScoutingObservation(Base):
+    """One scouting count on a plot: a pest, a measure and its value (advice.skill checks them first)."""
+
+    __tablename__ = "scouting_observations"
+    __table_args__ = (CheckConstraint(_in_list("pest", SCOUTING_PESTS), name="pest"),
+                      CheckConstraint(_in_list("measure", SCOUTING_MEASURES), name="measure"),
+                      CheckConstraint("value >= 0 AND (measure != 'incidence_pct' OR value <= 100)",
+                                      name="value"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plot_id: Mapped[str] = mapped_column(ForeignKey("plots.plot_id", ondelete="CASCADE"), index=True)
+    observed_on: Mapped[date] = mapped_column(Date, index=True)
+    pest: Mapped[str] = mapped_column(String(16))
+    measure: Mapped[str] = mapped_column(String(16))
+    value: Mapped[float] = mapped_column(Float)
+    observer: Mapped[str | None] = mapped_column(String(100))              # who scouted (free text)
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(ForeignKey("users.user_id"))
+    created_utc: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now_utc)
+
+
+def add_scouting_observations(session: Session, caller: str, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Store checked scouting observations (``advice.skill.check_observations``) in the caller's session and
+    return how many; growers only on their own plots, agronomists on any. The caller's transaction makes a
+    batch all or nothing."""
+    user = _caller(session, caller)
+    objects = []
+    for row in rows:
+        _writable_plot(session, user, str(row["plot_id"]))
+        what = f"scouting observation on plot {row['plot_id']}"
+        if row["pest"] not in SCOUTING_PESTS or row["measure"] not in SCOUTING_MEASURES:
+            raise InputError(f"{what}: pest '{row['pest']}' or measure '{row['measure']}' is not known.")
+        value = float(row["value"])
+        if not math.isfinite(value) or value < 0 or (row["measure"] == "incidence_pct" and value > 100):
+            raise InputError(f"{what}: {row['measure']} {value:g} is impossible.")
+        objects.append(ScoutingObservation(
+            plot_id=str(row["plot_id"]), observed_on=_parse_date(what, "observed_on", row["observed_on"]),
+            pest=row["pest"], measure=row["measure"], value=value, observer=row.get("observer") or None,
+            note=row.get("note") or None, recorded_by=user.user_id, created_utc=_now_utc()))
+    session.add_all(objects)
+    session.flush()
+    return len(objects)
+
+
+def list_scouting_observations(session: Session, caller: str | None = None, start=None,
+                               end=None) -> list[dict[str, Any]]:
+    """Scouting observations by date; a grower caller sees only their plots' (``caller=None``: operator)."""
+    query = select(ScoutingObservation)
+    if caller is not None:
+        user = _caller(session, caller)
+        if user.role == "grower":
+            owned = select(Plot.plot_id).where(Plot.owner_id == user.user_id)
+            query = query.where(ScoutingObservation.plot_id.in_(owned))
+    if start is not None:
+        query = query.where(ScoutingObservation.observed_on >= _parse_date("scouting", "start", start))
+    if end is not None:
+        query = query.where(ScoutingObservation.observed_on <= _parse_date("scouting", "end", end))
+    order = (ScoutingObservation.observed_on, ScoutingObservation.id)
+    return [{c: getattr(o, c) for c in _columns_of(ScoutingObservation)}
+            for o in session.scalars(query.order_by(*order))]
+
+
+__all__ += ["ScoutingObservation", "SCOUTING_PESTS", "SCOUTING_MEASURES", "add_scouting_observations",
+            "list_scouting_observations"]

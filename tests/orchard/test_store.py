@@ -47,7 +47,7 @@ from orchard.store import (
 )
 
 TABLES = {"users", "image_samples", "scenes", "purchases", "applications", "advice_runs", "recommendations", "plots", "stations", "weather_readings", "sensors", "sensor_readings", "observations",
-          "parameter_versions", "plot_status"}
+          "parameter_versions", "plot_status", "scouting_observations"}
 SQUARE = {"type": "Polygon", "coordinates": [[[108.0, 30.8], [108.001, 30.8], [108.001, 30.801],
                                               [108.0, 30.801], [108.0, 30.8]]]}
 
@@ -126,7 +126,7 @@ def test_init_db_creates_schema_at_head(tmp_path):
     assert set(inspect(engine).get_table_names()) == TABLES | {"alembic_version"}
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     with engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == head == "0006"
+        assert MigrationContext.configure(conn).get_current_revision() == head == "0007"
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     engine.dispose()
