@@ -83,7 +83,8 @@ def _text(value) -> str:
     return str(value).strip()
 
 
-def check_observations(frame: pd.DataFrame, known_plots, where: str = "observations") -> pd.DataFrame:
+def check_observations(frame: pd.DataFrame, known_plots, where: str = "observations",
+                       numbered: bool = True) -> pd.DataFrame:
     """Checked scouting observations, or one sentence naming the first bad row and column.
 
     Parameters
@@ -97,6 +98,8 @@ def check_observations(frame: pd.DataFrame, known_plots, where: str = "observati
         Plot ids the caller may record on; any other plot is "not a known plot" (whether it exists or not).
     where : str
         What the rows are, for the messages (the file path, or "the form").
+    numbered : bool
+        Name the row in messages (False for a single observation from a form).
 
     Returns
     -------
@@ -130,7 +133,7 @@ def check_observations(frame: pd.DataFrame, known_plots, where: str = "observati
     out = []
     for i, record in enumerate(frame.to_dict("records")):
         row = i + 2
-        at = f"{where} row {row}"
+        at = f"{where} row {row}" if numbered else where
         plot_id = _text(record.get("plot_id"))
         if plot_id not in known:
             raise InputError(f"{at}: plot_id '{plot_id}' is not a known plot; check the id (orchard plots)."

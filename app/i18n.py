@@ -58,6 +58,10 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "advice.action.spray_protective": "{pest}：{latest_date} 前喷一次保护性药剂",
         "advice.action.spray_curative": "{pest}：已有侵染，尽快喷治疗性药剂（{latest_date} 前）",
         "advice.action.skip_calendar_spray": "{pest}：风险低，本期可不按日历喷药",
+        "advice.action.protected": "{pest}：{sprayed_on} 喷的{product_zh}仍在保护期，约到 {until}"
+                                   "（之后再下雨超过 {rain_mm_left} 毫米就失效），本期不用喷",
+        "advice.action.too_soon": "{pest}：风险偏高，但上次喷药才 {days_since_spray} 天，本周不再喷，下周再看",
+        "advice.action.scout_symptoms": "{pest}：{scout_on} 起到园里查看有没有新病斑",
         "advice.action.scout_mites": "检查红蜘蛛：抽查 {leaves} 片叶再决定是否喷药",
         "advice.action.irrigate": "灌溉：净灌水 {net_mm} 毫米（毛灌水 {gross_mm} 毫米）",
         "advice.action.fertilise_nitrogen": "追施氮肥：每公顷 {kg_n_per_ha} 公斤纯氮",
@@ -211,6 +215,11 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "advice.action.spray_protective": "{pest}: protective spray by {latest_date}",
         "advice.action.spray_curative": "{pest}: infection under way, curative spray now (by {latest_date})",
         "advice.action.skip_calendar_spray": "{pest}: low risk, skip this calendar spray",
+        "advice.action.protected": "{pest}: protected by the {sprayed_on} {product_en} spray until about "
+                                   "{until} (unless more than {rain_mm_left} mm of rain); no spray needed",
+        "advice.action.too_soon": "{pest}: risk is high, but the last spray was only {days_since_spray} days ago; "
+                                  "no spray this week, check again next week",
+        "advice.action.scout_symptoms": "{pest}: from {scout_on}, look for new lesions in the orchard",
         "advice.action.scout_mites": "Scout for mites: check {leaves} leaves before deciding to spray",
         "advice.action.irrigate": "Irrigate: {net_mm} mm net ({gross_mm} mm gross)",
         "advice.action.fertilise_nitrogen": "Nitrogen: {kg_n_per_ha} kg N per hectare",
@@ -341,6 +350,7 @@ _APP: dict[str, dict[str, str]] = {
         "nav.agronomist_calibration": "参数校准",
         "nav.agronomist_images": "病虫图片库",
         "nav.agronomist_advice": "建议审核",
+        "nav.agronomist_scouting": "田间调查",
         "nav.extension_riskmap": "风险地图",
         "nav.extension_plots": "地块总览",
         "nav.extension_exports": "数据导出",
@@ -391,6 +401,10 @@ _APP: dict[str, dict[str, str]] = {
         "plot.no_plots": "您还没有地块。请让管理员导入地块。",
         "advice.reason_label": "原因：{reason}",
         "advice.reason.pest_outlook": "{pest}：未来15天发生概率 {percent}%，风险 {level} 级",
+        "advice.reason.unprotected_risk": "{pest}：未来15天风险 {level} 级，易感的嫩梢或幼果没有药剂保护",
+        "advice.reason.unprotected_event": "{pest}：已经发生侵染，当时没有药剂保护，内吸性药剂还来得及",
+        "advice.reason.missed_event": "{pest}：{event_date} 前后发生侵染，当时没有药剂保护，已过治疗期",
+        "advice.reason.protected": "{pest}：未来15天风险 {level} 级，但上次喷的药还在保护期内",
         "advice.reason.low_risk": "{pest}：未来15天风险只有 {level} 级（概率 {percent}%）",
         "advice.reason.mites_near_threshold": "红蜘蛛风险接近防治指标（{level} 级，概率 {percent}%）",
         "advice.reason.depletion_past_raw": "根层缺水 {depletion_mm} 毫米，已超过易吸收水量 {raw_mm} 毫米",
@@ -465,6 +479,7 @@ _APP: dict[str, dict[str, str]] = {
         "nav.agronomist_calibration": "Calibration",
         "nav.agronomist_images": "Image library",
         "nav.agronomist_advice": "Advice review",
+        "nav.agronomist_scouting": "Scouting",
         "nav.extension_riskmap": "Risk maps",
         "nav.extension_plots": "Plots overview",
         "nav.extension_exports": "Exports",
@@ -514,6 +529,14 @@ _APP: dict[str, dict[str, str]] = {
         "plot.no_plots": "You have no plots yet. Ask the administrator to import them.",
         "advice.reason_label": "Why: {reason}",
         "advice.reason.pest_outlook": "{pest}: {percent}% chance in the next 15 days, risk level {level}",
+        "advice.reason.unprotected_risk": "{pest}: risk level {level} in the next 15 days on susceptible "
+                                          "shoots or fruit that no spray protects",
+        "advice.reason.unprotected_event": "{pest}: an infection happened on unprotected tissue; a systemic "
+                                           "product can still stop it",
+        "advice.reason.missed_event": "{pest}: an infection around {event_date} on unprotected tissue, past any "
+                                      "curative window",
+        "advice.reason.protected": "{pest}: risk level {level} in the next 15 days, but the last spray still "
+                                   "protects",
         "advice.reason.low_risk": "{pest}: risk only level {level} in the next 15 days ({percent}% chance)",
         "advice.reason.mites_near_threshold": "Mites close to the action threshold (level {level}, "
                                               "{percent}% chance)",

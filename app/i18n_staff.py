@@ -288,6 +288,36 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "staff.acc.measure.kg_co2e_ha": "碳排放（公斤 CO2e/公顷）",
         "staff.acc.measure.cost_cny_per_mu": "药费（元/亩）",
         "staff.acc.measure.unprotected_events": "未受保护的侵染事件",
+        # scouting
+        "staff.scout.title": "田间调查记录",
+        "staff.scout.intro": "记录田间调查：红蜘蛛为每叶平均头数，黑斑病、溃疡病为病叶（果）率 %，潜叶蛾为被害叶"
+                             "率 %。`orchard skill` 用这些记录检验预报的命中率、空报率和提前天数。",
+        "staff.scout.plot": "地块",
+        "staff.scout.date": "调查日期",
+        "staff.scout.pest": "病虫害",
+        "staff.scout.value": "调查值",
+        "staff.scout.value_help": "红蜘蛛：每叶平均头数；黑斑病、溃疡病：病叶或病果率（%）；潜叶蛾：被害叶率（%）。",
+        "staff.scout.observer": "调查人",
+        "staff.scout.note": "备注",
+        "staff.scout.save": "保存这条记录",
+        "staff.scout.the_form": "表单",
+        "staff.scout.saved": "已保存 {n} 条调查记录。",
+        "staff.scout.upload": "上传调查表（CSV）",
+        "staff.scout.upload_help": "列：plot_id, date（YYYY-MM-DD）, pest（black_spot、canker、mites、leaf_miner）, "
+                                   "mites_per_leaf 或 incidence_pct，可选 observer、note。整表检查无误才会保存。",
+        "staff.scout.file": "调查表",
+        "staff.scout.store_file": "检查并保存整张表",
+        "staff.scout.stored": "已保存的调查记录",
+        "staff.scout.none": "还没有调查记录。",
+        "staff.scout.skill_help": "用 `orchard skill` 按病虫害和年份计算预报的命中率、空报率和平均提前天数。",
+        "staff.scout.col.observed_on": "日期",
+        "staff.scout.col.plot_id": "地块",
+        "staff.scout.col.pest": "病虫害",
+        "staff.scout.col.measure": "指标",
+        "staff.scout.col.value": "数值",
+        "staff.scout.col.observer": "调查人",
+        "staff.scout.col.note": "备注",
+        "staff.scout.col.recorded_by": "录入人",
         # calibration
         "staff.cal.title": "参数校准",
         "staff.cal.intro": "上传一个品种的田间观测（开花期、成熟期、果径、糖度），用最小二乘法拟合该品种的参"
@@ -625,6 +655,40 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "staff.acc.measure.kg_co2e_ha": "kg CO2e/ha",
         "staff.acc.measure.cost_cny_per_mu": "Product cost (CNY/mu)",
         "staff.acc.measure.unprotected_events": "Unprotected infection events",
+        # scouting
+        "staff.scout.title": "Scouting observations",
+        "staff.scout.intro": "Record field scouting: mean mites per leaf for citrus red mite, the share of leaves or "
+                             "fruit with lesions (%) for black spot and canker, of mined leaves (%) for leaf miner. "
+                             "`orchard skill` scores the forecasts' hit rate, false alarms and lead time on them.",
+        "staff.scout.plot": "Plot",
+        "staff.scout.date": "Date scouted",
+        "staff.scout.pest": "Pest or disease",
+        "staff.scout.value": "Value",
+        "staff.scout.value_help": "Mites: mean mites per leaf; black spot, canker: leaves or fruit with lesions "
+                                  "(%); leaf miner: mined leaves (%).",
+        "staff.scout.observer": "Scouted by",
+        "staff.scout.note": "Note",
+        "staff.scout.save": "Save this observation",
+        "staff.scout.the_form": "the form",
+        "staff.scout.saved": "{n} scouting observations saved.",
+        "staff.scout.upload": "Upload a scouting sheet (CSV)",
+        "staff.scout.upload_help": "Columns: plot_id, date (YYYY-MM-DD), pest (black_spot, canker, mites, "
+                                   "leaf_miner), mites_per_leaf or incidence_pct, optional observer and note. "
+                                   "Nothing is saved unless every row is correct.",
+        "staff.scout.file": "Scouting sheet",
+        "staff.scout.store_file": "Check and save the whole sheet",
+        "staff.scout.stored": "Stored observations",
+        "staff.scout.none": "No scouting observation is stored yet.",
+        "staff.scout.skill_help": "`orchard skill` gives the forecasts' hit rate, false alarms and mean lead time "
+                                  "per pest and season.",
+        "staff.scout.col.observed_on": "Date",
+        "staff.scout.col.plot_id": "Plot",
+        "staff.scout.col.pest": "Pest",
+        "staff.scout.col.measure": "Measure",
+        "staff.scout.col.value": "Value",
+        "staff.scout.col.observer": "Scouted by",
+        "staff.scout.col.note": "Note",
+        "staff.scout.col.recorded_by": "Entered by",
         # calibration
         "staff.cal.title": "Calibration",
         "staff.cal.intro": "Upload field observations of one cultivar (bloom and maturity dates, fruit "

@@ -26,7 +26,7 @@ APP_DIR = Path(__file__).resolve().parent
 ROLE_PAGES: dict[str, tuple[str, ...]] = {
     "grower": ("grower_home", "plot", "inputs", "identify"),
     "agronomist": ("plot", "agronomist_parameters", "agronomist_calibration", "agronomist_images",
-                   "agronomist_advice", "identify", "extension_riskmap"),
+                   "agronomist_advice", "agronomist_scouting", "identify", "extension_riskmap"),
     "extension": ("extension_riskmap", "extension_plots", "extension_exports", "extension_accounting"),
     "admin": ("agronomist_parameters", "agronomist_images", "extension_riskmap", "extension_accounting",
               "plot"),
@@ -49,7 +49,8 @@ PAGE_ICONS = {
     "grower_home": ":material/home:", "plot": ":material/eco:", "inputs": ":material/inventory_2:",
     "identify": ":material/photo_camera:", "agronomist_parameters": ":material/tune:",
     "agronomist_calibration": ":material/query_stats:", "agronomist_images": ":material/photo_library:",
-    "agronomist_advice": ":material/fact_check:", "extension_riskmap": ":material/map:",
+    "agronomist_advice": ":material/fact_check:", "agronomist_scouting": ":material/bug_report:",
+    "extension_riskmap": ":material/map:",
     "extension_plots": ":material/grid_view:", "extension_exports": ":material/download:",
     "extension_accounting": ":material/calculate:",
 }
