@@ -1,9 +1,12 @@
 """Citrus leafminer (*Phyllocnistis citrella*): generations by degree-days above 10.4 °C (≈ 246 °C·d each),
-which matter only while young flush is present and the temperature suits egg laying (science note pests §7).
+which matter only while young flush is present, the temperature suits egg laying and the moth population
+has built up from its small overwintering level (science note pests §7, decisions §4.3).
 
-An *event* is a generation completing (the running degree-day sum from the 1 January biofix crossing a
-multiple of K) on a day with flush above the threshold and suitable temperature (f > 0); the daily pressure
-``flush × suitability`` also feeds the canker model's leafminer multiplier.
+``pressure = young flush × suitability(T̄) × build-up(G)``, G the generations since the 1 January biofix and
+``build-up(G) = 1 / (1 + exp(−(G − G½)/s))``: the spring flush is basically unattacked (few moths), the
+summer and autumn flushes carry the damage. An *event* is a generation completing (the running degree-day
+sum crossing a multiple of K) on a day with pressure ≥ ``event.min_pressure``; the daily pressure also feeds
+the canker model's leafminer multiplier.
 """
 
 from __future__ import annotations
@@ -19,10 +22,29 @@ MODEL = "pests.leaf_miner"
 BIOFIX_DOY = 1
 
 
+def moth_buildup(generations_since_biofix, half_generations, spread_generations):
+    """Relative moth population [0–1] after a small overwintering population: a logistic in the generations
+    completed since the biofix, ½ at ``half_generations``.
+
+    Parameters
+    ----------
+    generations_since_biofix : array-like [1]
+    half_generations, spread_generations : float [1]
+
+    References
+    ----------
+    Science note decisions §4.3: spring flush basically unattacked, pressure rising from early June and worst
+    on the summer/autumn flush in Jul–Aug [C4]; Florida: spring-flush CLM nearly undetectable [C10].
+    """
+    g = np.asarray(generations_since_biofix, float)
+    return 1.0 / (1.0 + np.exp(-(g - half_generations) / spread_generations))
+
+
 def simulate(drv: Drivers, flush, p, state=None):
     """Daily leafminer generations and pressure on the flush.
 
-    ``state`` carries ``dd`` (degree-days since the biofix to the previous day).
+    ``flush`` is the leaf-miner host (young flush, 0–1); ``state`` carries ``dd`` (degree-days since the
+    biofix to the previous day).
 
     Returns
     -------
@@ -41,12 +63,15 @@ def simulate(drv: Drivers, flush, p, state=None):
             drv.tmean, p["suitability.tmin"], p["suitability.topt"], p["suitability.tmax"]
         )
     )
+    buildup = moth_buildup(
+        cum / p["development.k"], p["population.half_generations"], p["population.spread_generations"]
+    )
     host = np.broadcast_to(flush, drv.shape)
-    pressure = np.where(host >= p["host.flush_threshold"], host * suit, 0.0)
+    pressure = np.where(host >= p["host.flush_threshold"], host * suit * buildup, 0.0)
     generations = dd / p["development.k"]
     return (
         {
-            "event": completed & (pressure > 0),
+            "event": completed & (pressure >= p["event.min_pressure"]),
             "generations": generations,
             "pressure": pressure,
             "weight": generations * pressure,

@@ -13,7 +13,7 @@ from orchard.errors import InputError
 
 from . import black_spot, canker, leaf_miner, mites
 from .drivers import Drivers, drivers_from_daily, drivers_from_hourly
-from .host import host_arrays
+from .host import pest_hosts
 from .paramsets import PESTS, check_pests, load_all
 
 __all__ = ["MODEL", "MODEL_VERSION", "run", "simulate_all", "parameter_set_label"]
@@ -27,8 +27,16 @@ def parameter_set_label(params: dict) -> str:
     return "; ".join(f"{name}@{p.hash}" for name, p in params.items())
 
 
-def simulate_all(drv: Drivers, flush, fruit, params: dict, pests, states: dict | None = None):
+def simulate_all(drv: Drivers, hosts: dict, params: dict, pests, states: dict | None = None):
     """Run the requested pest models on one set of drivers.
+
+    Parameters
+    ----------
+    drv : Drivers (days, plot[, member])
+    hosts : dict
+        Per pest the susceptible host (``black_spot``, ``canker``, ``leaf_miner``) broadcastable to the
+        drivers [0–1] (:func:`pests.host.pest_hosts`), and optionally ``canker_exposure`` (plot exposure to
+        wind-driven rain [1]).
 
     Returns
     -------
@@ -39,15 +47,19 @@ def simulate_all(drv: Drivers, flush, fruit, params: dict, pests, states: dict |
     need_clm = "leaf_miner" in pests or "canker" in pests
     if need_clm:
         outputs["leaf_miner"], new_states["leaf_miner"] = leaf_miner.simulate(
-            drv, flush, params["leaf_miner"], states.get("leaf_miner")
+            drv, hosts["leaf_miner"], params["leaf_miner"], states.get("leaf_miner")
         )
     if "black_spot" in pests:
         outputs["black_spot"], new_states["black_spot"] = black_spot.simulate(
-            drv, fruit, params["black_spot"], states.get("black_spot")
+            drv, hosts["black_spot"], params["black_spot"], states.get("black_spot")
         )
     if "canker" in pests:
         outputs["canker"], new_states["canker"] = canker.simulate(
-            drv, flush, params["canker"], clm_pressure=outputs["leaf_miner"]["pressure"]
+            drv,
+            hosts["canker"],
+            params["canker"],
+            clm_pressure=outputs["leaf_miner"]["pressure"],
+            exposure=hosts.get("canker_exposure"),
         )
     if "mites" in pests:
         outputs["mites"], new_states["mites"] = mites.simulate(drv, params["mites"], states.get("mites"))
@@ -56,6 +68,17 @@ def simulate_all(drv: Drivers, flush, fruit, params: dict, pests, states: dict |
         {p: new_states[p] for p in pests if p in new_states}
         | ({"leaf_miner": new_states["leaf_miner"]} if need_clm else {}),
     )
+
+
+def host_inputs(plots, times, plot_ids, host, params: dict):
+    """Per-pest host arrays (time, plot) from the caller's host state or the calendar, the canker exposure
+    (1, plot) from the plots' terrain, and a note for ``host_state_source``."""
+    hosts, source = pest_hosts(times, plot_ids, host, params)
+    if "canker" in params:
+        expo, note = canker.plot_exposure(plots, plot_ids, params["canker"])
+        hosts["canker_exposure"] = expo[None, :]
+        source = f"{source}; {note}"
+    return hosts, source
 
 
 def _plot_ids(plots, weather):
@@ -101,7 +124,8 @@ def run(plots: xr.Dataset | None, weather: xr.Dataset, params=None, host=None, p
         hourly (``t_c``, ``rh_pct``, ``precip_mm``, ``wind_ms``; whole days from 00:00, no gaps).
     params : dict name -> ParameterSet or overrides dict, optional
     host : xarray.Dataset or dict, optional
-        ``flush_fraction`` / ``fruit_susceptible`` (time, plot) [0–1]; default calendar otherwise.
+        ``fruit_age_d`` / ``flush_age_d`` (time, plot) [d] and/or ``flush_fraction`` / ``fruit_susceptible``
+        (time, plot) [0–1] (:mod:`pests.host`); default calendar otherwise.
     pests : list of str, optional (default all four)
 
     Returns
@@ -114,8 +138,9 @@ def run(plots: xr.Dataset | None, weather: xr.Dataset, params=None, host=None, p
     params = load_all(params, pests)
     ids = _plot_ids(plots, weather)
     drv = drivers_for(weather, params)
-    flush, fruit, host_source = host_arrays(drv.times, ids, host, params["host"], params.get("black_spot"))
-    outputs, _ = simulate_all(drv, flush, fruit, params, pests)
+    hosts, host_source = host_inputs(plots, drv.times, ids, host, params)
+    flush, fruit = hosts["flush_fraction"], hosts["fruit_susceptible"]
+    outputs, _ = simulate_all(drv, hosts, params, pests)
     coords = {"pest": list(pests), "time": drv.times, "plot": ids}
     ds = xr.Dataset(coords=coords)
     ds["event"] = (
@@ -138,8 +163,22 @@ def run(plots: xr.Dataset | None, weather: xr.Dataset, params=None, host=None, p
             outputs["mites"]["density"],
             {"units": "mites/leaf", "long_name": "modelled citrus red mite density"},
         )
+        ds["mite_predators"] = (
+            ("time", "plot"),
+            outputs["mites"]["predators"],
+            {"units": "1/leaf", "long_name": "modelled predators of the red mite per leaf"},
+        )
     ds["flush_fraction"] = (("time", "plot"), flush, {"units": "1", "long_name": "flush fraction"})
-    ds["fruit_susceptible"] = (("time", "plot"), fruit, {"units": "1", "long_name": "fruit susceptibility"})
+    ds["fruit_susceptible"] = (
+        ("time", "plot"),
+        fruit,
+        {"units": "1", "long_name": "fruit susceptibility to black spot"},
+    )
+    ds["host"] = (
+        ("pest", "time", "plot"),
+        np.stack([np.ones(flush.shape) if p == "mites" else hosts[p] for p in pests]).astype(float),
+        {"units": "1", "long_name": "susceptible host of each pest (mites: leaves, always 1)"},
+    )
     ds.attrs.update(
         model=MODEL,
         model_version=MODEL_VERSION,

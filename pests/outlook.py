@@ -43,11 +43,10 @@ from orchard import weather as ow
 from orchard.errors import InputError
 
 from .drivers import Drivers, drivers_from_daily, drivers_from_hourly
-from .host import host_arrays
-from .model import MODEL_VERSION, parameter_set_label, simulate_all
+from .model import MODEL_VERSION, host_inputs, parameter_set_label, simulate_all
 from .paramsets import PEST_LABELS, check_pests, load_all
 
-__all__ = ["HORIZONS", "LEVEL_NAMES", "outlook", "risk_calendar", "score", "level_of"]
+__all__ = ["HORIZONS", "LEVEL_NAMES", "outlook", "risk_calendar", "score", "level_of", "pest_bounds"]
 
 HORIZONS = ("15d", "1m", "3m")
 LEVEL_NAMES = {1: "轻", 2: "偏轻", 3: "中等", 4: "偏重", 5: "大发生"}
@@ -68,6 +67,15 @@ def score(probability, intensity, probability_weight=0.5):
         probability_weight * np.asarray(probability, float)
         + (1.0 - probability_weight) * (1.0 - np.power(2.0, -intensity))
     )
+
+
+def pest_bounds(outlook_params, pest: str, horizon: str = "15d") -> list:
+    """Score bounds of levels 2–5 for ``pest`` at ``horizon``: ``level.<pest>_<horizon>`` of the outlook set
+    (calibrated on the model's own scores, ``pests/calibrate_classes.py``), else the common ``level.bounds``."""
+    key = f"level.{pest}_{horizon}"
+    if key in outlook_params.entries:
+        return [float(b) for b in outlook_params[key]]
+    return [float(b) for b in outlook_params["level.bounds"]]
 
 
 def level_of(risk_score, bounds):
@@ -287,7 +295,27 @@ def _horizon_stats(outputs, pests, params, horizon_days):
         stats[pest] = {k: np.stack(v, axis=-1) for k, v in res.items()}
         # probability of at least one event by each of the first 15 lead days
         stats[pest]["daily"] = (np.cumsum(ev[:15], axis=0) > 0).mean(axis=-1).T  # (plot, lead)
+        # expected severity per lead day: member mean of event x weight
+        stats[pest]["severity"] = (ev[:15] * out["weight"][:15]).mean(axis=-1).T  # (plot, lead)
     return stats
+
+
+_HOST_KEYS = ("black_spot", "canker", "leaf_miner", "canker_exposure")
+
+
+def _host_slice(hosts: dict, sl, member=False) -> dict:
+    """The pest hosts of the plots ``sl``, with a member axis when ``member``."""
+    out = {}
+    for key in _HOST_KEYS:
+        if key in hosts:
+            a = hosts[key][:, sl]
+            out[key] = a[..., None] if member else a
+    return out
+
+
+def _host_days(hosts: dict, n_days: int) -> dict:
+    """The first ``n_days`` days of the pest hosts (the plot exposure has no days)."""
+    return {k: (v if k == "canker_exposure" else v[:n_days]) for k, v in hosts.items()}
 
 
 def _chunk(plot_idx, ctx):
@@ -296,7 +324,7 @@ def _chunk(plot_idx, ctx):
     sl = plot_idx
     obs = {k: v[:, sl] for k, v in ctx["obs"].items()}
     drv_obs = _drivers_from_arrays(ctx["obs_times"], obs, params)
-    out_obs, states = simulate_all(drv_obs, ctx["flush_obs"][:, sl], ctx["fruit_obs"][:, sl], params, pests)
+    out_obs, states = simulate_all(drv_obs, _host_slice(ctx["hosts_obs"], sl), params, pests)
     if ctx["scouting"] is not None and "mites" in states:
         given = ctx["scouting"][sl]
         states["mites"]["density"] = np.where(np.isnan(given), states["mites"]["density"], given)
@@ -310,12 +338,7 @@ def _chunk(plot_idx, ctx):
             drv = _overlay(drv, top, ctx["issue"])
         n_member = drv.shape[2]
         outputs, _ = simulate_all(
-            drv,
-            member_set["flush"][:, sl, None],
-            member_set["fruit"][:, sl, None],
-            params,
-            pests,
-            _expand_state(states, n_member),
+            drv, _host_slice(member_set["hosts"], sl, member=True), params, pests, _expand_state(states, n_member)
         )
         results[set_name] = _horizon_stats(outputs, pests, params, member_set["horizon_days"])
     # recent observed events (for curative advice) and the mite density today
@@ -477,20 +500,15 @@ def outlook(
     analog_index = np.stack([i for _, i in analogs], axis=-1)
     analog_labels = [f"past year {y} ({sources})" for y, _ in analogs]
     host_src = {}
-    flush_obs, fruit_obs, host_src["observed"] = host_arrays(
-        obs_times, plot_ids, host, params["host"], params.get("black_spot")
-    )
-    flush_fut, fruit_fut, host_src["future"] = host_arrays(
-        fut_times, plot_ids, host, params["host"], params.get("black_spot")
-    )
+    hosts_obs, host_src["observed"] = host_inputs(plots_ds, obs_times, plot_ids, host, params)
+    hosts_fut, host_src["future"] = host_inputs(plots_ds, fut_times, plot_ids, host, params)
     sets = {}
     long_labels = list(analog_labels)
     long_set = {
         "times": fut_times,
         "index": analog_index,
         "pick": None,
-        "flush": flush_fut,
-        "fruit": fruit_fut,
+        "hosts": hosts_fut,
         "horizon_days": horizon_days,
         "forecast": None,
     }
@@ -519,8 +537,7 @@ def outlook(
             "times": fut_times[: horizon_days[0]],
             "index": analog_index[: horizon_days[0]],
             "pick": pick,
-            "flush": flush_fut[: horizon_days[0]],
-            "fruit": fruit_fut[: horizon_days[0]],
+            "hosts": _host_days(hosts_fut, horizon_days[0]),
             "horizon_days": horizon_days[:1],
             "forecast": fc_drv,
         }
@@ -549,8 +566,7 @@ def outlook(
         "obs": obs,
         "record": all_arrays,
         "obs_times": obs_times.values,
-        "flush_obs": flush_obs,
-        "fruit_obs": fruit_obs,
+        "hosts_obs": hosts_obs,
         "sets": sets,
         "issue": issue,
         "scouting": scout,
@@ -618,12 +634,21 @@ def _assemble(
     p10, p90, weighted = gather("p10"), gather("p90"), gather("weighted")
     risk = score(prob, intensity, o["score.probability_weight"])
     bounds = list(o["level.bounds"])
-    level = level_of(risk, bounds)
+    by_pest = {
+        pest: {h: pest_bounds(o, pest, h) for h in HORIZONS[:n_h]} for pest in pests
+    }
+    level = np.zeros(risk.shape, np.int8)
+    for j, pest in enumerate(pests):
+        for k, h in enumerate(HORIZONS[:n_h]):
+            level[:, j, k] = level_of(risk[:, j, k], by_pest[pest][h])
     first_set = "short" if "short" in sets else "long"
     daily = np.zeros((n_p, n_pest, 15))
+    severity = np.zeros((n_p, n_pest, 15))
     for j, pest in enumerate(pests):
         d = np.concatenate([r[first_set][pest]["daily"] for r, _, _ in parts], axis=0)
         daily[:, j, : d.shape[1]] = d
+        v = np.concatenate([r[first_set][pest]["severity"] for r, _, _ in parts], axis=0)
+        severity[:, j, : v.shape[1]] = v
     recent = np.stack([np.concatenate([rc[pest] for _, rc, _ in parts]) for pest in pests], axis=1)
     reason, key, args = _reasons(pests, horizon_days, prob, expected, weighted, level, params)
     ds = xr.Dataset(
@@ -665,7 +690,7 @@ def _assemble(
         {
             "units": "1",
             "long_name": "risk level 1-5 (1 轻, 2 偏轻, 3 中等, 4 偏重, 5 大发生)",
-            "bounds": json.dumps(bounds),
+            "bounds": json.dumps(by_pest),
         },
     )
     ds["reason"] = (dims, reason, {"long_name": "why (English)"})
@@ -677,6 +702,15 @@ def _assemble(
         ("plot", "pest", "lead_day"),
         daily,
         {"units": "1", "long_name": "fraction of 15-day members with at least one event by that lead day"},
+    )
+    ds["expected_severity_daily"] = (
+        ("plot", "pest", "lead_day"),
+        severity,
+        {
+            "units": "1",
+            "long_name": "expected severity on each lead day: member mean of event x weight (events x "
+            "susceptibility; mites: density / action threshold on days above it)",
+        },
     )
     ds["days_since_event"] = (
         ("plot", "pest"),
@@ -705,6 +739,7 @@ def _assemble(
         parameter_set=parameter_set_label(params),
         issue_date=f"{issue:%Y-%m-%d}",
         level_bounds=json.dumps(bounds),
+        level_bounds_by_pest=json.dumps(by_pest),
         level_names=json.dumps(LEVEL_NAMES, ensure_ascii=False),
         probability_definition="fraction of weather members with at least one event in the horizon",
         host_state_source=host_src["future"],
@@ -865,9 +900,13 @@ def risk_calendar(plots_ds, weather, params=None, host=None, pests=None, freq: s
             "events": events.assign_attrs(units="d", long_name="event days in the period"),
             "weighted": weighted.assign_attrs(units="1", long_name="weighted events"),
             "risk_score": risk.assign_attrs(units="1", long_name="risk score 0-100"),
-            "level": xr.apply_ufunc(level_of, risk, kwargs={"bounds": list(o["level.bounds"])}).assign_attrs(
-                units="1", long_name="risk level 1-5"
-            ),
+            "level": xr.concat(
+                [
+                    xr.apply_ufunc(level_of, risk.sel(pest=pest), kwargs={"bounds": pest_bounds(o, pest, "15d")})
+                    for pest in pests
+                ],
+                dim="pest",
+            ).assign_attrs(units="1", long_name="risk level 1-5 (the pest's 15-day bounds)"),
         }
     )
     out = out.rename(time="period")

@@ -85,11 +85,11 @@ def _check_consistency(p: ParameterSet) -> None:
         )
     if "event.tmin" in p.entries and p["event.tmin"] >= p["event.tmax"]:
         raise ParameterError(f"parameter set '{p.name}': event.tmin must be below event.tmax.")
-    if "level.bounds" in p.entries:
-        bounds = list(p["level.bounds"])
+    for key in [k for k in p.entries if k == "level.bounds" or (k.startswith("level.") and p.name == "outlook")]:
+        bounds = list(p[key])
         if len(bounds) != 4 or bounds != sorted(bounds):
             raise ParameterError(
-                f"parameter set '{p.name}': level.bounds must be 4 increasing numbers, got {bounds}."
+                f"parameter set '{p.name}': {key} must be 4 increasing numbers, got {bounds}."
             )
     if "horizon.days" in p.entries:
         days = list(p["horizon.days"])

@@ -28,6 +28,10 @@ __all__ = [
     "rain_suppression",
     "heat_suppression",
     "mite_population",
+    "rolling_mean",
+    "temperature_mortality",
+    "rain_washoff",
+    "mite_predator_population",
 ]
 
 
@@ -126,3 +130,113 @@ def mite_population(n0, rm, survival, cap, mortality=0.0):
         n = n * np.exp(rm[d] * (1.0 - n / cap) - mortality) * survival[d]
         out[d] = n
     return out
+
+
+def rolling_mean(values, window: int, history=None):
+    """Mean over the last ``window`` days including today, along the first axis [same unit as ``values``].
+
+    ``history`` (window − 1, ...) gives the days before the first one; without it the first days average
+    over the days available (NaN counts as missing).
+    """
+    v = np.asarray(values, float)
+    if history is None:
+        history = np.full((window - 1,) + v.shape[1:], np.nan)
+    ext = np.concatenate([np.broadcast_to(np.asarray(history, float), (window - 1,) + v.shape[1:]), v], axis=0)
+    ok = ~np.isnan(ext)
+    cs = np.concatenate([np.zeros((1,) + v.shape[1:]), np.cumsum(np.where(ok, ext, 0.0), axis=0)], axis=0)
+    cn = np.concatenate([np.zeros((1,) + v.shape[1:]), np.cumsum(ok, axis=0)], axis=0)
+    n = cn[window:] - cn[:-window]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, (cs[window:] - cs[:-window]) / np.maximum(n, 1), np.nan)
+
+
+def temperature_mortality(tmax_c, tmean_c, heat_tmax_c, heat_rate, cold_tmean_c, cold_rate):
+    """Daily mortality rate of active mites from heat and cold [d⁻¹].
+
+    ``m = heat_rate · max(0, Tmax − heat_tmax) + cold_rate · max(0, cold_tmean − T̄)``: rising sharply with
+    every degree above ~30–32 °C (heat-shocked *P. citri* females live shorter the hotter and longer the
+    exposure, Yang, Huang & Wang 2014 [M5]; unfavourable above 30 °C [M4]) and below ~10–12 °C
+    (unfavourable below 10 °C [M4]); science note decisions §3.1.
+
+    Parameters
+    ----------
+    tmax_c, tmean_c : array-like, daily maximum and mean temperature [°C]
+    heat_tmax_c, cold_tmean_c : float [°C]
+    heat_rate, cold_rate : float [d⁻¹ °C⁻¹]
+    """
+    tmax = np.nan_to_num(np.asarray(tmax_c, float), nan=heat_tmax_c)
+    tmean = np.nan_to_num(np.asarray(tmean_c, float), nan=cold_tmean_c)
+    return heat_rate * np.maximum(0.0, tmax - heat_tmax_c) + cold_rate * np.maximum(0.0, cold_tmean_c - tmean)
+
+
+def rain_washoff(precip_mm, start_mm, per_mm):
+    """Survival of active mites through a day's rain [1]: ``exp(−per_mm · max(0, P − start_mm))``.
+
+    Light rain washes off little; a concentrated rain of 20–30 mm cuts active mites by more than half
+    ([M4], science note decisions §3.1; check-value 11: 30 mm → ×≤ 0.5).
+
+    Parameters
+    ----------
+    precip_mm : array-like, daily rain [mm]
+    start_mm : float, rain below which nothing is washed off [mm]
+    per_mm : float, wash-off rate per mm above ``start_mm`` [mm⁻¹]
+    """
+    p = np.nan_to_num(np.asarray(precip_mm, float))
+    return np.exp(-per_mm * np.maximum(0.0, p - start_mm))
+
+
+def mite_predator_population(
+    n0,
+    p0,
+    rm,
+    mortality,
+    survival,
+    cap,
+    attack,
+    half_saturation,
+    efficiency,
+    predator_death,
+    predator_floor,
+    activity=None,
+    prey_floor=0.0,
+):
+    """Daily densities of citrus red mite and its predators (phytoseiid mites, *Stethorus*) [per leaf].
+
+    Prey: ``N' = N · exp(rm·(1 − N/cap) − m − a·P/(N + h)) · S`` (Holling type II predation: each predator
+    eats up to ``a`` mites a day, half of that at N = h); predators:
+    ``P' = max(P_floor, P · exp(ε·a·N/(N + h) − δ))`` (numerical response with conversion ε, death rate δ).
+
+    Parameters
+    ----------
+    n0, p0 : array-like (...)
+        Mite and predator densities at the start [per leaf].
+    rm, mortality, survival : arrays (days, ...)
+        Intrinsic rate [d⁻¹], extra mortality (temperature, background) [d⁻¹], survival multiplier (rain) [1].
+    cap : float, logistic level-off density [mites/leaf]
+    attack : float, prey eaten per predator per day at saturation [d⁻¹] (150–160 females in a 41–42 d
+        life: ≈ 3.7 d⁻¹, [M4])
+    half_saturation : float [mites/leaf]
+    efficiency : float, predators produced per prey eaten [1]
+    predator_death : float [d⁻¹] (1/41.5 d life, [M4])
+    predator_floor : float, background predators immigrating from cover crops and hedges [per leaf]
+    activity : array (days, ...), optional
+        Predator activity [0–1] scaling the attack rate and the numerical response (predators slow down in
+        the cold like their prey); 1 when omitted.
+    prey_floor : float, lowest mite density (immigration from hedges and untreated trees) [mites/leaf]
+
+    Returns
+    -------
+    (mites, predators) : arrays (days, ...) at the end of each day.
+    """
+    n = np.array(np.broadcast_to(np.asarray(n0, float), rm.shape[1:]), copy=True)
+    p = np.array(np.broadcast_to(np.asarray(p0, float), rm.shape[1:]), copy=True)
+    out_n, out_p = np.empty(rm.shape), np.empty(rm.shape)
+    act = np.ones(rm.shape) if activity is None else np.broadcast_to(activity, rm.shape)
+    for d in range(rm.shape[0]):
+        a = attack * act[d]
+        functional = n / (n + half_saturation)
+        n_next = n * np.exp(rm[d] * (1.0 - n / cap) - mortality[d] - a * p / (n + half_saturation)) * survival[d]
+        p = np.maximum(predator_floor, p * np.exp(efficiency * a * functional - predator_death))
+        n = np.maximum(n_next, prey_floor)
+        out_n[d], out_p[d] = n, p
+    return out_n, out_p
