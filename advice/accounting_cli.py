@@ -1,9 +1,9 @@
 """``orchard account``: the season's pesticide and carbon account against the calendar-spray baseline.
 
 Beside the recorded account it shows the *projected* account of the advised programme when a season replay
-is stored (``ORCHARD_HOME/replays/<season>-advice/``). ``--json`` prints ``{"season", "by", "recorded": [rows],
-"note", "projected": {...} or null, "projected_note"}``; a plot or group with nothing recorded has null
-reductions and ``note`` says so.
+is stored (``ORCHARD_HOME/replays/<season>-advice/``). ``--json`` prints ``{"season", "by", "recorded":
+[rows], "note", "projected": {...} or null, "projected_note"}``; a plot or group with nothing recorded has
+null reductions and ``note`` says so.
 
 ``advice/cli.py`` calls :func:`register_accounting`. Heavy modules are imported inside the command.
 """
@@ -104,7 +104,8 @@ def register_accounting(app: typer.Typer) -> None:
             return
         columns = (*GROUP_COLUMNS[by], *TABLE_METRICS, "reduction_tfi_pct", "reduction_field_eiq_per_ha_pct",
                    "reduction_co2e_kg_per_ha_pct")
-        print_records(records, columns, False, title=f"season account {season} (recorded, vs calendar baseline)")
+        print_records(records, columns, False,
+                      title=f"season account {season} (recorded, vs calendar baseline)")
         if projected is None:
             err.print(projected_note, markup=False)
         else:

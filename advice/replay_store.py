@@ -73,7 +73,8 @@ class Replay:
         return png if png.is_file() else None
 
     def programme(self, name: str) -> dict:
-        """``{measure: {"median", "p10", "p90"}}`` of the ``advice`` or ``calendar`` programme ({} if absent)."""
+        """``{measure: {"median", "p10", "p90"}}`` of the ``advice`` or ``calendar`` programme ({} if
+        absent)."""
         return dict(self.summary.get("programmes", {}).get(name) or {})
 
 
@@ -164,7 +165,8 @@ def read_replay_dir(folder: str | os.PathLike, expect: tuple[int, str] | None = 
     try:
         summary["season"] = int(summary["season"])
     except (TypeError, ValueError):
-        raise InputError(f"{path}: season {summary['season']!r} is not a year; run the replay again.") from None
+        raise InputError(f"{path}: season {summary['season']!r} is not a year; run the replay "
+                         "again.") from None
     if summary["follow"] not in FOLLOWS:
         raise InputError(f"{path}: follow {summary['follow']!r} is not one of {', '.join(FOLLOWS)}.")
     if expect is not None and (summary["season"], summary["follow"]) != expect:

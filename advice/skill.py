@@ -54,8 +54,8 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def skill_parameters(path: str | os.PathLike | None = None, session=None):
-    """The outbreak definitions: the shipped ``skill.toml``, a file in its schema, or the latest version stored
-    in the database under its name, as an :class:`orchard.params.ParameterSet`."""
+    """The outbreak definitions: the shipped ``skill.toml``, a file in its schema, or the latest version
+    stored in the database under its name, as an :class:`orchard.params.ParameterSet`."""
     from orchard import params
 
     shipped = params.load_parameters(SKILL_FILE)
@@ -154,8 +154,8 @@ def check_observations(frame: pd.DataFrame, known_plots, where: str = "observati
         raw = _text(record.get(measure))
         if not raw:
             if _text(record.get(other)):
-                raise InputError(f"{at}: a {pest} observation takes {measure}, not {other}; move the value to "
-                                 f"column {measure}.")
+                raise InputError(f"{at}: a {pest} observation takes {measure}, not {other}; move the value "
+                                 f"to column {measure}.")
             raise InputError(f"{at}: column {measure} is empty; a {pest} observation needs "
                              + ("the mean mites per leaf." if measure == "mites_per_leaf"
                                 else "the share of leaves or fruit affected in %."))
@@ -193,13 +193,14 @@ def forecasts_from_status(status: pd.DataFrame) -> pd.DataFrame:
         for pest, horizons in pests.items():
             level = ((horizons or {}).get("15d") or {}).get("level")
             if level is not None:
-                rows.append({"plot_id": str(record["plot_id"]), "issued_on": pd.Timestamp(record["issued_on"]),
-                             "pest": pest, "level_15d": float(level)})
+                rows.append({"plot_id": str(record["plot_id"]), "pest": pest, "level_15d": float(level),
+                             "issued_on": pd.Timestamp(record["issued_on"])})
     return _forecasts(pd.DataFrame(rows, columns=list(FORECAST_COLUMNS)))
 
 
 def forecasts_from_weekly(weekly: pd.DataFrame) -> pd.DataFrame:
-    """Forecasts from a season replay's ``weekly.csv`` (``plot_id``, ``issued_on``, ``pest``, ``level_15d``)."""
+    """Forecasts from a season replay's ``weekly.csv`` (``plot_id``, ``issued_on``, ``pest``,
+    ``level_15d``)."""
     frame = weekly[list(FORECAST_COLUMNS)].copy()
     frame["plot_id"] = frame["plot_id"].astype(str)
     frame["issued_on"] = pd.to_datetime(frame["issued_on"])
@@ -214,7 +215,8 @@ def _forecasts(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(["issued_on", "plot_id", "pest"]).reset_index(drop=True)
 
 
-def match_forecasts(observations: pd.DataFrame, forecasts: pd.DataFrame, max_lead_days: float) -> pd.DataFrame:
+def match_forecasts(observations: pd.DataFrame, forecasts: pd.DataFrame,
+                    max_lead_days: float) -> pd.DataFrame:
     """Each observation with the forecast issued before it.
 
     The latest forecast for the same plot and pest issued 0 to ``max_lead_days`` days before the observation

@@ -62,7 +62,8 @@ def read_observations_csv(path: Path):
 
     check_input_file(path, "observation CSV")
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=True)
+        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig",
+                           skipinitialspace=True)
     except UnicodeDecodeError:
         raise InputError(f"{path}: the file is not UTF-8 text; save it as 'CSV UTF-8'.") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
@@ -77,8 +78,9 @@ def _stored_forecasts(session, user: str | None, start, end):
     from advice import skill
     from orchard import results, store
 
-    query = (select(store.AdviceRun).where(store.AdviceRun.issued_on >= start, store.AdviceRun.issued_on <= end)
-             .order_by(store.AdviceRun.issued_on, store.AdviceRun.created_utc))
+    run = store.AdviceRun
+    query = (select(run).where(run.issued_on >= start, run.issued_on <= end)
+             .order_by(run.issued_on, run.created_utc))
     frames = []
     for run in session.scalars(query).all():
         if user is not None:
@@ -166,9 +168,9 @@ def _print(report: dict, as_json: bool) -> None:
 
     report = {**report, "skill": [{k: _plain(v) for k, v in r.items()} for r in report["skill"]]}
     if report["n_unmatched"]:
-        err.print(f"{report['n_unmatched']} of {report['n_observations']} observations have no forecast issued "
-                  f"0-{report['max_lead_days']:g} days before them and are not scored ({report['forecasts']}).",
-                  markup=False)
+        err.print(f"{report['n_unmatched']} of {report['n_observations']} observations have no forecast "
+                  f"issued 0-{report['max_lead_days']:g} days before them and are not scored "
+                  f"({report['forecasts']}).", markup=False)
     if report["stored"]:
         err.print(f"{report['stored']} observations stored.", markup=False)
     if as_json:

@@ -627,17 +627,19 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "staff.acc.col.reduction_field_eiq_per_ha_pct": "EIQ reduction (%)",
         "staff.acc.col.reduction_co2e_kg_per_ha_pct": "CO2e reduction (%)",
         "staff.acc.col.n_plots_recorded": "Plots with records",
-        "staff.acc.some_unrecorded": "{missing} of {total} plots have no applications recorded in {season}: "
-                                     "they have no reduction figure, and the totals count only the plots with "
-                                     "records.",
+        "staff.acc.some_unrecorded": "{missing} of {total} plots have no applications recorded in "
+                                     "{season}: they have no reduction figure, and the totals count only "
+                                     "the plots with records.",
         "staff.acc.no_chart": "No reduction to chart: nothing was recorded.",
         "staff.acc.projected": "Projected account of the advised programme (season replay)",
-        "staff.acc.projected_intro": "Following the weekly advice (the first product each time) against the "
-                                     "calendar programme on the same weather: median and 10-90 % range over the "
-                                     "plots. Simulated, not recorded.",
-        "staff.acc.projected_meta": "Replay of {season} (following the {follow}): {plots} plots, made {created}.",
-        "staff.acc.no_replay": "There is no season replay of {season}, so no projected account of the advised "
-                               "programme; make one with `orchard replay --season {season} --follow advice`.",
+        "staff.acc.projected_intro": "Following the weekly advice (the first product each time) against "
+                                     "the calendar programme on the same weather: median and 10-90 % range "
+                                     "over the plots. Simulated, not recorded.",
+        "staff.acc.projected_meta": "Replay of {season} (following the {follow}): {plots} plots, made "
+                                    "{created}.",
+        "staff.acc.no_replay": "There is no season replay of {season}, so no projected account of the "
+                               "advised programme; make one with `orchard replay --season {season} "
+                               "--follow advice`.",
         "staff.acc.follow.advice": "advice",
         "staff.acc.follow.calendar": "calendar programme",
         "staff.acc.season_chart": "The replayed season: risk, sprays and protection per pest",
@@ -657,15 +659,16 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "staff.acc.measure.unprotected_events": "Unprotected infection events",
         # scouting
         "staff.scout.title": "Scouting observations",
-        "staff.scout.intro": "Record field scouting: mean mites per leaf for citrus red mite, the share of leaves or "
-                             "fruit with lesions (%) for black spot and canker, of mined leaves (%) for leaf miner. "
-                             "`orchard skill` scores the forecasts' hit rate, false alarms and lead time on them.",
+        "staff.scout.intro": "Record field scouting: mean mites per leaf for citrus red mite, the share "
+                             "of leaves or fruit with lesions (%) for black spot and canker, of mined leaves "
+                             "(%) for leaf miner. `orchard skill` scores the forecasts' hit rate, false "
+                             "alarms and lead time on them.",
         "staff.scout.plot": "Plot",
         "staff.scout.date": "Date scouted",
         "staff.scout.pest": "Pest or disease",
         "staff.scout.value": "Value",
-        "staff.scout.value_help": "Mites: mean mites per leaf; black spot, canker: leaves or fruit with lesions "
-                                  "(%); leaf miner: mined leaves (%).",
+        "staff.scout.value_help": "Mites: mean mites per leaf; black spot, canker: leaves or fruit with "
+                                  "lesions (%); leaf miner: mined leaves (%).",
         "staff.scout.observer": "Scouted by",
         "staff.scout.note": "Note",
         "staff.scout.save": "Save this observation",
@@ -673,14 +676,14 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "staff.scout.saved": "{n} scouting observations saved.",
         "staff.scout.upload": "Upload a scouting sheet (CSV)",
         "staff.scout.upload_help": "Columns: plot_id, date (YYYY-MM-DD), pest (black_spot, canker, mites, "
-                                   "leaf_miner), mites_per_leaf or incidence_pct, optional observer and note. "
-                                   "Nothing is saved unless every row is correct.",
+                                   "leaf_miner), mites_per_leaf or incidence_pct, optional observer and "
+                                   "note. Nothing is saved unless every row is correct.",
         "staff.scout.file": "Scouting sheet",
         "staff.scout.store_file": "Check and save the whole sheet",
         "staff.scout.stored": "Stored observations",
         "staff.scout.none": "No scouting observation is stored yet.",
-        "staff.scout.skill_help": "`orchard skill` gives the forecasts' hit rate, false alarms and mean lead time "
-                                  "per pest and season.",
+        "staff.scout.skill_help": "`orchard skill` gives the forecasts' hit rate, false alarms and mean lead "
+                                  "time per pest and season.",
         "staff.scout.col.observed_on": "Date",
         "staff.scout.col.plot_id": "Plot",
         "staff.scout.col.pest": "Pest",

@@ -84,8 +84,8 @@ def upload(engine, user: dict, plots: list[str], lang: str) -> None:
             frame = pd.read_csv(sheet, dtype=str, keep_default_na=False, encoding="utf-8-sig",
                                 skipinitialspace=True)
         except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError):
-            raise OrchardError(f"{sheet.name}: the file is not a readable UTF-8 CSV; save it as 'CSV UTF-8'.") \
-                from None
+            raise OrchardError(f"{sheet.name}: the file is not a readable UTF-8 CSV; save it as "
+                               "'CSV UTF-8'.") from None
         n = store_rows(engine, user["user_id"], frame, plots, where=sheet.name)
     except OrchardError as exc:
         st.error(t("staff.error", lang, error=sd.one_sentence(exc)))

@@ -70,7 +70,8 @@ def main() -> None:
     if n_apps == 0 or n_recorded == 0:
         st.warning(t("staff.acc.no_applications", lang, season=season))
     elif n_recorded < n_plots:
-        st.info(t("staff.acc.some_unrecorded", lang, season=season, missing=n_plots - n_recorded, total=n_plots))
+        st.info(t("staff.acc.some_unrecorded", lang, season=season, missing=n_plots - n_recorded,
+                  total=n_plots))
     if user["role"] == "extension" and by == "grower":
         st.caption(t("staff.acc.pseudonyms", lang))
     shown = table[[c for c in SHOWN if c in table.columns]].round(2)
@@ -83,7 +84,8 @@ def main() -> None:
                   for m in CHART_METRICS if f"reduction_{m}_pct" in measured}
     st.subheader(t("staff.acc.chart", lang))
     if reductions and not measured.empty:
-        st.bar_chart(pd.DataFrame(reductions, index=measured[group].astype(str)), stack=False, horizontal=True)
+        st.bar_chart(pd.DataFrame(reductions, index=measured[group].astype(str)), stack=False,
+                     horizontal=True)
         st.caption(t("staff.acc.chart_help", lang))
     else:
         st.caption(t("staff.acc.no_chart", lang))
@@ -98,7 +100,8 @@ def recorded_means(table: pd.DataFrame) -> dict:
     area = measured["area_recorded_ha"].to_numpy(dtype=float)
     if measured.empty or area.sum() <= 0:
         return {}
-    return {m: float((measured[m].to_numpy(dtype=float) * area).sum() / area.sum()) for m in sd.ACCOUNT_METRICS}
+    return {m: float((measured[m].to_numpy(dtype=float) * area).sum() / area.sum())
+            for m in sd.ACCOUNT_METRICS}
 
 
 def projected_section(lang: str, season: int, table: pd.DataFrame) -> None:
@@ -121,9 +124,9 @@ def projected_section(lang: str, season: int, table: pd.DataFrame) -> None:
     rows = []
     for m in projected["measures"]:
         p10, p90 = m["advice_p10"], m["advice_p90"]
+        known = m["measure"] in accounting.REPLAY_MEASURES
         rows.append({
-            "measure": t(f"staff.acc.measure.{m['measure']}", lang) if m["measure"] in accounting.REPLAY_MEASURES
-            else m["measure"],
+            "measure": t(f"staff.acc.measure.{m['measure']}", lang) if known else m["measure"],
             "recorded": recorded.get(m["account_metric"]) if m["account_metric"] else None,
             "advice_median": m["advice_median"],
             "advice_range": "–" if p10 is None or p90 is None else f"{p10:.3g} – {p90:.3g}",

@@ -9,11 +9,12 @@ from pathlib import Path
 import pandas as pd
 
 #: The programmes of the hand-made summary (median, p10, p90 over the plots).
-ADVICE = {"sprays": (5, 4, 7), "tfi": (7.8, 6.0, 9.5), "kg_ai_ha": (6.6, 5.0, 8.0), "kg_cu_ha": (2.1, 1.5, 3.0),
-          "field_eiq": (180.0, 150.0, 220.0), "kg_co2e_ha": (95.0, 80.0, 110.0),
+ADVICE = {"sprays": (5, 4, 7), "tfi": (7.8, 6.0, 9.5), "kg_ai_ha": (6.6, 5.0, 8.0),
+          "kg_cu_ha": (2.1, 1.5, 3.0), "field_eiq": (180.0, 150.0, 220.0), "kg_co2e_ha": (95.0, 80.0, 110.0),
           "cost_cny_per_mu": (120.0, 100.0, 150.0), "unprotected_events": (1, 0, 2)}
 CALENDAR = {"sprays": (8, 8, 8), "tfi": (13.0, 13.0, 13.0), "kg_ai_ha": (11.1, 11.1, 11.1),
-            "kg_cu_ha": (3.0, 3.0, 3.0), "field_eiq": (300.0, 300.0, 300.0), "kg_co2e_ha": (150.0, 150.0, 150.0),
+            "kg_cu_ha": (3.0, 3.0, 3.0), "field_eiq": (300.0, 300.0, 300.0),
+            "kg_co2e_ha": (150.0, 150.0, 150.0),
             "cost_cny_per_mu": (200.0, 200.0, 200.0), "unprotected_events": (1, 1, 2)}
 
 
@@ -27,7 +28,8 @@ def write_replay(home, season: int = 2016, follow: str = "advice", plot_ids=("CT
     folder = Path(home) / "replays" / f"{season}-{follow}"
     folder.mkdir(parents=True, exist_ok=True)
     ratio = {m: ADVICE[m][0] / CALENDAR[m][0] for m in ("sprays", "tfi", "kg_ai_ha")}
-    summary = {"season": season, "follow": follow, "district": None, "created": f"{season + 10}-12-07T21:00:00Z",
+    summary = {"season": season, "follow": follow, "district": None,
+               "created": f"{season + 10}-12-07T21:00:00Z",
                "plots": len(plot_ids), "programmes": {"advice": _stats(ADVICE), "calendar": _stats(CALENDAR)},
                "ratio_to_calendar": ratio, "bundle": {"pests": 1}, "seconds": 95.0}
     (folder / "summary.json").write_text(json.dumps(summary), encoding="utf-8")

@@ -182,7 +182,8 @@ def test_nothing_recorded_gives_no_reduction_for_plots_and_groups():
     assert t.loc["P1", "n_plots_recorded"] == 1 and t.loc["P2", "n_plots_recorded"] == 0
     assert np.isfinite(t.loc["P1", "reduction_tfi_pct"])
     for metric in acc.METRICS:
-        assert np.isnan(t.loc["P2", f"reduction_{metric}_pct"]) and np.isnan(t.loc["P2", f"reduction_{metric}"])
+        assert np.isnan(t.loc["P2", f"reduction_{metric}_pct"])
+        assert np.isnan(t.loc["P2", f"reduction_{metric}"])
     assert t.loc["P2", "tfi"] == 0 and t.loc["P2", "baseline_tfi"] == 1.0   # the record says zero, the
     # calendar one, but the difference is not a measured cut.
     # The district counts its recorded plot only: P1's TFI 1.5 against P1's baseline 1, not 1.5 x 2 ha
@@ -315,7 +316,8 @@ def test_cli_account_per_plot_against_baseline(account_home):
 
 
 def test_cli_account_extension_gets_pseudonyms_grower_gets_own(account_home):
-    rows = run_account("--season", "2016", "--by", "grower", "--user", "extension_county", "--json")["recorded"]
+    rows = run_account("--season", "2016", "--by", "grower", "--user", "extension_county",
+                       "--json")["recorded"]
     assert sorted(r["grower"] for r in rows) == ["grower 1", "grower 2", "grower 3"]
     assert not any("grower_" in str(v) for r in rows for v in r.values())
     own = run_account("--season", "2016", "--user", "grower_wang", "--json")["recorded"]
@@ -335,8 +337,8 @@ def test_cli_account_nothing_recorded_has_no_reduction(account_home):
     assert row["n_applications"] == 0 and row["n_plots_recorded"] == 0
     assert all(row[f"reduction_{m}_pct"] is None and row[f"reduction_{m}"] is None for m in acc.METRICS)
     assert row["baseline_tfi"] == pytest.approx(13.0)
-    assert out["note"] == ("no applications were recorded in 2015, so there is no reduction figure; record the "
-                           "season's sprays (orchard applications add) to measure one.")
+    assert out["note"] == ("no applications were recorded in 2015, so there is no reduction figure; record "
+                           "the season's sprays (orchard applications add) to measure one.")
     assert out["projected"] is None
     assert "orchard replay --season 2015 --follow advice" in out["projected_note"]
     # Some plots recorded: the district counts the recorded plot only, and says so.
@@ -399,7 +401,8 @@ def test_replay_store_reads_and_lists(tmp_path):
     ("plots.csv:programme,plot_id\nadvice,CT01\n", r"plots.csv has no column 'sprays'"),
     ("weekly.csv:", r"the replay has no weekly.csv"),
     ("weekly.csv:plot_id,issued_on,pest,level_15d,level_1m,level_3m,probability_15d,decision,protected_until,"
-     "product_id\nCT01,someday,mites,4,4,3,0.8,spray,,\n", r"weekly.csv row 2: issued_on 'someday' is not a date"),
+     "product_id\nCT01,someday,mites,4,4,3,0.8,spray,,\n",
+     r"weekly.csv row 2: issued_on 'someday' is not a date"),
 ])
 def test_replay_store_bad_folders(tmp_path, damage, message):
     from advice import replay_store

@@ -1,5 +1,5 @@
-"""Skill against scouting: the counts on a small hand-made observation file (tests/data/skill/, each row's note
-says what it must score), the same from stored runs and from a replay's weekly.csv, and every kind of bad
+"""Skill against scouting: the counts on a small hand-made observation file (tests/data/skill/, each row's
+note says what it must score), the same from stored runs and from a replay's weekly.csv, and every kind of bad
 input as one sentence with exit code 2 and nothing stored."""
 
 from __future__ import annotations
@@ -53,7 +53,8 @@ def observations(test_data_dir):
 
 @pytest.fixture
 def forecasts(test_data_dir):
-    return skill.forecasts_from_weekly(pd.read_csv(test_data_dir / "skill" / FORECASTS, dtype={"plot_id": str}))
+    weekly = pd.read_csv(test_data_dir / "skill" / FORECASTS, dtype={"plot_id": str})
+    return skill.forecasts_from_weekly(weekly)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -109,21 +110,25 @@ GOOD = "CT01,2016-04-05,mites,3.0,,Zhao,\n"
 
 
 @pytest.mark.parametrize("row, message", [
-    ("CT99,2016-04-05,mites,1,,,", "row 3: plot_id 'CT99' is not a known plot; check the id (orchard plots)."),
+    ("CT99,2016-04-05,mites,1,,,",
+     "row 3: plot_id 'CT99' is not a known plot; check the id (orchard plots)."),
     (",2016-04-05,mites,1,,,", "row 3: column plot_id is empty; give the plot's id."),
-    ("CT01,2016-04-05,aphids,1,,,", "row 3: pest 'aphids' is not one of black_spot, canker, mites, leaf_miner; "
-                                    "correct the column pest."),
-    ("CT01,2016-04-05,mites,-1,,,", "row 3: mites_per_leaf -1 is negative; a count or a share cannot be below 0."),
-    ("CT01,2016-04-05,canker,,120,,", "row 3: incidence_pct 120 is above 100 %; give the share of leaves or fruit "
-                                      "affected in % (0-100)."),
+    ("CT01,2016-04-05,aphids,1,,,",
+     "row 3: pest 'aphids' is not one of black_spot, canker, mites, leaf_miner; correct the column pest."),
+    ("CT01,2016-04-05,mites,-1,,,",
+     "row 3: mites_per_leaf -1 is negative; a count or a share cannot be below 0."),
+    ("CT01,2016-04-05,canker,,120,,",
+     "row 3: incidence_pct 120 is above 100 %; give the share of leaves or fruit affected in % (0-100)."),
     ("CT01,2016-04-05,mites,many,,,", "row 3: mites_per_leaf 'many' is not a number; write e.g. 1.5."),
-    ("CT01,2016-04-05,leaf_miner,,nan,,", "row 3: incidence_pct 'nan' is not a number; write e.g. 12 (for 12 %)."),
+    ("CT01,2016-04-05,leaf_miner,,nan,,",
+     "row 3: incidence_pct 'nan' is not a number; write e.g. 12 (for 12 %)."),
     ("CT01,05/04/2016,mites,1,,,", "row 3: date '05/04/2016' is not a date; write it as YYYY-MM-DD."),
     ("CT01,2016-02-30,mites,1,,,", "row 3: date '2016-02-30' is not a date; write it as YYYY-MM-DD."),
     ("CT01,2016-04-05,mites,,,,", "row 3: column mites_per_leaf is empty; a mites observation needs the mean "
                                   "mites per leaf."),
-    ("CT01,2016-04-05,black_spot,2,,,", "row 3: a black_spot observation takes incidence_pct, not mites_per_leaf; "
-                                        "move the value to column incidence_pct."),
+    ("CT01,2016-04-05,black_spot,2,,,",
+     "row 3: a black_spot observation takes incidence_pct, not mites_per_leaf; move the value to column "
+     "incidence_pct."),
 ])
 def test_bad_rows_are_one_sentence(row, message):
     frame = pd.read_csv(pd.io.common.StringIO(HEADER + GOOD + row + "\n"), dtype=str, keep_default_na=False)
@@ -135,7 +140,8 @@ def test_bad_rows_are_one_sentence(row, message):
 @pytest.mark.parametrize("text, message", [
     ("plot_id,date,mites_per_leaf\nCT01,2016-04-05,1\n", "obs.csv: there is no column 'pest'"),
     ("plot_id,date,pest\nCT01,2016-04-05,mites\n", "obs.csv: there is no measure column"),
-    ("plot_id,date,pest,mites_per_leaf,count\nCT01,2016-04-05,mites,1,3\n", "obs.csv: column 'count' is not known"),
+    ("plot_id,date,pest,mites_per_leaf,count\nCT01,2016-04-05,mites,1,3\n",
+     "obs.csv: column 'count' is not known"),
     (HEADER, "obs.csv: there are no observations below the header"),
 ])
 def test_bad_files_are_one_sentence(text, message):
@@ -161,8 +167,8 @@ def store_runs(forecasts_csv):
             for plot_id, rows in day.groupby("plot_id"):
                 pests = {r.pest: {"15d": {"level": int(r.level_15d), "probability": r.probability_15d}}
                          for r in rows.itertuples()}
-                session.add(store.PlotStatus(run_id=run_id, plot_id=plot_id, issued_on=pd.Timestamp(issued).date(),
-                                             results_chunk=0, pests=pests))
+                session.add(store.PlotStatus(run_id=run_id, plot_id=plot_id, results_chunk=0, pests=pests,
+                                             issued_on=pd.Timestamp(issued).date()))
 
 
 def n_stored():

@@ -50,8 +50,8 @@ def test_replay_is_shown_beside_the_recorded_account(home):
     from orchard import config, store
 
     with store.session_scope(store.init_db(config.database_url())) as db:
-        store.add_application(db, "agronomist_zhao", "CT01", product_id="mancozeb_80wp", applied_on="2016-05-01",
-                              amount=3.0, unit="kg", target="black_spot")
+        store.add_application(db, "agronomist_zhao", "CT01", product_id="mancozeb_80wp",
+                              applied_on="2016-05-01", amount=3.0, unit="kg", target="black_spot")
     folder = write_replay(home, 2016, "advice", plot_ids=("CT01", "CT02", "CT03"))
     # A season chart as the replay writes it (any PNG).
     import matplotlib
@@ -93,8 +93,8 @@ def test_malformed_replay_is_one_sentence_on_the_page(home):
     from orchard import config, store
 
     with store.session_scope(store.init_db(config.database_url())) as db:
-        store.add_application(db, "agronomist_zhao", "CT01", product_id="mancozeb_80wp", applied_on="2016-05-01",
-                              amount=3.0, unit="kg", target="black_spot")
+        store.add_application(db, "agronomist_zhao", "CT01", product_id="mancozeb_80wp",
+                              applied_on="2016-05-01", amount=3.0, unit="kg", target="black_spot")
     folder = write_replay(home, 2016, "advice")
     (folder / "summary.json").write_text("{broken", encoding="utf-8")
     at = page(ADMIN, lang="zh-CN").run()

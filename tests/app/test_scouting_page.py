@@ -1,6 +1,6 @@
-"""The agronomist's scouting page: an observation entered in the form is stored and listed; an impossible value
-is one sentence next to the form and nothing is stored. (AppTest cannot upload a file: the sheet goes through
-the same check as ``orchard skill --store``, tested in tests/advice/test_skill.py.)"""
+"""The agronomist's scouting page: an observation entered in the form is stored and listed; an impossible
+value is one sentence next to the form and nothing is stored. (AppTest cannot upload a file: the sheet goes
+through the same check as ``orchard skill --store``, tested in tests/advice/test_skill.py.)"""
 
 from __future__ import annotations
 

@@ -44,7 +44,8 @@ def upgrade() -> None:
         name=op.f('fk_scouting_observations_recorded_by_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_scouting_observations'))
     )
-    op.create_index(op.f('ix_scouting_observations_plot_id'), 'scouting_observations', ['plot_id'], unique=False)
+    op.create_index(op.f('ix_scouting_observations_plot_id'), 'scouting_observations', ['plot_id'],
+                    unique=False)
     op.create_index(op.f('ix_scouting_observations_observed_on'), 'scouting_observations', ['observed_on'],
                     unique=False)
 
