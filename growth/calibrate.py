@@ -2,13 +2,20 @@
 
 Least squares (``scipy.optimize.least_squares``, bounded by each parameter's [min, max]) on residuals in
 natural units: days for dates, mm for diameters, °Brix for sugar. Dates enter smoothly: the residual of an
-observed bloom date is how far the model's thermal time on that day is from the bloom requirement, divided
-by the day's thermal-time rate, i.e. the model's bloom error in days without the staircase of whole days
+observed bloom date is how far the model's heat sum on that day is from the bloom requirement, divided
+by the day's heat rate, i.e. the model's bloom error in days without the staircase of whole days
 (the usual way phenology models are fitted to observed dates; APSIM fits flowering and maturity this way).
+A maturity date enters the same way through the quality margin min(R/R*, TA*/TA) − 1.
+
+Fitted values stay inside each parameter's published [min, max]; a value that ends on (or within 1 % of the
+range from) a bound is reported in ``CalibrationResult.at_bounds`` and the table's warnings: the data pull it
+outside the published range, so the range, the data or the model structure needs a look.
+The weather is moved onto the slopes once, before the fit, and the fit runs without the flat-ground pass.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,7 +23,7 @@ import pandas as pd
 import xarray as xr
 from scipy.optimize import least_squares
 
-from growth import cultivars, model
+from growth import cultivars, model, slope
 from orchard import params as orchard_params
 from orchard.errors import InputError, check_input_file
 
@@ -30,9 +37,11 @@ OBSERVATION_VARIABLES = {"bloom_date": "date", "maturity_date": "date", "fruit_d
 DEFAULT_KEYS = {
     "bloom_date": ("bloom.required_gdd",),
     "fruit_diameter_mm": ("fruit.final_diameter", "fruit.midpoint_gdd", "fruit.growth_rate"),
-    "brix": ("quality.tss_intercept", "quality.tss_slope"),
-    "maturity_date": ("quality.acid_decay_rate",),
+    "brix": ("quality.tss_intercept", "quality.tss_temperature_coef"),
+    "maturity_date": ("quality.acid_rate_15c",),
 }
+#: A fitted value within this fraction of its range from a bound counts as "on the bound".
+BOUND_TOLERANCE = 0.01
 
 
 @dataclass
@@ -46,6 +55,15 @@ class CalibrationResult:
     n_observations: dict[str, int]
     values_before: dict[str, float] = field(default_factory=dict)
     values_after: dict[str, float] = field(default_factory=dict)
+    at_bounds: dict[str, str] = field(default_factory=dict)
+    seconds: float = float("nan")
+
+    @property
+    def warnings(self) -> list[str]:
+        """One sentence per fitted value that ended on a bound of its published range."""
+        return [f"{key} ended on its {side} bound ({self.values_after[key]:g}): the observations pull it outside "
+                f"its published range; check the observations, the range's source or the model before using it."
+                for key, side in self.at_bounds.items()]
 
     def table(self) -> pd.DataFrame:
         units = {"bloom_date": "d", "maturity_date": "d", "fruit_diameter_mm": "mm", "brix": "Brix"}
@@ -98,16 +116,19 @@ def residuals(ds: xr.Dataset, obs: pd.DataFrame, pset: orchard_params.ParameterS
         one = ds.sel(plot=row.plot_id)
         day = pd.Timestamp(row.date)
         if row.variable == "bloom_date":
-            gdd = one["gdd_c_d"].to_series()
-            start = pd.Timestamp(year=day.year, month=1, day=int(pset["bloom.start_doy"]))
-            cumulative = gdd[start:day].sum()
-            rate = max(float(gdd[day - pd.Timedelta(days=7):day + pd.Timedelta(days=7)].mean()), 0.5)
+            heat = one["bloom_heat_c_d"].to_series()
+            start = pd.Timestamp(year=day.year, month=1, day=1) + pd.Timedelta(days=int(pset["bloom.start_doy"]) - 1)
+            cumulative = heat[start:day].sum()
+            rate = max(float(heat[day - pd.Timedelta(days=7):day + pd.Timedelta(days=7)].mean()), 0.5)
             out["bloom_date"].append((float(pset["bloom.required_gdd"]) - cumulative) / rate)
         elif row.variable == "maturity_date":
-            ratio = one["ratio"].to_series()
-            week = ratio[day - pd.Timedelta(days=10):day + pd.Timedelta(days=10)]
-            slope = max(float(np.polyfit(np.arange(len(week)), week.to_numpy(), 1)[0]), 1e-3)
-            out["maturity_date"].append((float(pset["maturity.ratio_required"]) - float(ratio[day])) / slope)
+            # quality margin: > 0 once both the ratio and the acid criteria are met
+            margin = np.minimum(one["ratio"].to_series() / float(pset["maturity.ratio_required"]),
+                                float(pset["maturity.acid_max"]) / one["acid_pct"].to_series()) - 1.0
+            week = margin[day - pd.Timedelta(days=10):day + pd.Timedelta(days=10)].dropna()
+            slope = max(float(np.polyfit(np.arange(len(week)), week.to_numpy(), 1)[0]), 1e-4) \
+                if len(week) > 2 else 1e-2
+            out["maturity_date"].append(-float(margin.get(day, np.nan)) / slope)
         else:
             out[row.variable].append(float(one[row.variable].sel(time=day)) - row.value)
     return {v: np.asarray(r) for v, r in out.items() if r}
@@ -140,8 +161,11 @@ def calibrate(plots, weather: xr.Dataset, observations: pd.DataFrame, pset: orch
     if unknown:
         raise InputError(f"observations name plot '{unknown[0]}', which is not among the plots.")
     used = sorted(set(observations["plot_id"]))
+    started = time.perf_counter()
     plots_ds = plots_ds.sel(plot=used)
     weather = weather.sel(plot=used)
+    if slope_correction and "tmin_flat_c" not in weather:  # once, not in every model run of the fit
+        weather = slope.slope_weather(weather, plots_ds)
     observed = [v for v in OBSERVATION_VARIABLES if (observations["variable"] == v).any()]
     keys = tuple(keys) if keys else tuple(k for v in observed for k in DEFAULT_KEYS[v])
     for key in keys:
@@ -155,7 +179,7 @@ def calibrate(plots, weather: xr.Dataset, observations: pd.DataFrame, pset: orch
 
     def objective(x):
         trial = with_values(x)
-        ds = model.run(plots_ds, weather, trial, slope_correction=slope_correction)
+        ds = model.run(plots_ds, weather, trial, slope_correction=slope_correction, flat_reference=False)
         parts = residuals(ds, observations, trial)
         # Put the variables on comparable scales: a day of bloom error ~ a mm of diameter ~ 0.1 Brix.
         scale = {"bloom_date": 1.0, "maturity_date": 1.0, "fruit_diameter_mm": 1.0, "brix": 10.0}
@@ -163,19 +187,22 @@ def calibrate(plots, weather: xr.Dataset, observations: pd.DataFrame, pset: orch
 
     def rmse(x):
         trial = with_values(x)
-        parts = residuals(model.run(plots_ds, weather, trial, slope_correction=slope_correction),
-                           observations, trial)
+        parts = residuals(model.run(plots_ds, weather, trial, slope_correction=slope_correction,
+                                    flat_reference=False), observations, trial)
         return {v: float(np.sqrt(np.nanmean(r ** 2))) for v, r in parts.items()}
 
     x0 = np.clip((np.array([float(pset[k]) for k in keys]) - lower) / (upper - lower), 0.0, 1.0)
     before = rmse(x0)
     fit = least_squares(objective, x0, bounds=(0.0, 1.0), diff_step=1e-3, x_scale=1.0, max_nfev=200)
     fitted = with_values(fit.x)
+    at_bounds = {k: ("lower" if x <= BOUND_TOLERANCE else "upper")
+                 for k, x in zip(keys, fit.x, strict=True) if x <= BOUND_TOLERANCE or x >= 1.0 - BOUND_TOLERANCE}
     return CalibrationResult(
         params=orchard_params.ParameterSet(pset.name, fitted.entries), keys=keys, rmse_before=before,
         rmse_after=rmse(fit.x),
         n_observations={v: int((observations["variable"] == v).sum()) for v in observed},
-        values_before={k: float(pset[k]) for k in keys}, values_after={k: float(fitted[k]) for k in keys})
+        values_before={k: float(pset[k]) for k in keys}, values_after={k: float(fitted[k]) for k in keys},
+        at_bounds=at_bounds, seconds=time.perf_counter() - started)
 
 
 def cultivar_of_observations(plots_ds: xr.Dataset, observations: pd.DataFrame) -> str:

@@ -200,10 +200,14 @@ def growth_calibrate(
     if as_json:
         print(json.dumps({"cultivar": code, "parameter_set": result.params.name, "version": version,
                           "errors": table.to_dict("records"), "before": result.values_before,
-                          "after": result.values_after}, ensure_ascii=False, indent=1))
+                          "after": result.values_after, "at_bounds": result.at_bounds,
+                          "warnings": result.warnings, "seconds": round(result.seconds, 2)},
+                         ensure_ascii=False, indent=1))
         return
     print_records(table.to_dict("records"), list(table.columns), False, title=f"calibration of {code}")
     print_records([{"parameter": k, "before": result.values_before[k], "after": result.values_after[k]}
                    for k in result.keys], ("parameter", "before", "after"), False, title="parameters")
+    for warning in result.warnings:
+        out.print(f"warning: {warning}")
     if version is not None:
         out.print(f"saved {result.params.name} version {version}")

@@ -40,6 +40,10 @@ DEFAULT_CANOPY_COVER = 0.6
 #: Last day of year on which induction hours are counted (30 April): induction matters from its start in
 #: autumn to the spring trigger, and the hourly reconstruction is the costly part of the model.
 INDUCTION_LAST_DOY = 121
+#: Odds f/(1 − f) of the logistic fraction f = 0.8 at which fruit stage III (maturation) starts.
+STAGE3_ODDS = 4.0
+#: Flowering induction: hours at 11-15 °C counted from 1 November (Valiente & Albrigo 2004).
+FLOWER_HOURS_START_DOY = 305
 
 
 def bloom_year_of(day) -> int:
@@ -102,7 +106,8 @@ def _hours_below_daily(tmin_c, tmax_c, days, lat, lon, doy, threshold_c, utc_off
 
 
 def simulate(tmin_c, tmax_c, rs_mj_m2, times, lat, lon, canopy_cover, p: Mapping[str, np.ndarray], *, ks=None,
-             n_status=None, utc_offset_h=8.0, quality_only=False) -> dict[str, np.ndarray]:
+             n_status=None, utc_offset_h=8.0, quality_only=False, precip_mm=None,
+             young=False, concentration=None) -> dict[str, np.ndarray]:
     """One season for many plots on numpy arrays (the model core; ``run`` wraps it in xarray).
 
     Parameters
@@ -120,6 +125,14 @@ def simulate(tmin_c, tmax_c, rs_mj_m2, times, lat, lon, canopy_cover, p: Mapping
     quality_only : bool
         Only phenology and quality (the flat-ground reference, expected dates): no induction hours, carbon or
         fruit size; stage III then starts on the unstressed fruit clock.
+    precip_mm : numpy.ndarray, optional, shape (time, plot)
+        Daily rain [mm] for the October-rain term of TSS; None or NaN days count as the reference rain.
+    young : numpy.ndarray of bool, shape (plot,)
+        Young (non-bearing, < ``flush.young_tree_years`` old) trees: more flush cohorts.
+    concentration : numpy.ndarray, shape (time, plot), optional
+        Multiplier of TSS and TA from water deficit and fruit size (a full run's ``concentration``); the
+        flat-ground reference takes the slope run's, so its delay is the slope's alone. Default 1 in a
+        quality-only run.
 
     Returns
     -------
@@ -135,7 +148,9 @@ def simulate(tmin_c, tmax_c, rs_mj_m2, times, lat, lon, canopy_cover, p: Mapping
 
     # Flower-bud induction: hours below 20 °C from the foundation's diurnal model, autumn to spring only.
     bloom_start = _first_doy_index(doy, int(p["bloom.start_doy"][0]))
-    induction_start = _first_doy_index(doy, int(p["induction.start_doy"][0]))
+    # the calendar day of the start day of year in a common year (1 October is day 275 in a leap year)
+    start_day = pd.Timestamp(2001, 1, 1) + pd.Timedelta(days=int(p["induction.start_doy"][0]) - 1)
+    induction_start = int(phenology.first_index((times.month == start_day.month) & (times.day == start_day.day)))
     if induction_start > bloom_start >= 0 or induction_start < bloom_start - 366:
         induction_start = -1
     window = (doy >= int(p["induction.start_doy"][0])) | (doy <= INDUCTION_LAST_DOY)
@@ -161,37 +176,67 @@ def simulate(tmin_c, tmax_c, rs_mj_m2, times, lat, lon, canopy_cover, p: Mapping
         tmax_c, induction, p["induction.required_hours"], p["induction.trigger_tmax"][0],
         int(p["induction.trigger_days"][0])) if induction_start >= 0 else np.full(n_plot, -1)
 
-    # Bloom from thermal time since 1 January; bud break and the spring flush a month before.
-    since_start = phenology.thermal_time_since(gdd, np.full(n_plot, bloom_start))
+    # Bloom: heat sum above the bloom base temperature from 1 February (立春; He 2012: flowering follows the
+    # February-March temperatures); bud break and the spring flush a month before, not before 1 March.
+    tmean = (tmin_c + tmax_c) / 2.0
+    bloom_heat = thermal.thermal_time(tmin_c, tmax_c, p["bloom.base_temperature"], p["thermal.upper_temperature"],
+                                      1)
+    out["bloom_heat_c_d"] = bloom_heat
+    since_start = phenology.thermal_time_since(bloom_heat, np.full(n_plot, bloom_start))
     with np.errstate(invalid="ignore"):
         bloom = phenology.first_index(since_start >= p["bloom.required_gdd"])
-    bud_break = np.where(bloom >= 0, np.maximum(bloom - p["bloom.bud_break_days"].astype(int), 0), -1)
+    day = np.arange(n_time)[:, None]
+    earliest = phenology.first_index((day >= max(bloom_start, 0)) & (doy[:, None] >= p["flush.spring_earliest_doy"]))
+    bud_break = np.where(bloom >= 0, np.maximum(np.maximum(bloom - p["bloom.bud_break_days"].astype(int), 0),
+                                                np.where(earliest >= 0, earliest, 0)), -1)
+    bud_break = np.where(bloom >= 0, np.minimum(bud_break, bloom), -1)
     since_bloom = phenology.thermal_time_since(gdd, bloom)
     with np.errstate(invalid="ignore"):
         petal_fall = phenology.first_index(since_bloom >= p["fruit.petal_fall_gdd"])
         cell_division_end = phenology.first_index(since_bloom >= p["fruit.cell_division_gdd"])
     out.update(bloom_index=bloom, bud_break_index=bud_break, petal_fall_index=petal_fall,
                fruit_set_index=cell_division_end, gdd_since_bloom_c_d=since_bloom)
-    out["flowering_intensity"] = (np.minimum(induction[np.maximum(bloom, 0), np.arange(n_plot)]
-                                             / p["induction.required_hours"], 1.0)
-                                  if induction_start >= 0 else np.full(n_plot, np.nan))
-    out["flowering_intensity"] = np.where(bloom >= 0, out["flowering_intensity"], np.nan)
+    # Flowering intensity: CFMS sufficiency of the hours below 20 °C times the saturating response to the
+    # winter's hours at 11-15 °C (Valiente & Albrigo 2004; growth-realism.md section 6).
+    if induction_start >= 0:
+        band_days = (day >= induction_start) & (day < max(bloom_start, 0)) & (
+            (doy[:, None] >= FLOWER_HOURS_START_DOY) | (doy[:, None] < 100))
+        band_hours = np.nansum(np.where(band_days, thermal.hours_between_sine(
+            tmin_c, tmax_c, p["induction.band_low_temperature"], p["induction.band_high_temperature"]), 0.0),
+            axis=0)
+        sufficiency = np.minimum(induction[np.maximum(bloom, 0), np.arange(n_plot)]
+                                 / p["induction.required_hours"], 1.0)
+        intensity = sufficiency * (1.0 - np.exp(-band_hours / p["induction.band_half_hours"]))
+    else:
+        intensity = np.full(n_plot, np.nan)
+    out["flowering_intensity"] = np.where(bloom >= 0, intensity, np.nan)
 
-    # Quality clock (own base temperature) -> TSS, TA, ratio.
+    # Quality: TSS from its own thermal clock plus the autumn weather of the season; TA falls every day
+    # at a temperature-dependent rate (never stops in winter), so the ratio keeps rising to maturity.
     gdd_quality = thermal.thermal_time(tmin_c, tmax_c, p["quality.base_temperature"],
                                        p["thermal.upper_temperature"], method)
     tau_quality = phenology.thermal_time_since(gdd_quality, bloom)
     brix = fruit.tss_brix(tau_quality, p["quality.tss_intercept"], p["quality.tss_slope"],
                           p["quality.tss_curvature"])
-    acid = fruit.acid_pct(tau_quality, p["quality.acid_initial"], p["quality.acid_final"],
-                          p["quality.acid_decay_rate"])
-    out.update(brix=brix, acid_pct=acid, ratio=brix / acid)
+    brix = brix + fruit.tss_season_offset(
+        tmean, precip_mm, doy, bloom, window_start_doy=p["quality.tss_window_start_doy"],
+        window_days=p["quality.tss_window_days"], rain_start_doy=p["quality.tss_rain_start_doy"],
+        rain_days=p["quality.tss_rain_days"], temperature_ref_c=p["quality.tss_temperature_ref"],
+        temperature_coef=p["quality.tss_temperature_coef"], rain_ref_mm=p["quality.tss_rain_ref"],
+        rain_coef=p["quality.tss_rain_coef"])
+    # TA holds its peak TA0 until fruit set (end of stage I) and falls from then on.
+    with np.errstate(invalid="ignore"):
+        set_day = phenology.first_index(since_bloom >= p["fruit.cell_division_gdd"])
+    acid = fruit.acid_decline_pct(tmean, set_day, p["quality.acid_initial"], p["quality.acid_final"],
+                                  p["quality.acid_rate_15c"], p["quality.acid_q10"])
+    acid = np.where(np.isnan(acid) & ~np.isnan(since_bloom), p["quality.acid_initial"], acid)
 
-    # Stage III starts when the potential diameter reaches 90 % of its range: τ = τm + ln(9)/r.
-    stage3_tau = p["fruit.midpoint_gdd"] + np.log(9.0) / p["fruit.growth_rate"]
+    # Stage III starts when the potential diameter reaches 80 % of its range, τ = τm + ln(4)/r: October after
+    # an April bloom, when expansion slows (Bain 1958; at 90 % the winter stall of the clock put it in spring).
+    stage3_tau = p["fruit.midpoint_gdd"] + np.log(STAGE3_ODDS) / p["fruit.growth_rate"]
+    concentration = 1.0 if concentration is None else concentration
     if not quality_only:
         daylength = daylight_hours(lat[None, :], doy[:, None].astype(float))
-        tmean = (tmin_c + tmax_c) / 2.0
         gross = carbon.daily_assimilation(
             rs_mj_m2, daylength, tmean, canopy_cover, amax=p["carbon.amax"],
             light_use_efficiency=p["carbon.light_use_efficiency"],
@@ -212,47 +257,83 @@ def simulate(tmin_c, tmax_c, rs_mj_m2, times, lat, lon, canopy_cover, p: Mapping
             bell, p["carbon.demand_base_fraction"])
         ratio_sd = carbon.supply_demand_ratio(gross, respiration, demand)
         # Reserves buffer single dull days: the fruit responds to the 7-day mean ratio.
-        kernel = np.ones(7) / 7.0
-        padded = np.concatenate([np.repeat(ratio_sd[:1], 6, axis=0), ratio_sd], axis=0)
-        cumulative = np.cumsum(padded, axis=0)
-        ratio_7d = (cumulative[6:] - np.concatenate([np.zeros((1, n_plot)), cumulative[:-7]])) * kernel[0]
+        ratio_7d = phenology.running_mean(ratio_sd, 7)
         modifier = fruit.growth_modifier(ks_arr, p["fruit.water_sensitivity"], ratio_7d,
                                          p["carbon.sufficient_ratio"])
         started = ~np.isnan(since_bloom)
         tau_fruit = fruit.effective_thermal_time(gdd, modifier, started)
-        diameter = fruit.diameter_logistic(tau_fruit, p["fruit.initial_diameter"], p["fruit.final_diameter"],
-                                           p["fruit.growth_rate"], p["fruit.midpoint_gdd"])
         with np.errstate(invalid="ignore"):
             stage3 = phenology.first_index(tau_fruit >= stage3_tau)
-            in_set = started & ~(np.arange(n_time)[:, None] >= np.where(cell_division_end >= 0,
-                                                                        cell_division_end, n_time))
+            in_set = started & ~(day >= np.where(cell_division_end >= 0, cell_division_end, n_time))
         set_limit = np.where(in_set, np.minimum(modifier, 1.0), np.nan)
         with np.errstate(invalid="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # plots that never bloom: mean of nothing
-            out["fruit_set_fraction"] = p["fruit.set_fraction"] * np.nanmean(set_limit, axis=0)
+            set_modifier = np.nanmean(set_limit, axis=0)
+        out["fruit_set_fraction"] = p["fruit.set_fraction"] * set_modifier
+        # Final size the season allows, day by day: crop load (flowers x set, from fruit set on), then water
+        # deficit, heat days and carbon shortage accumulated in stages I-II (growth-realism.md section 2.2).
+        relative_load = np.nan_to_num(out["flowering_intensity"] / p["induction.reference_intensity"], nan=1.0) \
+            * set_modifier
+        load = np.where(_after_index(cell_division_end, n_time),
+                        fruit.crop_load_factor(relative_load, p["fruit.load_sensitivity"]), 1.0)
+        # Stress counts in proportion to how fast the fruit could grow that day: weight (4 L (1 - L))^2 on the
+        # logistic fraction L of the fruit clock (1 at the midpoint of stage II, ~0.1 at 90 %), so no cut-off
+        # date decides whether a dry autumn counts.
+        with np.errstate(over="ignore"):
+            fraction = 1.0 / (1.0 + np.exp(-p["fruit.growth_rate"] * (tau_fruit - p["fruit.midpoint_gdd"])))
+        weight = np.where(started, (4.0 * fraction * (1.0 - fraction)) ** 2, 0.0)
+        after_set = _after_index(cell_division_end, n_time)
+        deficit_days = np.cumsum(np.where(after_set, (1.0 - ks_arr) * weight, 0.0), axis=0)
+        heat_flags = thermal.heat_stress_days(tmin_c, tmax_c)
+        heat_days = np.cumsum(np.where(started, heat_flags * weight, 0.0), axis=0)
+        carbon_met = np.minimum(np.nan_to_num(ratio_7d, nan=1.0) / p["carbon.sufficient_ratio"], 1.0)
+        weight_sum = np.cumsum(np.where(after_set, weight, 0.0), axis=0)
+        carbon_mean = np.where(weight_sum > 0, np.cumsum(np.where(after_set, carbon_met * weight, 0.0), axis=0)
+                               / np.maximum(weight_sum, 1e-12), 1.0)
+        size_factor = fruit.potential_size_factor(
+            deficit_days, heat_days, carbon_mean, water_sensitivity=p["fruit.size_water_sensitivity"],
+            heat_sensitivity=p["fruit.size_heat_sensitivity"], carbon_exponent=p["fruit.size_carbon_exponent"])
+        potential = p["fruit.final_diameter"] * load * size_factor
+        diameter = fruit.diameter_with_potential(fraction, p["fruit.initial_diameter"], potential)
+        # Water deficit and small fruit concentrate sugar and acid alike (ratio nearly unchanged: Hutton,
+        # Landsberg & Sutton 2007; large fruit lower TSS and TA: Xi et al. 2016).
+        concentration = 1.0 + p["quality.concentration_water"] * deficit_days \
+            + p["quality.concentration_size"] * np.clip(1.0 - potential / p["fruit.final_diameter"], 0.0, None)
         out.update(assimilation_kg_co2_ha_d=gross, respiration_kg_co2_ha_d=respiration,
                    carbon_supply_demand=ratio_sd, fruit_growth_modifier=np.where(started, modifier, np.nan),
                    fruit_diameter_mm=diameter, fruit_expansion_mm_d=np.where(started, fruit.expansion_rate(
                        np.where(started, diameter, p["fruit.initial_diameter"])), np.nan),
                    ks=ks_arr, heat_stress_days=np.nansum(np.where(
-                       started & ~_after_index(stage3, n_time),
-                       thermal.heat_stress_days(tmin_c, tmax_c), 0.0), axis=0))
+                       started & ~_after_index(stage3, n_time), heat_flags, 0.0), axis=0),
+                   fruit_potential_diameter_mm=np.where(started, potential, np.nan),
+                   fruit_load_relative=np.where(bloom >= 0, relative_load, np.nan))
         out["fruit_volume_cm3"] = fruit.fruit_volume_cm3(diameter)
+        out["concentration"] = concentration
     else:
         with np.errstate(invalid="ignore"):
             stage3 = phenology.first_index(since_bloom >= stage3_tau)
-    maturity = phenology.maturity_index(out["ratio"], brix, stage3, p["maturity.ratio_required"],
-                                        p["maturity.tss_required"])
+    brix, acid = brix * concentration, acid * concentration
+    out.update(brix=brix, acid_pct=acid, ratio=brix / acid)
+    # Maturity is decided on the fruit's age and quality alone (not on the fruit-size clock's stage III, which
+    # stalls in winter and would bring back a knife-edge).
+    maturity = phenology.maturity_index(
+        out["ratio"], brix, bloom, p["maturity.ratio_required"], p["maturity.tss_required"],
+        bloom_index=bloom, min_days_after_bloom=p["maturity.min_days_after_bloom"], acid_pct=acid,
+        acid_max_pct=p["maturity.acid_max"], window_days=int(p["maturity.window_days"][0]))
     colour_break = phenology.colour_break_index(tmin_c, stage3, p["colour.night_temperature"],
                                                 p["colour.cool_sum_required"])
     out.update(stage3_index=stage3, maturity_index=maturity, colour_break_index=colour_break)
     out["stage"] = phenology.stage_codes(n_time, bud_break, bloom, petal_fall, cell_division_end, stage3,
                                          maturity)
     if not quality_only:
-        active, _ = phenology.flush_active(gdd, doy, bud_break, p["flush.interval_gdd"],
-                                           p["flush.duration_days"], p["flush.last_start_doy"])
-        out["flush_active"] = active
-        day = np.arange(n_time)[:, None]
+        starts = phenology.flush_cohorts(
+            gdd, doy, bud_break, interval_gdd=p["flush.interval_gdd"],
+            summer_flushes=int(p["flush.summer_flushes"][0]), autumn_start_doy=p["flush.autumn_start_doy"],
+            last_start_doy=p["flush.last_start_doy"], young=young)
+        durations = np.concatenate([p["flush.spring_duration_days"][None, :],
+                                    np.broadcast_to(p["flush.duration_days"], (starts.shape[0] - 1, n_plot))])
+        age, active = phenology.flush_age(starts, n_time, durations)
+        out.update(flush_active=active, flush_age_d=age)
         out["fruit_age_d"] = np.where((petal_fall >= 0) & (day >= petal_fall), day - petal_fall, np.nan)
     return out
 
@@ -267,11 +348,17 @@ def _after_index(index, n_time):
 DAILY_OUTPUTS = {
     "gdd_c_d": ("degC d", "daily thermal time on the plot"),
     "gdd_since_bloom_c_d": ("degC d", "thermal time accumulated since full bloom"),
+    "bloom_heat_c_d": ("degC d", "daily heat above the bloom base temperature (its sum from 1 February "
+                                 "decides full bloom)"),
     "induction_h": ("h", "cumulative flower-bud induction hours (below the induction threshold)"),
     "stage": ("1", "phenological stage code"),
     "flush_active": ("1", "young (susceptible) vegetative flush present"),
-    "fruit_age_d": ("d", "days since petal fall"),
+    "flush_age_d": ("d", "days since the current (youngest active) flush cohort emerged; NaN when no flush "
+                         "is young"),
+    "fruit_age_d": ("d", "days since petal fall; NaN when the tree carries no fruit of the season"),
     "fruit_diameter_mm": ("mm", "equatorial fruit diameter"),
+    "fruit_potential_diameter_mm": ("mm", "final diameter the season allows so far (crop load, water "
+                                          "deficit, heat days and carbon in stages I-II)"),
     "fruit_expansion_mm_d": ("mm/d", "fruit expansion rate (day-to-day diameter increase)"),
     "fruit_volume_cm3": ("cm3", "fruit volume (sphere of the diameter)"),
     "brix": ("Brix", "total soluble solids (TSS)"),
@@ -324,6 +411,19 @@ def _check_weather(weather: xr.Dataset, plot_ids) -> xr.Dataset:
     if len(times) < 2 or not (np.diff(times.values) == np.timedelta64(1, "D")).all():
         raise InputError("growth needs consecutive days in the weather (one row per day, no missing days).")
     return weather
+
+
+def _young_trees(plots_ds: xr.Dataset, times: pd.DatetimeIndex, p) -> np.ndarray:
+    """Per plot, whether its trees are young (< ``flush.young_tree_years``) in the season's bloom year; plots
+    without a planting year count as bearing."""
+    n = plots_ds.sizes["plot"]
+    if "planting_year" not in plots_ds:
+        return np.zeros(n, dtype=bool)
+    planted = pd.to_numeric(pd.Series(plots_ds["planting_year"].values), errors="coerce").to_numpy(float)
+    feb = times[(times.month == 2) & (times.day == 1)]
+    season = feb[0].year if len(feb) else times[-1].year
+    with np.errstate(invalid="ignore"):
+        return (season - planted) < p["flush.young_tree_years"]
 
 
 def _join_chunks(pieces: list[dict], n_plot: int) -> dict:
@@ -477,6 +577,9 @@ def run(plots, weather: xr.Dataset, params=None, ks=None, *, n_status=None, slop
     default_cover = np.isnan(cover)
     cover = np.where(default_cover, DEFAULT_CANOPY_COVER, cover)
     ks_arr = _daily_input(ks, "ks", times, plot_ids)
+    precip = (weather["precip_mm"].transpose("time", "plot").to_numpy().astype(float)
+              if "precip_mm" in weather else None)
+    young = _young_trees(plots_ds, times, p)
     n_arr = _daily_input(n_status, "n_status", times, plot_ids)
     offset = float(weather.attrs.get("utc_offset_h", 8.0))
 
@@ -490,13 +593,15 @@ def run(plots, weather: xr.Dataset, params=None, ks=None, *, n_status=None, slop
                                times, lat[cols], lon[cols], cover[cols], pc,
                                ks=None if ks_arr is None else ks_arr[:, cols],
                                n_status=None if n_arr is None else n_arr[:, cols], quality_only=dates_only,
-                               **kw))
+                               precip_mm=None if precip is None else precip[:, cols], young=young[cols], **kw))
         if dates_only:  # keep the dates (and stages), not every daily series of every member
             pieces[-1] = {k: v for k, v in pieces[-1].items() if k == "stage" or k not in DAILY_OUTPUTS}
         flat_pieces.append(simulate(arrays[flat["tmin_c"]][:, cols], arrays[flat["tmax_c"]][:, cols],
                                     arrays[flat["rs_mj_m2"]][:, cols], times, lat[cols], lon[cols],
                                     cover[cols],
-                                    pc, quality_only=True, **kw)
+                                    pc, quality_only=True,
+                                    precip_mm=None if precip is None else precip[:, cols],
+                                    concentration=pieces[-1].get("concentration"), **kw)
                            if flat_reference else None)
     result = pieces[0] if len(pieces) == 1 else _join_chunks(pieces, len(plot_ids))
     ds = xr.Dataset(coords={"plot": plot_ids, "time": times})
@@ -512,10 +617,13 @@ def run(plots, weather: xr.Dataset, params=None, ks=None, *, n_status=None, slop
     for name, (key, long_name) in DATE_OUTPUTS.items():
         ds[name] = xr.DataArray(_date(times, result[key]), dims="plot", attrs={"long_name": long_name})
     ds["flowering_intensity"] = xr.DataArray(result["flowering_intensity"], dims="plot", attrs={
-        "units": "1", "long_name": "induction hours reached at bloom over those required (capped at 1)"})
+        "units": "1", "long_name": "flowering intensity: induction hours below 20 degC over those required "
+                                   "(capped at 1) x (1 - exp(-hours at 11-15 degC Nov-Jan / H50))"})
     if not dates_only:
         ds["fruit_set_fraction"] = xr.DataArray(result["fruit_set_fraction"], dims="plot", attrs={
             "units": "1", "long_name": "fraction of flowers setting fruit (carbon and water limited)"})
+        ds["fruit_load_relative"] = xr.DataArray(result["fruit_load_relative"], dims="plot", attrs={
+            "units": "1", "long_name": "crop load relative to a normal crop (flowering intensity x fruit set)"})
         ds["heat_stress_days"] = xr.DataArray(result["heat_stress_days"], dims="plot", attrs={
             "units": "d",
             "long_name": "days with Tmax >= 35, Tmean >= 30 or Tmin >= 24 degC in fruit stages I-II"})

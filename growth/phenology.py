@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["STAGES", "colour_break_index", "cool_night_sum", "first_index", "flush_active",
-           "induction_hours", "maturity_index", "stage_codes", "thermal_time_since", "warm_spell_trigger"]
+__all__ = ["STAGES", "colour_break_index", "cool_night_sum", "first_index", "flush_active", "flush_age",
+           "flush_cohorts", "induction_hours", "maturity_index", "running_mean", "stage_codes",
+           "thermal_time_since", "warm_spell_trigger"]
 
 #: Stage codes of the ``stage`` output (CF flag_values / flag_meanings).
 STAGES = {
@@ -166,6 +167,100 @@ def flush_active(gdd_c_d, doy, spring_index, interval_gdd, duration_days, last_s
     return active, starts
 
 
+def flush_cohorts(gdd_c_d, doy, spring_index, *, interval_gdd, summer_flushes, autumn_start_doy,
+                  last_start_doy, young=False):
+    """Start days of the season's vegetative flush cohorts, tied to spring bud break.
+
+    Bearing trees (Chinese practice; science notes decisions.md section 4.1): the spring flush emerges at
+    bud break (about March); ``summer_flushes`` summer cohorts follow, each ``interval_gdd`` of thermal time
+    after the previous one started (mid-May to June at Tb 13 °C); the autumn flush is released on the first
+    day on or after ``autumn_start_doy`` (growers release one uniform autumn flush in early August). Young
+    trees (``young``) grow two more cohorts: a second summer flush and a late-autumn flush, each
+    ``interval_gdd`` after the previous one. No cohort starts before the spring flush, more than 300 days
+    after it, or after ``last_start_doy``, so none starts between November and February.
+
+    Parameters
+    ----------
+    gdd_c_d : array_like, shape (time, ...)
+        Daily thermal time [°C·d].
+    doy : array_like, shape (time,)
+        Day of year of each day.
+    spring_index : array_like of int, shape (...)
+        Day index of spring bud break, −1 = none.
+    interval_gdd : array_like
+        Thermal time between the starts of successive summer (and young-tree) cohorts [°C·d].
+    summer_flushes : int
+        Summer cohorts of a bearing tree (0–2).
+    autumn_start_doy, last_start_doy : array_like
+        Day of year from which the autumn flush is released, and after which no cohort starts.
+    young : array_like of bool, shape (...)
+        Young (non-bearing) trees.
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (cohorts, ...)
+        Start day of each possible cohort (spring, summer…, young summer, autumn, young late autumn),
+        −1 where it does not happen.
+    """
+    gdd = np.nan_to_num(np.asarray(gdd_c_d, dtype=float))
+    n_time = gdd.shape[0]
+    spring = np.asarray(spring_index)
+    shape = (n_time,) + (1,) * spring.ndim
+    doy = np.asarray(doy).reshape(shape)
+    day = np.arange(n_time).reshape(shape)
+    cumulative = np.cumsum(gdd, axis=0)
+    young = np.broadcast_to(np.asarray(young, dtype=bool), spring.shape)
+    in_season = (spring >= 0) & (day >= spring) & (day < spring + 300) & (doy <= last_start_doy)
+    before_autumn = doy < autumn_start_doy
+
+    def after(previous, allowed):
+        base = np.take_along_axis(cumulative, np.maximum(previous, 0)[None, ...], axis=0)[0]
+        with np.errstate(invalid="ignore"):
+            ok = in_season & allowed & (day > previous) & (cumulative - base >= interval_gdd)
+        return np.where(previous >= 0, first_index(ok), NOT_REACHED)
+
+    starts = [np.where(spring >= 0, spring, NOT_REACHED)]
+    for _ in range(int(summer_flushes)):
+        starts.append(after(starts[-1], before_autumn))
+    starts.append(np.where(young, after(np.max(np.stack(starts), axis=0), before_autumn), NOT_REACHED))
+    last = np.max(np.stack(starts), axis=0)
+    starts.append(first_index(in_season & (doy >= autumn_start_doy) & (day > last)))
+    starts.append(np.where(young, after(starts[-1], True), NOT_REACHED))
+    return np.stack(starts)
+
+
+def flush_age(starts, n_time: int, duration_days):
+    """Days since the current flush cohort emerged, NaN where no cohort is young, and the daily flag.
+
+    A cohort stays young (soft leaves: the host of canker and leaf miner) ``duration_days`` after it
+    emerges; where two cohorts overlap the younger one counts.
+
+    Parameters
+    ----------
+    starts : array_like of int, shape (cohorts, ...)
+        Start days (−1 = none), from :func:`flush_cohorts`.
+    n_time : int
+        Days in the series.
+    duration_days : array_like, shape (...) or (cohorts, ...)
+        Days each cohort stays young [d].
+
+    Returns
+    -------
+    age : numpy.ndarray, shape (time, ...)
+        Days since emergence of the youngest active cohort [d], NaN where none.
+    active : numpy.ndarray of bool, shape (time, ...)
+    """
+    starts = np.asarray(starts)
+    duration = np.broadcast_to(np.asarray(duration_days, dtype=float), starts.shape)
+    day = np.arange(n_time).reshape((n_time,) + (1,) * (starts.ndim - 1))
+    age = np.full((n_time,) + starts.shape[1:], np.nan)
+    for k in range(starts.shape[0]):
+        start = starts[k]
+        on = (start >= 0) & (day >= start) & (day < start + duration[k])
+        age = np.where(on, (day - start).astype(float), age)  # later cohorts overwrite: the younger wins
+    return age, ~np.isnan(age)
+
+
 def cool_night_sum(tmin_c, start_index, night_temperature_c=12.8) -> np.ndarray:
     """Sum of ``max(0, Tc − Tmin)`` from a start day: the colour-break clock (science notes section 4.2).
 
@@ -184,16 +279,43 @@ def colour_break_index(tmin_c, start_index, night_temperature_c, required_c_d) -
         return first_index(cool_night_sum(tmin_c, start_index, night_temperature_c) >= required_c_d)
 
 
-def maturity_index(ratio, tss_brix, start_index, ratio_required, tss_required) -> np.ndarray:
-    """Day of harvest maturity: TSS/TA ≥ R* and TSS ≥ S* on or after ``start_index`` (fruit stage III).
+def running_mean(values, days: int = 7) -> np.ndarray:
+    """Trailing mean over the last ``days`` days along axis 0, of the values that are not NaN (NaN where the
+    day's own value is NaN)."""
+    x = np.asarray(values, dtype=float)
+    valid = ~np.isnan(x)
+    total = np.cumsum(np.where(valid, x, 0.0), axis=0)
+    count = np.cumsum(valid, axis=0).astype(float)
+    total[days:] = total[days:] - total[:-days].copy()
+    count[days:] = count[days:] - count[:-days].copy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(valid, total / np.maximum(count, 1.0), np.nan)
 
-    Ratio standards: California ≥ 8 (fresh), Florida processing from 13, Brazil 12–13 (Volpe, Schöffel &
-    Barbosa 2000/2002).
+
+def maturity_index(ratio, tss_brix, start_index, ratio_required, tss_required, *, bloom_index=None,
+                   min_days_after_bloom=0, acid_pct=None, acid_max_pct=np.inf, window_days=1) -> np.ndarray:
+    """Day of harvest maturity: TSS/TA ≥ R*, TSS ≥ S* (and TA ≤ TA*) on or after ``start_index`` (fruit
+    stage III) and at least ``min_days_after_bloom`` after full bloom, each on a ``window_days`` trailing
+    mean.
+
+    Standards: navel harvest maturity TSS ≥ 11 %, TA ≤ 0.9 % (T/HNSGJXH 0009-2022); ratio standards
+    California ≥ 8 (fresh), Florida processing from 13, Brazil 12–13 (Volpe, Schöffel & Barbosa 2000/2002).
+    The minimum fruit age keeps the decision off the summer part of the ratio curve (Midknight Valencia is
+    harvested 360–400 d after flowering: Li et al. 2023, *Sci. Technol. Food Ind.* 44(19):390–400).
     """
-    ratio = np.asarray(ratio, dtype=float)
+    ratio = running_mean(ratio, window_days) if window_days > 1 else np.asarray(ratio, dtype=float)
+    tss = running_mean(tss_brix, window_days) if window_days > 1 else np.asarray(tss_brix, dtype=float)
     started = _after(start_index, ratio.shape[0])
+    if bloom_index is not None:
+        bloom_index = np.asarray(bloom_index)
+        started &= _after(np.where(bloom_index >= 0, bloom_index + np.asarray(min_days_after_bloom, dtype=int),
+                                   NOT_REACHED), ratio.shape[0])
     with np.errstate(invalid="ignore"):
-        return first_index(started & (ratio >= ratio_required) & (np.asarray(tss_brix) >= tss_required))
+        ok = started & (ratio >= ratio_required) & (tss >= tss_required)
+        if acid_pct is not None:
+            acid = running_mean(acid_pct, window_days) if window_days > 1 else np.asarray(acid_pct)
+            ok &= acid <= acid_max_pct
+        return first_index(ok)
 
 
 def stage_codes(n_time: int, bud_break, bloom, petal_fall, cell_division_end, stage3, maturity) -> np.ndarray:

@@ -166,9 +166,11 @@ def test_fruit_grows_monotonically_and_quality_ripens_in_stage_three(flat_run):
     np.testing.assert_allclose(one["fruit_expansion_mm_d"].sel(time=d["time"][1:]).to_numpy(),
                                np.diff(d.to_numpy()), atol=1e-12)
     stage3 = one.where(one["stage"] >= 5, drop=True)
-    assert np.all(np.diff(stage3["brix"].to_numpy()) >= 0) and stage3["brix"][-1] > stage3["brix"][0]
-    acid = stage3["acid_pct"].to_numpy()
-    assert np.all(np.diff(acid) <= 0) and acid[-1] < acid[0]
+    # TSS near its plateau in stage III (the autumn weather moves it a little); TA keeps falling all winter
+    brix = stage3["brix"].to_numpy()
+    assert np.ptp(brix) < 1.5 and brix[-1] > brix[0] - 0.3
+    monthly_acid = stage3["acid_pct"].resample(time="MS").mean().to_numpy()
+    assert np.all(np.diff(monthly_acid) < 0) and monthly_acid[-1] < 0.8 * monthly_acid[0]
     assert flat_run.attrs["ks_source"].startswith("default 1")
 
 
@@ -283,8 +285,8 @@ def test_calibration_recovers_parameters_from_noisy_synthetic_observations(chang
     plots["elevation_m"] = ("plot", [300.0, 450.0, 600.0])
     weather = weather_for_plots(changting_daily.sel(time=slice("2014-10-01", "2016-05-31")), plots)
     start = cultivars.cultivar_parameters("valencia")
-    truth = start.with_overrides({"bloom.required_gdd": 150.0, "fruit.final_diameter": 72.0,
-                                  "fruit.midpoint_gdd": 1250.0, "fruit.growth_rate": 0.0035})
+    truth = start.with_overrides({"bloom.required_gdd": 960.0, "fruit.final_diameter": 72.0,
+                                  "fruit.midpoint_gdd": 1300.0, "fruit.growth_rate": 0.0017})
     produced = model.run(plots, weather, truth, slope_correction=False)
     rng = np.random.default_rng(7)
     rows = []
@@ -298,9 +300,10 @@ def test_calibration_recovers_parameters_from_noisy_synthetic_observations(chang
     pd.DataFrame(rows).to_csv(tmp_path / "obs.csv", index=False)
     observations = calibrate.read_observations(tmp_path / "obs.csv")
     result = calibrate.calibrate(plots, weather, observations, start, slope_correction=False)
-    assert result.values_after["bloom.required_gdd"] == pytest.approx(150.0, rel=0.05)
+    assert result.values_after["bloom.required_gdd"] == pytest.approx(960.0, rel=0.03)
     assert result.values_after["fruit.final_diameter"] == pytest.approx(72.0, abs=2.0)
-    assert result.values_after["fruit.midpoint_gdd"] == pytest.approx(1250.0, rel=0.08)
+    assert result.values_after["fruit.midpoint_gdd"] == pytest.approx(1300.0, rel=0.08)
+    assert result.at_bounds == {} and result.warnings == []
     assert result.rmse_after["fruit_diameter_mm"] < 1.6 < result.rmse_before["fruit_diameter_mm"]
     assert result.rmse_after["bloom_date"] < 1.0 < result.rmse_before["bloom_date"]
 
