@@ -51,10 +51,13 @@ def main() -> None:
         st.error(t("staff.error", lang, error=sd.one_sentence(exc)))
         return
     this_year = date.today().year
-    options = sorted(set(seasons) | {this_year}, reverse=True)
+    # Seasons with records, with a stored replay, and this one; records first, else the newest replay.
+    replayed = sorted({r["season"] for r in replay_store.list_replays(config.orchard_home())}, reverse=True)
+    options = sorted(set(seasons) | set(replayed) | {this_year}, reverse=True)
+    first = seasons[0] if seasons else (replayed[0] if replayed else options[0])
     columns = st.columns(3)
     season = columns[0].selectbox(t("staff.acc.season", lang), options, key="staff_acc_season",
-                                  index=options.index(seasons[0]) if seasons else 0)
+                                  index=options.index(first))
     by = columns[1].selectbox(t("staff.acc.by", lang), ["district", "grower"], key="staff_acc_by",
                               format_func=lambda b: t(f"staff.acc.by.{b}", lang))
     district = columns[2].selectbox(t("staff.acc.district", lang), [""] + districts, key="staff_acc_district",

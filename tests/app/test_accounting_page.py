@@ -89,6 +89,19 @@ def test_replay_is_shown_beside_the_recorded_account(home):
     assert len(at.get("image")) == 1
 
 
+def test_a_replayed_season_without_records_is_offered_and_shown(home):
+    write_replay(home, 2015, "advice")
+    at = page(ADMIN).run()
+    assert not at.exception and not at.error
+    assert at.selectbox(key="staff_acc_season").value == 2015       # the newest replay: no records at all
+    assert "No spray or fertiliser was recorded in 2015" in at.warning[0].value
+    assert at.dataframe[0].value[t("staff.acc.col.reduction_tfi_pct", "en")].isna().all()
+    assert len(at.get("vega_lite_chart")) == 0
+    projected = at.dataframe[1].value.set_index(t("staff.acc.proj.col.measure", "en"))
+    assert projected.loc[t("staff.acc.measure.sprays", "en"), t("staff.acc.proj.col.advice_median", "en")] == 5
+    assert pd.isna(projected.loc[t("staff.acc.measure.sprays", "en"), t("staff.acc.proj.col.recorded", "en")])
+
+
 def test_malformed_replay_is_one_sentence_on_the_page(home):
     from orchard import config, store
 
