@@ -109,7 +109,7 @@ class ChunkState:
     expected: xr.Dataset | None = None
     growth_outlook: xr.Dataset | None = None
     pests: xr.Dataset | None = None
-    signals: pd.DataFrame | None = None
+    decisions: pd.DataFrame | None = None
     recommendations: list = field(default_factory=list)
     min_phi: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
@@ -329,22 +329,27 @@ def growth_step(state: ChunkState) -> None:
         state.sources["growth"] = state.growth.attrs["weather_source"]
 
 
+def host_from_growth(growth: xr.Dataset) -> dict:
+    """The pests' host state from the growth model's season (time, plot): the flush fraction, the days since
+    the current flush cohort emerged and since petal fall; each pest derives its own susceptible window
+    from them (pests.host)."""
+    host = {"flush_fraction": growth["flush_active"].astype(float).transpose("time", "plot"),
+            "fruit_susceptible": xr.where(growth["fruit_age_d"].notnull(), 1.0, 0.0).transpose("time", "plot")}
+    if False:
+        host["flush_age_d"] = growth["flush_age_d"].astype(float).transpose("time", "plot")
+    return host
+
+
 def pests_step(state: ChunkState) -> None:
     """Pest outlook at every horizon with the host state from growth (flush, fruit on the tree), on the same
     plot weather as growth and soil."""
     from pests.outlook import outlook as pest_outlook
     from pests.paramsets import load_all
-    from pests.spray import spray_signals
 
-    host = None
-    if state.growth is not None:
-        host = {"flush_fraction": state.growth["flush_active"].astype(float).transpose("time", "plot"),
-                "fruit_susceptible": xr.where(state.growth["fruit_age_d"].notnull(), 1.0, 0.0)
-                .transpose("time", "plot")}
+    host = None if state.growth is None else host_from_growth(state.growth)
     params = load_all(params=state.inputs.bundle)
     state.pests = pest_outlook(state.plots, state.weather, state.inputs.issue, host=host, params=params,
                                workers=1)
-    state.signals = spray_signals(state.pests).rename(columns={"plot": "plot_id"})
     state.parameter_sets["pests"] = state.pests.attrs["parameter_set"]
     state.sources["pests"] = (f"{state.pests.attrs.get('forecast_source', '')}; "
                               f"{state.pests.attrs.get('observed_weather_source', '')}")
@@ -389,7 +394,8 @@ def rules_step(state: ChunkState) -> None:
     if state.pests is not None:
         levels = _levels(state.pests)
         source = state.sources.get("pests", "")
-        recs += rules.spray_rule(state.signals, levels, day, source)
+        state.decisions = spray_decisions(state)
+        recs += rules.spray_rule(state.decisions, day, state.inputs.bundle["advice.protection"], source)
         recs += rules.skip_spray_rule(levels, day, params, source)
         recs += rules.scout_rule(levels, day, params, source)
     alerts = state.inputs.alerts
@@ -417,8 +423,154 @@ def products_step(state: ChunkState) -> None:
 
     harvest_by_plot = {r.plot_id: r.valid_from for r in state.recommendations if r.topic == "harvest"}
     area = pd.Series(state.plots["area_ha"].values.astype(float), index=state.plot_ids)
+    excluded = _copper_excluded(state)
     state.min_phi = attach_products(state.recommendations, area, state.day, harvest_by_plot,
-                                    state.inputs.history, state.inputs.bundle["rotation"])
+                                    state.inputs.history, state.inputs.bundle["rotation"], excluded=excluded,
+                                    not_curative=_not_curative(state))
+    state.recommendations = merge_sprays(state.recommendations)
+
+
+def _protection_table(params):
+    """Protection of each catalogue product against each pest (advice.protection.product_protection)."""
+    from advice import protection
+    from advice.catalogue import default_catalogue
+
+    key = params.hash
+    if key not in _PROTECTION_TABLES:
+        catalogue = default_catalogue()
+        _PROTECTION_TABLES[key] = (protection.product_protection(catalogue, params),
+                                   protection.copper_content(catalogue))
+    return _PROTECTION_TABLES[key]
+
+
+_PROTECTION_TABLES: dict = {}
+
+
+def _severity_daily(outlook: xr.Dataset) -> np.ndarray:
+    """Expected severity per lead day (plot, pest, lead_day): the pest outlook's member mean of events ×
+    host susceptibility; from an outlook without it, the chance of the first event on each day (a lower
+    bound)."""
+    if "expected_severity_daily" in outlook:
+        return outlook["expected_severity_daily"].transpose("plot", "pest", "lead_day").values.astype(float)
+    cum = outlook["cumulative_probability"].transpose("plot", "pest", "lead_day").values.astype(float)
+    return np.diff(cum, axis=2, prepend=0.0)
+
+
+def spray_decisions(state: ChunkState) -> pd.DataFrame:
+    """Per plot and pest: spray, curative, missed, protected, too soon or low risk (advice.protection), from
+    the pest outlook, the season's applications (recorded, and in a replay the advised ones followed) and
+    the rain on the plot since each spray."""
+    from advice import protection
+
+    params = state.inputs.bundle["advice.protection"]
+    o = state.pests
+    issue = state.inputs.issue
+    plot_ids = o["plot"].values.astype(str)
+    pests = [str(p) for p in o["pest"].values]
+    table, _ = _protection_table(params)
+    deps = protection.deposits(state.inputs.history, table)
+    weather = state.weather.sel(time=slice(_season_start(issue), issue))
+    rain = weather["precip_mm"].sel(plot=plot_ids).transpose("time", "plot").values.astype(float)
+    level = o["level"].sel(horizon="15d").transpose("plot", "pest").values.astype(int)
+    since = o["days_since_event"].transpose("plot", "pest").values.astype(float)
+    since = np.where(np.isin(pests, protection.INFECTION_PESTS)[None, :], since, np.nan)
+    severity = _severity_daily(o)
+    ps = protection.protection_state(deps, issue, weather["time"].values, rain, plot_ids, pests, params,
+                                     event_days=-since)
+    window = (table.groupby("pest")["curative_h"].max() / 24.0).reindex(pests).fillna(0.0).to_numpy()
+    n_plot, n_pest = level.shape
+    window = np.tile(window, n_plot)
+    dec = protection.spray_decisions(
+        level=level.ravel(), severity_daily=severity.reshape(n_plot * n_pest, -1),
+        end_offset=ps["end_offset"].ravel(), days_since_spray=np.repeat(ps["days_since_spray"], n_pest),
+        days_since_event=since.ravel(), protected_at_event=ps["protected_at_event"].ravel(),
+        curative_window_d=window, params=params)
+    from advice.catalogue import default_catalogue
+
+    names = default_catalogue().products
+    product = pd.Series(ps["product_id"].ravel())
+    end = ps["end_offset"].ravel()
+    until = [None if not np.isfinite(e) or e <= 0 else (issue + pd.Timedelta(days=int(np.ceil(e)) - 1)).date()
+             for e in end]
+    return pd.DataFrame({
+        "plot_id": np.repeat(plot_ids, n_pest), "pest": np.tile(pests, n_plot),
+        "decision": dec["decision"], "level_15d": level.ravel(),
+        "probability_15d": o["probability"].sel(horizon="15d").transpose("plot", "pest").values.ravel(),
+        "severity_unprotected": dec["severity_unprotected"], "severity_total": dec["severity_total"],
+        "first_day": dec["first_day"], "protected_until": until,
+        "product_id": product.to_numpy(), "applied_on": ps["applied_on"].ravel(),
+        "product_zh": product.map(names["trade_name_zh"]).fillna("").to_numpy(),
+        "product_en": product.map(names["trade_name_en"]).fillna("").to_numpy(),
+        "rain_counted_mm": ps["rain_counted_mm"].ravel(), "days_since_event": since.ravel(),
+        "days_since_spray": np.repeat(ps["days_since_spray"], n_pest),
+        "curative_days_left": window - since.ravel()})
+
+
+def _copper_excluded(state: ChunkState) -> dict:
+    """Copper products a plot may not get now: past the season's copper cap with this spray (recorded and
+    followed copper, kg Cu/ha), or on a day at or above the copper heat limit."""
+    params = state.inputs.bundle["advice.protection"]
+    table, content = _protection_table(params)
+    per_spray = table.drop_duplicates("product_id").set_index("product_id")["kg_cu_per_ha"]
+    copper_ids = per_spray[per_spray > 0]
+    if copper_ids.empty:
+        return {}
+    cap = float(params["copper.season_cap_kg_ha"])
+    used = pd.Series(0.0, index=state.plot_ids)
+    history = state.inputs.history
+    if history is not None and not history.empty:
+        own = history[history["plot_id"].isin(set(state.plot_ids))
+                      & (pd.to_datetime(history["applied_on"]).dt.year == state.day.year)]
+        kg = own["amount"].astype(float) / own["area_ha"].astype(float) * own["product_id"].map(content).fillna(0)
+        used = used.add(kg.groupby(own["plot_id"]).sum(), fill_value=0.0)
+    hot = np.zeros(len(state.plot_ids), dtype=bool)
+    if state.weather is not None and "tmax_c" in state.weather:
+        tmax = state.weather["tmax_c"].sel(time=slice(None, state.inputs.issue)).isel(time=-1)
+        hot = tmax.sel(plot=state.plot_ids).values >= float(params["copper.max_tmax_c"])
+    out = {}
+    for plot_id, cu, is_hot in zip(state.plot_ids, used.reindex(state.plot_ids).to_numpy(), hot, strict=True):
+        banned = frozenset(p for p, kg in copper_ids.items() if is_hot or cu + kg > cap + 1e-9)
+        if banned:
+            out[plot_id] = banned
+    return out
+
+
+def _not_curative(state: ChunkState) -> frozenset:
+    table, _ = _protection_table(state.inputs.bundle["advice.protection"])
+    curative = set(table.loc[table["curative_h"] > 0, "product_id"])
+    return frozenset(set(table["product_id"]) - curative)
+
+
+def merge_sprays(recs: list[Recommendation]) -> list[Recommendation]:
+    """One spray per plot covers every pest its first product controls: a protective spray whose pest the
+    first product of a more urgent spray on the same plot also controls is folded into that spray
+    (``action_numbers["also_controls"]``)."""
+    from advice.catalogue import default_catalogue
+
+    catalogue = default_catalogue()
+    targets = catalogue.products["targets"].str.split(";")
+    sprays = [r for r in recs if r.topic == "spray"]
+    if len(sprays) < 2:
+        return recs
+    dropped = set()
+    by_plot: dict[str, list] = {}
+    for r in sprays:
+        by_plot.setdefault(r.plot_id, []).append(r)
+    for plot_sprays in by_plot.values():
+        if len(plot_sprays) < 2:
+            continue
+        plot_sprays.sort(key=lambda r: (-r.severity, r.valid_to))
+        for i, lead in enumerate(plot_sprays):
+            if id(lead) in dropped or not lead.products:
+                continue
+            covers = set(targets.get(lead.products[0]["product_id"], []))
+            for other in plot_sprays[i + 1:]:
+                if (id(other) not in dropped and other.action_key == "advice.action.spray_protective"
+                        and other.action_numbers.get("pest") in covers):
+                    dropped.add(id(other))
+                    lead.action_numbers.setdefault("also_controls", []).append(other.action_numbers["pest"])
+                    lead.valid_to = min(lead.valid_to, other.valid_to)
+    return [r for r in recs if id(r) not in dropped]
 
 
 STEP_FUNCTIONS: dict[str, Callable[[ChunkState], None]] = {
@@ -871,6 +1023,8 @@ class WeeklyChain:
 
         theta = sensor_daily_means(session, "moisture_m3_m3", str(_season_start(issue).date()), str(day))
         history, recent_n = _applications(session, plot_set, day, bundle["advice.rules"])
+        if preloaded.get("applications") is not None and len(preloaded["applications"]):
+            history = _with_followed(history, preloaded["applications"], day)
         alerts, monitoring_source, notes = None, "", []
         seconds["prepare"] = seconds.get("prepare", 0.0) + time.perf_counter() - t0
         if "monitoring" not in self.skip:
@@ -1061,6 +1215,29 @@ def _applications(session, plot_set: PlotSet, day: date, params) -> tuple[pd.Dat
                      if a["plot_id"] in ids and str(a.get("target") or "").upper() == "N"}
 
 
+def _with_followed(history: pd.DataFrame | None, followed: pd.DataFrame, day: date) -> pd.DataFrame:
+    """The recorded applications plus those a season replay follows (advised or calendar sprays), up to
+    ``day``, in the history's columns (modes of action from the catalogue)."""
+    from advice.catalogue import default_catalogue
+    from advice.market import HISTORY_COLUMNS
+
+    catalogue = default_catalogue()
+    extra = followed[pd.to_datetime(followed["applied_on"]).dt.date <= day].copy()
+    if extra.empty:
+        return history
+    known = extra["product_id"].isin(catalogue.products.index)
+    extra["applied_on"] = pd.to_datetime(extra["applied_on"]).dt.date
+    extra["moa_groups"] = extra["product_id"].map(catalogue.products["moa_groups"]).fillna("")
+    extra["kind"] = extra["product_id"].map(catalogue.products["kind"])
+    extra["in_catalogue"] = known.to_numpy(dtype=bool)
+    if "target" not in extra:
+        extra["target"] = ""
+    start = 0 if history is None or history.empty else int(pd.to_numeric(history["id"]).max()) + 1
+    extra["id"] = np.arange(start, start + len(extra))
+    frames = [f for f in (history, extra[HISTORY_COLUMNS]) if f is not None and not f.empty]
+    return pd.concat(frames, ignore_index=True)
+
+
 def run_chain(engine, issue_date, **kwargs) -> ChainResult:
     """Run the weekly chain with its standard steps (:class:`WeeklyChain`); see :meth:`WeeklyChain.run`.
 
@@ -1077,7 +1254,7 @@ def run_chain(engine, issue_date, **kwargs) -> ChainResult:
 def check_bundle(bundle) -> None:
     """Raise ParameterError when the bundle lacks a set the chain reads."""
     for name in ("weather", "growth.slope", "soil.water_balance", "soil.advice", "monitoring.imagery",
-                 "advice.rules", "rotation", "advice.chain"):
+                 "advice.rules", "advice.protection", "rotation", "advice.chain"):
         if name not in bundle:
             raise ParameterError(f"the parameter bundle has no set '{name}'; resolve it with "
                                  "orchard.bundle.resolve.")

@@ -45,6 +45,12 @@ def _carbon() -> ParameterSet:
     return carbon_parameters()
 
 
+def _protection() -> ParameterSet:
+    from advice.protection import PROTECTION_FILE
+
+    return load_parameters(PROTECTION_FILE, name="advice.protection")
+
+
 def _chain() -> ParameterSet:
     from advice.chain import chain_parameters
 
@@ -61,6 +67,8 @@ def declarations() -> list[SetDeclaration]:
                        kind="advice", code="rotation"),
         SetDeclaration(name="carbon", package="advice", shipped=_carbon, used_by="accounting", kind="advice",
                        code="carbon"),
+        SetDeclaration(name="advice.protection", package="advice", shipped=_protection, used_by="weekly",
+                       kind="advice", code="protection"),
         SetDeclaration(name="advice.chain", package="advice", shipped=_chain, used_by="weekly",
                        kind="advice", code="chain"),
     ]

@@ -19,8 +19,10 @@ the grower always sees a rotation partner.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
+from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
 
@@ -373,12 +375,17 @@ def _pick(allowed: pd.DataFrame, n: int) -> list:
 
 
 def attach_products(recs, area_ha: pd.Series, day: date, harvest_by_plot: dict, history: pd.DataFrame | None,
-                    rotation: ParameterSet, catalogue: Catalogue | None = None) -> dict[str, float]:
+                    rotation: ParameterSet, catalogue: Catalogue | None = None,
+                    excluded: Mapping[str, frozenset] | None = None,
+                    not_curative: frozenset = frozenset()) -> dict[str, float]:
     """Fitting products for every spray and nitrogen recommendation in ``recs`` (set on ``r.products``).
 
     Target matched, rotation and maximum uses against the plot's season ``history`` (applications up to
     ``day``), pre-harvest interval before the expected harvest (``harvest_by_plot``), cheapest first; doses
-    scaled to the plot's ``area_ha``. Returns the shortest PHI per pest (for the conflict rules).
+    scaled to the plot's ``area_ha``. ``excluded`` maps a plot to product ids it may not get this time (the
+    copper cap, hot days); ``not_curative`` lists products that cannot stop an infection already under way
+    (contact, copper), never offered for a curative spray. Returns the shortest PHI per pest (for the
+    conflict rules).
     """
     from advice.catalogue import default_catalogue
 
@@ -401,9 +408,15 @@ def attach_products(recs, area_ha: pd.Series, day: date, harvest_by_plot: dict, 
         harvest = harvest_by_plot.get(r.plot_id)
         if harvest is not None and (harvest - day).days > longest_phi:
             harvest = None  # no pre-harvest interval reaches it: the choice does not depend on it
-        key = (target, harvest, history_key)
+        banned = (excluded or {}).get(r.plot_id, frozenset()) if r.topic == "spray" else frozenset()
+        if r.action_key == "advice.action.spray_curative":
+            banned = banned | not_curative
+        key = (target, harvest, history_key, banned)
         if key not in chosen:
-            frame = recommend_products(catalogue, target, 1.0, own, on=day, harvest_date=harvest, n=3,
+            allowed = catalogue if not banned else dataclasses.replace(
+                catalogue, products=catalogue.products.drop(index=[p for p in banned
+                                                                    if p in catalogue.products.index]))
+            frame = recommend_products(allowed, target, 1.0, own, on=day, harvest_date=harvest, n=3,
                                        params=rotation)
             chosen[key] = (frame.to_dict("records"), float(frame["phi_days"].min()) if len(frame) else None)
         rows, shortest_phi = chosen[key]

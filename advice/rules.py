@@ -46,47 +46,85 @@ def _day(value) -> date:
     return pd.Timestamp(value).date()
 
 
-def spray_rule(signals: pd.DataFrame, levels: pd.DataFrame, issue: date, source: str) -> list[Recommendation]:
-    """Protective or curative sprays from the pest spray signals (pests.spray.spray_signals).
+def spray_rule(decisions: pd.DataFrame, issue: date, params, source: str) -> list[Recommendation]:
+    """Sprays, protection notes and missed infections from the spray decisions (advice.protection).
 
-    ``levels``: plot_id, pest, level_15d, probability_15d. Severity is the 15-day risk level; a curative
-    action (infection already happened) is one more, capped at 5.
+    ``decisions``: one row per plot and pest with ``decision`` (spray, curative, missed, protected,
+    too_soon, low_risk), ``level_15d``, ``severity_unprotected``, ``first_day`` (lead day of the first
+    expected severity on unprotected days), ``protected_until`` (last protected day, date or None),
+    ``product_id`` / ``applied_on`` (the deposit lasting longest), ``rain_counted_mm`` (since that spray),
+    ``days_since_event``, ``days_since_spray``. ``params``: the protection parameters.
+
+    - spray: severity = the level; the latest date is the day before the first day at risk;
+    - curative: severity 5, within the product's curative window after the event;
+    - missed: scout for symptoms ``missed.scout_days`` after the event (no spray can stop it now);
+    - protected / too_soon: a note (topic skip_spray, severity 1) naming the spray that covers the risk and
+      until when, unless more than the wash-off rain falls.
     """
     out = []
-    acting = signals[signals["action"].isin(("protective", "curative"))]
-    # one join instead of a lookup per row (10,000 plots × 4 pests)
-    acting = acting.merge(levels[["plot_id", "pest", "level_15d"]], on=["plot_id", "pest"], how="left",
-                          validate="many_to_one")
-    for row in acting.itertuples(index=False):
+    end_mm = float(params["washoff.end_mm"])
+    for row in decisions.itertuples(index=False):
+        code = row.decision
+        if code == "low_risk":
+            continue
         level = int(row.level_15d)
-        latest = (
-            _day(row.latest_date)
-            if row.latest_date is not None and not pd.isna(row.latest_date)
-            else issue + timedelta(days=7)
-        )
-        out.append(
-            Recommendation(
-                plot_id=row.plot_id,
-                issued_on=issue,
-                valid_from=issue,
-                valid_to=max(latest, issue),
-                topic="spray",
-                severity=min(5, max(2, level + (1 if row.action == "curative" else 0))),
-                action_key=f"advice.action.spray_{row.action}",
-                reason_key="advice.reason.pest_outlook",
+        numbers = {"pest": row.pest, "level": level, "decision": code,
+                   "severity": round(float(row.severity_unprotected), 2),
+                   "probability_15d": round(float(getattr(row, "probability_15d", np.nan)), 2)}
+        if code in ("spray", "curative"):
+            if code == "curative":
+                window_left = max(0, int(row.curative_days_left))
+                latest = issue + timedelta(days=window_left)
+                evidence = (f"{row.pest}: infection event {row.days_since_event:.0f} d ago on unprotected tissue; "
+                            f"a systemic product still stops it until {latest}")
+            else:
+                latest = issue + timedelta(days=max(int(row.first_day) - 1, 0))
+                evidence = (f"{row.pest}: 15-day level {level}, expected severity {row.severity_unprotected:.2f} "
+                            f"on unprotected susceptible tissue from {issue + timedelta(days=int(row.first_day))}")
+            out.append(Recommendation(
+                plot_id=row.plot_id, issued_on=issue, valid_from=issue, valid_to=max(latest, issue),
+                topic="spray", severity=5 if code == "curative" else min(5, max(3, level)),
+                action_key=f"advice.action.spray_{'curative' if code == 'curative' else 'protective'}",
+                reason_key="advice.reason.unprotected_risk" if code == "spray" else "advice.reason.unprotected_event",
+                module="pests", action_numbers={"pest": row.pest, "latest_date": str(max(latest, issue))},
+                reason_numbers=numbers, evidence=evidence, source=source,
+                confidence=min(1.0, float(row.severity_unprotected))))
+        elif code == "missed":
+            scout_on = issue + timedelta(days=max(0, int(params["missed.scout_days"]) - int(row.days_since_event)))
+            out.append(Recommendation(
+                plot_id=row.plot_id, issued_on=issue, valid_from=scout_on, valid_to=scout_on + timedelta(days=7),
+                topic="scout", severity=2, action_key="advice.action.scout_symptoms",
+                reason_key="advice.reason.missed_event", module="pests",
+                action_numbers={"pest": row.pest, "scout_on": str(scout_on)},
+                reason_numbers={**numbers, "event_date": str(issue - timedelta(days=int(row.days_since_event)))},
+                evidence=f"{row.pest}: infection event {row.days_since_event:.0f} d ago on unprotected tissue, "
+                f"past any curative window; scout for symptoms from {scout_on}",
+                source=source, confidence=0.5))
+        elif code in ("protected", "too_soon"):
+            until = row.protected_until
+            left_mm = max(0.0, end_mm - float(row.rain_counted_mm))
+            if code == "protected" and until is not None and not pd.isna(until):
+                evidence = (f"{row.pest}: protected by the {row.applied_on} {row.product_id} spray until ~{until} "
+                            f"unless more than {left_mm:.0f} mm of rain")
+                key = "advice.action.protected"
+            else:
+                evidence = (f"{row.pest}: 15-day level {level}, but the last spray was {row.days_since_spray:.0f} d "
+                            "ago; check again next week")
+                key = "advice.action.too_soon"
+            out.append(Recommendation(
+                plot_id=row.plot_id, issued_on=issue, valid_from=issue,
+                valid_to=_day(until) if code == "protected" and until is not None and not pd.isna(until)
+                else issue + timedelta(days=7),
+                topic="skip_spray", severity=1, action_key=key, reason_key="advice.reason.protected",
                 module="pests",
-                action_numbers={"pest": row.pest, "latest_date": str(latest)},
-                reason_numbers={
-                    "pest": row.pest,
-                    "probability_15d": round(float(row.probability_15d), 2),
-                    "level": level,
-                    "unnecessary_if": row.unnecessary_if,
-                },
-                evidence=str(row.reason),
-                source=source,
-                confidence=float(row.probability_15d),
-            )
-        )
+                action_numbers={"pest": row.pest, "product_id": row.product_id,
+                                "product_zh": getattr(row, "product_zh", row.product_id),
+                                "product_en": getattr(row, "product_en", row.product_id),
+                                "sprayed_on": str(row.applied_on), "until": str(until),
+                                "rain_mm_left": round(left_mm, 0),
+                                "days_since_spray": None if not np.isfinite(row.days_since_spray)
+                                else int(row.days_since_spray)},
+                reason_numbers=numbers, evidence=evidence, source=source, confidence=None))
     return out
 
 
@@ -377,6 +415,9 @@ def resolve_conflicts(
     """
     rain_forecast_mm = rain_forecast_mm or {}
     sprayed = {(r.plot_id, r.action_numbers.get("pest")) for r in recommendations if r.topic == "spray"}
+    # a pest already covered by a live spray needs no scouting for it either
+    sprayed |= {(r.plot_id, r.action_numbers.get("pest")) for r in recommendations
+                if r.action_key == "advice.action.protected"}
     kept = []
     for r in recommendations:
         if r.topic == "spray":
@@ -390,7 +431,8 @@ def resolve_conflicts(
             and rain_forecast_mm.get(r.plot_id, 0.0) >= float(params["irrigation.rain_forecast_mm"])
         ):
             continue
-        if r.topic == "skip_spray" and (r.plot_id, r.action_numbers.get("pest")) in sprayed:
+        if (r.topic == "skip_spray" and r.action_key == "advice.action.skip_calendar_spray"
+                and (r.plot_id, r.action_numbers.get("pest")) in sprayed):
             continue
         if r.topic == "scout" and (r.plot_id, "mites") in sprayed:
             continue

@@ -95,38 +95,54 @@ def run_week_command(
 
 def replay_command(
     season: Annotated[int, typer.Option("--season", help="Season (year) to replay week by week.")],
+    follow: Annotated[str, typer.Option(
+        "--follow", help="Programme the replay sprays: advice (the first product of each advised spray) or "
+        "calendar (the calendar programme).")] = "advice",
     plots: Annotated[list[str] | None, typer.Option("--plots", help="Only these plot ids (repeat).")] = None,
     district: Annotated[str | None, typer.Option("--district", help="Only plots of this district.")] = None,
-    out_csv: Annotated[str | None, typer.Option("--out", help="Write every date's plot status as CSV.")] = None,
+    baseline: Annotated[str | None, typer.Option(
+        "--baseline", help="Calendar programme CSV (default: the shipped example).")] = None,
+    out_dir: Annotated[str | None, typer.Option(
+        "--out", help="Folder for summary.json, plots.csv, weekly.csv and season.png (default: "
+        "ORCHARD_HOME/replays/SEASON-FOLLOW, where the app and `orchard account` find it).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
-    """Replay a season: the weekly chain on every week from 1 March to 29 November, each date seeing only
-    what was known on it (nothing stored); prints the advice per week."""
+    """Replay a season as if live: the weekly chain on every week from 1 March to 29 November, each date
+    seeing only what was known on it, following the advice or the calendar programme; then both programmes
+    measured on the season's weather (sprays, TFI, kg a.i./ha, kg Cu/ha, EIQ, CO2e, cost per 亩, unprotected
+    infection events). Nothing is written to the database."""
+    import json
     import time
 
-    from advice.replay import replay_season
+    from advice.replay import replay_season, write_replay
+    from advice.replay_store import replay_dir
+    from orchard.errors import InputError
 
+    if follow not in ("advice", "calendar"):
+        raise InputError(f"--follow {follow!r} is not one of advice, calendar; choose one.")
     t0 = time.perf_counter()
     with progress() as bar:
         task = bar.add_task("replay", total=None)
-        result = replay_season(engine(), season, plot_ids=plots, district=district,
+        result = replay_season(engine(), season, plot_ids=plots, district=district, follow=follow,
+                               baseline=baseline,
                                progress=lambda step: bar.update(task, description=f"replay: {step}"))
+    result.summary["district"] = district
+    folder = write_replay(result, out_dir or replay_dir(None, season, follow))
+    if as_json:
+        print(json.dumps({**result.summary, "folder": str(folder)}, ensure_ascii=False, default=str))
+        return
     rows = []
-    for day, frame in result.status.groupby("issued_on"):
-        topics: dict[str, int] = {}
-        for actions in frame["actions"]:
-            for a in actions or []:
-                topics[a["topic"]] = topics.get(a["topic"], 0) + 1
-        rows.append({"issued_on": str(day), "plots": len(frame),
-                     "plots_with_spray": int(sum(any(a["topic"] == "spray" for a in (acts or []))
-                                                 for acts in frame["actions"])),
-                     "mean_max_pest_level_15d": round(float(frame["max_pest_level_15d"].mean()), 2),
-                     "topics": ", ".join(f"{k} {v}" for k, v in sorted(topics.items()))})
-    print_records(rows, ("issued_on", "plots", "plots_with_spray", "mean_max_pest_level_15d", "topics"),
-                  False, title=f"season {season} replayed on {len(result.dates)} dates")
-    if out_csv:
-        result.status.to_csv(out_csv, index=False)
-        out.print(f"wrote {len(result.status)} plot-status rows to {out_csv}")
-    out.print(f"replayed in {time.perf_counter() - t0:.1f} s")
+    for name, measures in result.summary["programmes"].items():
+        rows.append({"programme": name, **{m: measures[m]["median"] for m in
+                     ("sprays", "tfi", "kg_ai_ha", "kg_cu_ha", "field_eiq", "kg_co2e_ha", "cost_cny_per_mu",
+                      "unprotected_infections", "unprotected_events", "label_breaches")}})
+    print_records(rows, tuple(rows[0]), False,
+                  title=f"season {season} replayed on {len(result.dates)} dates, following the {follow} "
+                  f"(median plot of {result.summary['plots']})")
+    for measure, ratio in result.summary["ratio_to_calendar"].items():
+        if ratio is not None:
+            out.print(f"advice / calendar, {measure}: {ratio:.2f}")
+    out.print(f"wrote {folder} in {time.perf_counter() - t0:.1f} s")
 
 
 def advice_command(

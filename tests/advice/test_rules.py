@@ -19,33 +19,33 @@ def params():
     return rules.rules_parameters()
 
 
-def _signals(action, probability=0.9, latest="2016-07-18"):
-    return pd.DataFrame(
-        {
-            "plot_id": ["A"],
-            "pest": ["black_spot"],
-            "action": [action],
-            "latest_date": [latest],
-            "probability_15d": [probability],
-            "unnecessary_if": ["pests.unnecessary.dry_forecast"],
-            "reason": ["wet warm days ahead on susceptible fruit"],
-        }
-    )
-
-
 def _levels(pest="black_spot", level=4, probability=0.9):
     return pd.DataFrame(
         {"plot_id": ["A"], "pest": [pest], "level_15d": [level], "probability_15d": [probability]}
     )
 
 
-def test_spray_rule_fires_on_a_high_outlook_and_not_on_none():
-    recs = rules.spray_rule(_signals("protective"), _levels(level=4), ISSUE, "forecast")
+def _decision(code, level=4, first_day=3, since_event=np.nan, window_left=np.nan):
+    return pd.DataFrame([{"plot_id": "A", "pest": "black_spot", "decision": code, "level_15d": level,
+                          "probability_15d": 0.9, "severity_unprotected": 0.8, "severity_total": 0.8,
+                          "first_day": first_day, "protected_until": None, "product_id": "", "applied_on": None,
+                          "rain_counted_mm": 0.0, "days_since_event": since_event, "days_since_spray": np.inf,
+                          "curative_days_left": window_left}])
+
+
+def test_spray_rule_fires_on_a_spray_decision_and_not_on_low_risk():
+    from advice.protection import protection_parameters
+
+    p = protection_parameters()
+    recs = rules.spray_rule(_decision("spray"), ISSUE, p, "forecast")
     assert len(recs) == 1 and recs[0].topic == "spray" and recs[0].severity == 4
-    assert recs[0].valid_to == date(2016, 7, 18) and recs[0].action_numbers["pest"] == "black_spot"
-    curative = rules.spray_rule(_signals("curative"), _levels(level=4), ISSUE, "forecast")
+    assert recs[0].valid_to == date(2016, 7, 17) and recs[0].action_numbers["pest"] == "black_spot"
+    curative = rules.spray_rule(_decision("curative", since_event=0.0, window_left=2.0), ISSUE, p, "forecast")
     assert curative[0].severity == 5 and curative[0].action_key == "advice.action.spray_curative"
-    assert rules.spray_rule(_signals("none", 0.05), _levels(level=1, probability=0.05), ISSUE, "x") == []
+    assert curative[0].valid_to == date(2016, 7, 17)
+    missed = rules.spray_rule(_decision("missed", since_event=4.0), ISSUE, p, "forecast")
+    assert missed[0].topic == "scout" and missed[0].valid_from == date(2016, 7, 21)
+    assert rules.spray_rule(_decision("low_risk"), ISSUE, p, "x") == []
 
 
 def test_skip_spray_only_in_the_calendar_months_and_at_low_risk(params):
@@ -124,7 +124,7 @@ def test_harvest_window_from_expected_maturity(params):
 
 
 def test_conflicts_and_order(params):
-    def rec(topic, severity, valid_to, pest=None, plot="A"):
+    def rec(topic, severity, valid_to, pest=None, plot="A", key="k"):
         return Recommendation(
             plot_id=plot,
             issued_on=ISSUE,
@@ -132,14 +132,14 @@ def test_conflicts_and_order(params):
             valid_to=valid_to,
             topic=topic,
             severity=severity,
-            action_key="k",
+            action_key=key,
             reason_key="r",
             module="m",
             action_numbers={"pest": pest} if pest else {},
         )
 
     spray = rec("spray", 4, ISSUE + timedelta(days=3), "black_spot")
-    skip = rec("skip_spray", 1, ISSUE + timedelta(days=14), "black_spot")
+    skip = rec("skip_spray", 1, ISSUE + timedelta(days=14), "black_spot", key="advice.action.skip_calendar_spray")
     water = rec("irrigate", 3, ISSUE + timedelta(days=3))
     kept = rules.resolve_conflicts(
         [spray, skip, water],

@@ -176,7 +176,8 @@ def test_grower_home_lists_each_plot_with_its_urgency_area_and_a_link(app_env):
     at = _signed_in("grower_li").run()
     links = [link for link in at.get("page_link") if " · CT" in link.proto.label]
     assert len(links) == 10
-    assert links[0].proto.label == "紧急 · CT01 李家湾1号地 · 15.6 亩"  # CT01's most urgent advice: 4
+    worst = max(r["severity"] for r in _stored_advice("grower_li") if r["plot_id"] == "CT01")
+    assert links[0].proto.label == f"{t(f'sev.{worst}', 'zh-CN')} · CT01 李家湾1号地 · 15.6 亩"
     tile = next(c.value for c in at.caption if c.value.startswith("共 "))
     assert tile == "共 149 亩（10.0 公顷）"
     assert [(link.proto.page, link.proto.query_string) for link in links[:2]] == [
@@ -190,7 +191,9 @@ def test_grower_home_switches_to_english(app_env):
     assert at.session_state["lang"] == "en"
     assert at.title[0].value == "Hello, 李明"
     assert {m.label for m in at.metric} == {"My plots", "Urgent this week", "Pest alerts", "Identify a pest"}
-    assert "urgent · CT01 李家湾1号地 · 15.6 mu" in [link.proto.label for link in at.get("page_link")]
+    worst = max(r["severity"] for r in _stored_advice("grower_li") if r["plot_id"] == "CT01")
+    assert f"{t(f'sev.{worst}', 'en')} · CT01 李家湾1号地 · 15.6 mu" in [link.proto.label for link in
+                                                                       at.get("page_link")]
     assert at.query_params["lang"] in ("en", ["en"])
 
 

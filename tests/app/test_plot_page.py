@@ -22,6 +22,8 @@ import plot_view as pv  # noqa: E402
 from i18n import advice_csv, advice_text, date_label, reason_text, t, unnecessary_text  # noqa: E402
 
 PAGE = str(APP / "pages" / "plot.py")
+#: The page's colour dot of each advice severity (app/pages/plot.py SEVERITY_DOTS).
+SEVERITY_DOTS = {5: ":red[●]", 4: ":orange[●]", 3: ":yellow[●]", 2: ":blue[●]", 1: ":green[●]"}
 ISSUED = date(2016, 7, 15)
 GROWER, PLOT = "grower_li", "CT13"  # CT13 (grower_li's, 2.8 ha) has a weak-growth zone in the sample imagery
 USERS = {"grower_li": ("李明", "grower"), "agronomist_zhao": ("赵农艺师", "agronomist"),
@@ -118,11 +120,14 @@ def test_grower_sees_this_weeks_advice_with_reasons_first(app_env):
     markdown = [m.value for m in at.markdown]
     advice_lines = [m for m in markdown if "●] **" in m]
     assert len(advice_lines) == len(stored) > 3
-    assert advice_lines[0] == f":orange[●] **{advice_text(stored[0], 'zh-CN')}**"  # most severe first
-    assert advice_lines[0].endswith("**柑橘黑斑病：已有侵染，尽快喷治疗性药剂（2016-07-15 前）**")
-    assert "原因：柑橘黑斑病：未来15天发生概率 75%，风险 3 级 · 紧急程度 4/5" in captions
-    assert "如果侵染前已喷过保护性药剂，可以不喷。" in captions
-    assert any(c.startswith("可选药剂/肥料：77%氢氧化铜可湿性粉剂 7.9kg") for c in captions)
+    first = stored[0]  # most severe first, coloured by its severity
+    assert first["severity"] == max(r["severity"] for r in stored)
+    assert advice_lines[0] == f"{SEVERITY_DOTS[first['severity']]} **{advice_text(first, 'zh-CN')}**"
+    why = " · ".join([t("advice.reason_label", "zh-CN", reason=reason_text(first, "zh-CN")),
+                      t("advice.severity", "zh-CN", severity=first["severity"])])
+    assert why in captions
+    with_products = next(r for r in stored if r["products"])
+    assert any(c.startswith(f"可选药剂/肥料：{with_products['products'][0]['name_zh']}") for c in captions)
     assert "面积 42.0 亩（2.80 公顷）" in captions[0]
     (download,) = at.get("download_button")
     assert download.proto.label == "下载本周建议（CSV 表格）"
@@ -183,7 +188,7 @@ def test_page_shows_the_stored_plot_status_and_the_cli_advice_and_runs_no_model(
             checked.add("harvest")
         elif r["topic"] == "irrigate":
             assert numbers["ks"] == pytest.approx(status["ks"], abs=0.005)
-    assert {"spray", "harvest"} <= checked
+    assert "harvest" in checked and checked & {"spray", "skip_spray", "scout"}
 
 
 def test_grower_sees_the_outlook_chart_pests_ndvi_zone_and_soil_water(app_env):
@@ -231,10 +236,11 @@ def test_english_switch_shows_english_texts(app_env):
     assert [s.value for s in at.subheader] == ["This week's advice", "Growth", "Pests and diseases",
                                                "Crop condition (satellite)", "Soil water"]
     markdown = " ".join(m.value for m in at.markdown)
-    assert "Citrus black spot: infection under way, curative spray now (by 2016-07-15)" in markdown
+    first = _stored("recommendations", GROWER, plot_id=PLOT)[0]
+    assert advice_text(first, "en") in markdown and advice_text(first, "en") != advice_text(first, "zh-CN")
     captions = " ".join(c.value for c in at.caption)
     assert "As of 15 Jul 2016 (the weekly run)." in captions
-    assert "Why: Citrus black spot: 75% chance in the next 15 days, risk level 3" in captions
+    assert "Why: " + reason_text(first, "en") in captions
     assert "Area 42.0 mu (2.80 ha)" in captions and "柑橘" not in markdown
     assert at.get("download_button")[0].proto.label == "Download this week's advice (CSV)"
 
@@ -243,21 +249,25 @@ def test_grower_records_an_advised_product_as_applied_and_bought(app_env):
     at = _page()
     choice = at.selectbox(key="advice_product")
     first = choice.options[0]
-    assert first.startswith("77%氢氧化铜可湿性粉剂 · 7.88 kg（柑橘黑斑病）")
-    assert at.number_input(key="advice_amount_0").value == pytest.approx(7.88)
+    advised = next(r for r in _stored("recommendations", GROWER, plot_id=PLOT) if r["products"])
+    product = advised["products"][0]
+    target = advised["action_numbers"].get("pest") or "N"
+    label = t(f"pest.{target}", "zh-CN") if target != "N" else t("inputs.nutrient", "zh-CN", nutrient="N")
+    assert first.startswith(f"{product['name_zh']} · {product['amount']:.2f} {product['unit']}（{label}）")
+    assert at.number_input(key="advice_amount_0").value == pytest.approx(product["amount"])
     before = len(_stored("applications", GROWER, plot_ids=[PLOT]))
     at.number_input(key="advice_amount_0").set_value(7.5)
     at.date_input(key="advice_date").set_value(date(2016, 7, 15))
     (apply,) = [b for b in at.button if b.label == "记录施用"]
     at = apply.click().run()
     assert not at.exception and not at.error
-    assert [s.value for s in at.success] == [
-        "已记录：2016-07-15，地块 CT13，77%氢氧化铜可湿性粉剂 7.5 kg（柑橘黑斑病）。"]
+    assert f"已记录：2016-07-15，地块 CT13，{product['name_zh']} 7.5 {product['unit']}（{label}）。" in [
+        s.value for s in at.success]
     rows = _stored("applications", GROWER, plot_ids=[PLOT])
     assert len(rows) == before + 1
     new = rows[-1]
     assert (new["product_id"], new["amount"], new["unit"], new["target"], new["recorded_by"]) == (
-        "cu_hydroxide_77wp", 7.5, "kg", "black_spot", GROWER)
+        product["product_id"], 7.5, product["unit"], target, GROWER)
 
     purchases = len(_stored("purchases", GROWER))
     (buy,) = [b for b in at.button if b.label == "记录购买"]
