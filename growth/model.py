@@ -3,12 +3,14 @@
 ``run`` moves station weather onto each plot's slope (``growth.slope``), then runs the season for all plots at
 once (numpy arrays of shape (time, plot), chunked over plots to bound memory):
 
-    thermal time ─┬─ induction hours ── warm-spell trigger (CFMS)
-                  ├─ bloom (GDD from 1 Jan) ── bud break, flushes, petal fall, stage I
+    thermal time ─┬─ induction hours ── warm-spell trigger (CFMS); hours at 11-15 °C ── flowering intensity
+                  ├─ bloom (heat sum from 1 Feb) ── bud break (not before 1 Mar), flush cohorts, petal fall
                   ├─ carbon: interception → assimilation − respiration → supply/demand ─┐
                   │                                       water stress Ks, nitrogen N ──┴→ fruit clock
-                  ├─ fruit diameter (logistic of the effective clock), expansion rate, stage II/III
-                  └─ quality thermal time → TSS, TA, ratio → maturity; cool nights → colour break
+                  ├─ fruit diameter: logistic of the effective clock, each day's growth scaled to the final
+                  │  size the season allows (crop load, water deficit, heat days, carbon)
+                  └─ TSS (quality clock + autumn weather), TA (falls every day at the fruit's temperature)
+                     → maturity (TA, ratio, TSS, minimum fruit age); cool nights → colour break
 
 and once more on the flat-ground weather of the same plot (same elevation, horizontal, unobstructed) to
 report how many days the slope delays maturity.
@@ -107,7 +109,7 @@ def _hours_below_daily(tmin_c, tmax_c, days, lat, lon, doy, threshold_c, utc_off
 
 def simulate(tmin_c, tmax_c, rs_mj_m2, times, lat, lon, canopy_cover, p: Mapping[str, np.ndarray], *, ks=None,
              n_status=None, utc_offset_h=8.0, quality_only=False, precip_mm=None,
-             young=False, concentration=None) -> dict[str, np.ndarray]:
+             young=False) -> dict[str, np.ndarray]:
     """One season for many plots on numpy arrays (the model core; ``run`` wraps it in xarray).
 
     Parameters
@@ -129,10 +131,6 @@ def simulate(tmin_c, tmax_c, rs_mj_m2, times, lat, lon, canopy_cover, p: Mapping
         Daily rain [mm] for the October-rain term of TSS; None or NaN days count as the reference rain.
     young : numpy.ndarray of bool, shape (plot,)
         Young (non-bearing, < ``flush.young_tree_years`` old) trees: more flush cohorts.
-    concentration : numpy.ndarray, shape (time, plot), optional
-        Multiplier of TSS and TA from water deficit and fruit size (a full run's ``concentration``); the
-        flat-ground reference takes the slope run's, so its delay is the slope's alone. Default 1 in a
-        quality-only run.
 
     Returns
     -------
@@ -227,14 +225,16 @@ def simulate(tmin_c, tmax_c, rs_mj_m2, times, lat, lon, canopy_cover, p: Mapping
     # TA holds its peak TA0 until fruit set (end of stage I) and falls from then on.
     with np.errstate(invalid="ignore"):
         set_day = phenology.first_index(since_bloom >= p["fruit.cell_division_gdd"])
-    acid = fruit.acid_decline_pct(tmean, set_day, p["quality.acid_initial"], p["quality.acid_final"],
+    # acid is catabolised at the fruit's temperature, which sunlight raises above the air's
+    fruit_t = tmean + p["quality.fruit_radiation_warming"] * np.nan_to_num(rs_mj_m2)
+    acid = fruit.acid_decline_pct(fruit_t, set_day, p["quality.acid_initial"], p["quality.acid_final"],
                                   p["quality.acid_rate_15c"], p["quality.acid_q10"])
     acid = np.where(np.isnan(acid) & ~np.isnan(since_bloom), p["quality.acid_initial"], acid)
 
     # Stage III starts when the potential diameter reaches 80 % of its range, τ = τm + ln(4)/r: October after
     # an April bloom, when expansion slows (Bain 1958; at 90 % the winter stall of the clock put it in spring).
     stage3_tau = p["fruit.midpoint_gdd"] + np.log(STAGE3_ODDS) / p["fruit.growth_rate"]
-    concentration = 1.0 if concentration is None else concentration
+    concentration = 1.0
     if not quality_only:
         daylength = daylight_hours(lat[None, :], doy[:, None].astype(float))
         gross = carbon.daily_assimilation(
@@ -308,18 +308,19 @@ def simulate(tmin_c, tmax_c, rs_mj_m2, times, lat, lon, canopy_cover, p: Mapping
                    fruit_potential_diameter_mm=np.where(started, potential, np.nan),
                    fruit_load_relative=np.where(bloom >= 0, relative_load, np.nan))
         out["fruit_volume_cm3"] = fruit.fruit_volume_cm3(diameter)
-        out["concentration"] = concentration
     else:
         with np.errstate(invalid="ignore"):
             stage3 = phenology.first_index(since_bloom >= stage3_tau)
-    brix, acid = brix * concentration, acid * concentration
-    out.update(brix=brix, acid_pct=acid, ratio=brix / acid)
-    # Maturity is decided on the fruit's age and quality alone (not on the fruit-size clock's stage III, which
-    # stalls in winter and would bring back a knife-edge).
+    # Maturity is decided on the fruit's age and on the sugar and acid kinetics before concentration (not on
+    # the fruit-size clock's stage III, which stalls in winter): the flat-ground reference and the dates-only
+    # runs then give the same dates as the full run, and dry spells cannot move maturity by weeks through
+    # the size clock. Concentration raises the reported TSS and TA alike (ratio unchanged).
     maturity = phenology.maturity_index(
-        out["ratio"], brix, bloom, p["maturity.ratio_required"], p["maturity.tss_required"],
+        brix / acid, brix, bloom, p["maturity.ratio_required"], p["maturity.tss_required"],
         bloom_index=bloom, min_days_after_bloom=p["maturity.min_days_after_bloom"], acid_pct=acid,
         acid_max_pct=p["maturity.acid_max"], window_days=int(p["maturity.window_days"][0]))
+    brix, acid = brix * concentration, acid * concentration
+    out.update(brix=brix, acid_pct=acid, ratio=brix / acid)
     colour_break = phenology.colour_break_index(tmin_c, stage3, p["colour.night_temperature"],
                                                 p["colour.cool_sum_required"])
     out.update(stage3_index=stage3, maturity_index=maturity, colour_break_index=colour_break)
@@ -600,8 +601,7 @@ def run(plots, weather: xr.Dataset, params=None, ks=None, *, n_status=None, slop
                                     arrays[flat["rs_mj_m2"]][:, cols], times, lat[cols], lon[cols],
                                     cover[cols],
                                     pc, quality_only=True,
-                                    precip_mm=None if precip is None else precip[:, cols],
-                                    concentration=pieces[-1].get("concentration"), **kw)
+                                    precip_mm=None if precip is None else precip[:, cols], **kw)
                            if flat_reference else None)
     result = pieces[0] if len(pieces) == 1 else _join_chunks(pieces, len(plot_ids))
     ds = xr.Dataset(coords={"plot": plot_ids, "time": times})
