@@ -61,8 +61,10 @@ def weekly_scores(
     pests=None,
     first="03-01",
     last="11-29",
+    freq="W-MON",
 ) -> xr.Dataset:
-    """Risk scores of weekly outlooks (Mondays from ``first`` to ``last`` of each season).
+    """Risk scores of weekly outlooks (Mondays from ``first`` to ``last`` of each season; ``freq`` another
+    pandas frequency, e.g. ``2W-MON`` for every other Monday).
 
     Returns
     -------
@@ -75,7 +77,7 @@ def weekly_scores(
     horizon_days = [int(d) for d in params["outlook"]["horizon.days"]]
     issues = []
     for year in seasons:
-        issues += list(pd.date_range(f"{year}-{first}", f"{year}-{last}", freq="W-MON"))
+        issues += list(pd.date_range(f"{year}-{first}", f"{year}-{last}", freq=freq))
     scores, suscept = [], []
     for issue in issues:
         ds = outlook(plots, weather, issue, params=params, host=host, pests=list(pests), workers=1)

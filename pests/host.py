@@ -17,9 +17,10 @@ Each pest derives its own susceptibility (0–1) from the ages with its own wind
 - leaf miner: young flush, 0–``leaf_miner.host.young_flush_d`` days after emergence (eggs on leaves 2–3 cm).
 
 Where an age is not given, the default calendar of ``pests/parameters/host.toml`` gives it (flushes from the
-listed start days, fruit from the petal-fall day). ``flush_fraction`` (given or from the calendar) scales the
-leaf windows; where ``flush_age_d`` is absent and ``flush_fraction`` is given, the fraction itself is the
-leaf host of canker and leaf miner (as before). ``fruit_susceptible``, when given, is the black-spot host
+listed start days, fruit from the petal-fall day; a calendar flush's weight scales its leaf windows). A
+given ``flush_age_d`` is carried on past the end of the caller's series up to the longest leaf window
+(:func:`carry_age`), and the leaf windows then use the ages alone; where ``flush_age_d`` is absent and
+``flush_fraction`` is given, the fraction itself is the leaf host of canker and leaf miner (as before). ``fruit_susceptible``, when given, is the black-spot host
 as is. The result says which source was used in ``host_state_source``.
 """
 
@@ -38,6 +39,7 @@ __all__ = [
     "calendar_fruit_age",
     "calendar_fruit_susceptible",
     "age_window",
+    "carry_age",
     "fruit_window",
     "host_arrays",
     "pest_hosts",
@@ -105,6 +107,20 @@ def calendar_fruit_susceptible(times, petal_fall_doy, susceptible_days) -> np.nd
     return ((doy >= petal_fall_doy) & (doy < petal_fall_doy + susceptible_days)).astype(float)
 
 
+def carry_age(age_d, max_age_d):
+    """Keep counting a cohort's age after the caller's series turns NaN, up to ``max_age_d`` [d].
+
+    The growth model gives a flush cohort's age only while its shoots are young (30–45 d); the leaves stay
+    susceptible to canker to 55 d after emergence, so the age is carried on (+1 per day) until the next
+    cohort emerges or ``max_age_d`` is passed. ``age_d`` has time on the first axis.
+    """
+    a = np.array(age_d, float, copy=True)
+    for d in range(1, a.shape[0]):
+        nxt = a[d - 1] + 1.0
+        a[d] = np.where(np.isnan(a[d]) & (nxt <= max_age_d), nxt, a[d])
+    return a
+
+
 def age_window(age_d, start_d, end_d):
     """1 where ``start_d <= age_d <= end_d``, else 0 (NaN age: 0) [1].
 
@@ -149,13 +165,40 @@ def _given(host, name, times, plot_ids, fallback):
     if vmin < lo or vmax > hi:
         what = "a fraction between 0 and 1" if hi == 1.0 else f"days between {lo:g} and {hi:g}"
         raise InputError(f"host state {name} has values from {vmin:g} to {vmax:g}; it must be {what}.")
-    da = da.reindex(time=pd.DatetimeIndex(times).values)
     if "plot" in da.dims:
         da = da.reindex(plot=np.asarray(plot_ids)).transpose("time", "plot")
+    full = da
+    da = da.reindex(time=pd.DatetimeIndex(times).values)
+    if "plot" in da.dims:
         values = da.values.astype(float)
     else:
         values = np.repeat(da.values.astype(float)[:, None], n_p, 1)
-    return values, da
+    return values, full
+
+
+def _extend_age(values, given, times, calendar, n_p, new_cohorts):
+    """Ages on the days after the caller's series ends: the last given age + the days since, and (where
+    ``new_cohorts``) a calendar cohort that emerges after the series ends (the outlook's future days)."""
+    t_given = pd.DatetimeIndex(given["time"].values)
+    if len(t_given) == 0:
+        return values
+    last = t_given.max()
+    after = pd.DatetimeIndex(times) > last
+    if not after.any():
+        return values
+    last_val = given.sel(time=last).values.astype(float)
+    last_val = np.broadcast_to(last_val if last_val.ndim else np.full(n_p, float(last_val)), (n_p,))
+    elapsed = ((pd.DatetimeIndex(times)[after] - last) / pd.Timedelta(days=1)).values[:, None]
+    carried = last_val[None, :] + elapsed
+    cal = calendar[after]
+    if new_cohorts:
+        fresh = np.isfinite(cal) & (cal < elapsed)  # the calendar cohort emerged after the series ended
+        future = np.where(fresh, cal, carried)
+    else:
+        future = np.where(np.isfinite(carried), carried, cal)
+    out = values.copy()
+    out[after] = future
+    return out
 
 
 def pest_hosts(times, plot_ids, host: xr.Dataset | dict | None, params: dict):
@@ -202,8 +245,11 @@ def pest_hosts(times, plot_ids, host: xr.Dataset | dict | None, params: dict):
             return calendar, False
         missing = np.isnan(values)
         if name in ("fruit_age_d", "flush_age_d"):
-            # NaN means 'no fruit' / 'no flush' from the growth model: kept as NaN
-            notes.append(f"{name}: growth model (given by the caller)")
+            # NaN means 'no fruit' / 'no flush' from the growth model: kept as NaN; after the series ends
+            # (an outlook's future days) the ages go on, and calendar flushes that emerge later are added
+            values, given = _given(host, name, times, plot_ids, None)
+            values = _extend_age(values, given, times, calendar, n_p, name == "flush_age_d")
+            notes.append(f"{name}: growth model (given by the caller), carried on after its last day")
             return values, True
         if missing.all():
             notes.append(f"{name}: given but not covering these days; default calendar used")
@@ -227,11 +273,16 @@ def pest_hosts(times, plot_ids, host: xr.Dataset | dict | None, params: dict):
         notes.append("flush_age_d: not given; the flush fraction is the leaf host")
     fruit_age, _ = take("fruit_age_d", rep(calendar_fruit_age(times, hp["fruit.petal_fall_doy"])))
 
+    if flush_age_given:  # the growth model's age stops when the shoots harden: carry it to the longest window
+        ends = [params[n][k] for n, k in (("canker", "host.leaf_end_d"), ("leaf_miner", "host.young_flush_d"))
+                if params.get(n) is not None]
+        if ends:
+            flush_age = carry_age(flush_age, max(ends))
     out = {"flush_fraction": flush, "fruit_age_d": fruit_age}
     out["flush_age_d"] = flush_age if flush_age is not None else np.full((len(times), n_p), np.nan)
     # leaf host scale: the flush fraction where the caller gives it with the ages; on the calendar the
     # flush's weight (summer shoots 0.3), held over the whole age window
-    if flush_given and flush_age is not None:
+    if flush_given and flush_age is not None and not flush_age_given:
         leaf_scale = flush
     elif weights is not None and not flush_age_given:
         leaf_scale = rep(calendar_flush_weight(times, starts, ends, weights, keep))
