@@ -903,7 +903,7 @@ def _aggregate(totals: pd.DataFrame, group_columns: list[str]) -> pd.DataFrame:
 #: Replay measures beside the account's (replay name → account metric, where one exists).
 REPLAY_MEASURES = {"sprays": "n_sprays", "tfi": "tfi", "kg_ai_ha": "ai_kg_per_ha", "kg_cu_ha": None,
                    "field_eiq": "field_eiq_per_ha", "kg_co2e_ha": "co2e_kg_per_ha", "cost_cny_per_mu": None,
-                   "unprotected_events": None}
+                   "unprotected_events": None, "unprotected_infections": None, "label_breaches": None}
 
 
 def _plain_number(value):

@@ -288,6 +288,8 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "staff.acc.measure.kg_co2e_ha": "碳排放（公斤 CO2e/公顷）",
         "staff.acc.measure.cost_cny_per_mu": "药费（元/亩）",
         "staff.acc.measure.unprotected_events": "未受保护的侵染事件",
+        "staff.acc.measure.unprotected_infections": "未受保护的病害侵染",
+        "staff.acc.measure.label_breaches": "超过标签最多使用次数",
         # scouting
         "staff.scout.title": "田间调查记录",
         "staff.scout.intro": "记录田间调查：红蜘蛛为每叶平均头数，黑斑病、溃疡病为病叶（果）率 %，潜叶蛾为被害叶"
@@ -657,6 +659,8 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "staff.acc.measure.kg_co2e_ha": "kg CO2e/ha",
         "staff.acc.measure.cost_cny_per_mu": "Product cost (CNY/mu)",
         "staff.acc.measure.unprotected_events": "Unprotected infection events",
+        "staff.acc.measure.unprotected_infections": "Unprotected disease infections",
+        "staff.acc.measure.label_breaches": "Label maximum uses exceeded",
         # scouting
         "staff.scout.title": "Scouting observations",
         "staff.scout.intro": "Record field scouting: mean mites per leaf for citrus red mite, the share "

@@ -126,10 +126,11 @@ def projected_section(lang: str, season: int, table: pd.DataFrame) -> None:
     recorded = recorded_means(table)
     rows = []
     for m in projected["measures"]:
+        if m["measure"] not in accounting.REPLAY_MEASURES:  # per-pest detail: in the CSV and orchard account
+            continue
         p10, p90 = m["advice_p10"], m["advice_p90"]
-        known = m["measure"] in accounting.REPLAY_MEASURES
         rows.append({
-            "measure": t(f"staff.acc.measure.{m['measure']}", lang) if known else m["measure"],
+            "measure": t(f"staff.acc.measure.{m['measure']}", lang),
             "recorded": recorded.get(m["account_metric"]) if m["account_metric"] else None,
             "advice_median": m["advice_median"],
             "advice_range": "–" if p10 is None or p90 is None else f"{p10:.3g} – {p90:.3g}",

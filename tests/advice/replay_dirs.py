@@ -11,11 +11,13 @@ import pandas as pd
 #: The programmes of the hand-made summary (median, p10, p90 over the plots).
 ADVICE = {"sprays": (5, 4, 7), "tfi": (7.8, 6.0, 9.5), "kg_ai_ha": (6.6, 5.0, 8.0),
           "kg_cu_ha": (2.1, 1.5, 3.0), "field_eiq": (180.0, 150.0, 220.0), "kg_co2e_ha": (95.0, 80.0, 110.0),
-          "cost_cny_per_mu": (120.0, 100.0, 150.0), "unprotected_events": (1, 0, 2)}
+          "cost_cny_per_mu": (120.0, 100.0, 150.0), "unprotected_events": (1, 0, 2),
+          "label_breaches": (0, 0, 0), "events_mites": (3, 1, 5)}
 CALENDAR = {"sprays": (8, 8, 8), "tfi": (13.0, 13.0, 13.0), "kg_ai_ha": (11.1, 11.1, 11.1),
             "kg_cu_ha": (3.0, 3.0, 3.0), "field_eiq": (300.0, 300.0, 300.0),
             "kg_co2e_ha": (150.0, 150.0, 150.0),
-            "cost_cny_per_mu": (200.0, 200.0, 200.0), "unprotected_events": (1, 1, 2)}
+            "cost_cny_per_mu": (200.0, 200.0, 200.0), "unprotected_events": (1, 1, 2),
+            "label_breaches": (0, 0, 0), "events_mites": (3, 1, 5)}
 
 
 def _stats(table):

@@ -82,7 +82,8 @@ def test_replay_is_shown_beside_the_recorded_account(home):
     assert tfi[t("staff.acc.proj.col.recorded", "en")] > 0       # the recorded plot's TFI beside it
     copper = projected.loc[t("staff.acc.measure.kg_cu_ha", "en")]
     assert pd.isna(copper[t("staff.acc.proj.col.recorded", "en")])  # the account has no copper measure
-    assert len(projected) == 8
+    assert len(projected) == 9      # the 8 measures and label breaches; not the per-pest detail
+    assert "events_mites" not in projected.index
     captions = [c.value for c in at.caption]
     assert t("staff.acc.projected_meta", "en", season=2016, follow="advice", plots=3,
              created="2026-12-07 21:00") in captions
