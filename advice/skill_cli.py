@@ -39,6 +39,8 @@ def skill(
         "--store", help="Also store the CSV's observations (all or none).")] = False,
     parameters: Annotated[Path | None, typer.Option(
         "--parameters", help="Outbreak definitions in the schema of advice/parameters/skill.toml.")] = None,
+    season: Annotated[int | None, typer.Option(
+        "--season", help="Only the observations of this year (--store still stores the whole file).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Hit rate, false alarm ratio and rate, and mean lead time of the 15-day pest forecasts against scouting
@@ -47,7 +49,7 @@ def skill(
 
     try:
         report = skill_report(observations, replay=replay, user=user, store_rows=store_rows,
-                              parameters=parameters)
+                              parameters=parameters, season=season)
     except InputError as exc:
         print(f"orchard: error: {exc}", file=sys.stderr)
         raise typer.Exit(BAD_INPUT) from None
@@ -97,7 +99,7 @@ def _stored_forecasts(session, user: str | None, start, end):
 
 
 def skill_report(observations: Path | None, *, replay: Path | None = None, user: str | None = None,
-                 store_rows: bool = False, parameters: Path | None = None) -> dict:
+                 store_rows: bool = False, parameters: Path | None = None, season: int | None = None) -> dict:
     """Everything ``orchard skill`` prints: the skill table and how it was made."""
     import pandas as pd
 
@@ -135,6 +137,11 @@ def skill_report(observations: Path | None, *, replay: Path | None = None, user:
                 raise InputError(f"no scouting observations are stored on the plots {user} may see; give an "
                                  "observation CSV.")
             source_obs = "stored observations"
+        if season is not None:
+            checked = checked[checked["observed_on"].dt.year == season].reset_index(drop=True)
+            if checked.empty:
+                raise InputError(f"there are no observations in {season} ({source_obs}); choose another "
+                                 "--season.")
         max_lead = float(params["forecast.max_lead_days"])
         if replay is not None:
             forecasts = skill.forecasts_from_weekly(replay_store.read_replay_dir(replay).weekly)

@@ -209,6 +209,10 @@ def test_cli_scores_stored_runs_and_a_replay_alike(sample_home_copy, run_cli, te
     assert code == 0, err
     assert json.loads(out)["observations"] == "stored observations"
     check_table(json.loads(out)["skill"])
+    code, out, err = run_cli(["skill", "--json", "--season", "2015"])
+    assert code == 0 and [(r["pest"], r["season"]) for r in json.loads(out)["skill"]] == [("mites", 2015)]
+    code, out, err = run_cli(["skill", "--season", "2014"])
+    assert code == 2 and "there are no observations in 2014 (stored observations)" in err
 
 
 @pytest.mark.parametrize("row, message", [
