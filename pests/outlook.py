@@ -21,9 +21,15 @@ Per plot, pest and horizon the outlook gives:
 - ``risk_score`` 0–100: ``100·(w·P + (1 − w)·(1 − 2^(−I)))``, I the expected weighted count divided by the
   pest's reference count for the horizon length (mites: expected peak density / action threshold);
 - ``level`` 1–5 (1 轻 light, 2 偏轻 fairly light, 3 中等 moderate, 4 偏重 fairly heavy, 5 大发生 outbreak) by
-  the score bounds in ``pests/parameters/outlook.toml`` (default 20/40/60/80);
+  the score bounds ``level.<pest>_<horizon>`` in ``pests/parameters/outlook.toml``, percentiles of the
+  model's own weekly scores on the sample district (:mod:`pests.calibrate_classes`; ``level.bounds``
+  20/40/60/80 where a pest and horizon has none);
 - ``reason``: one English line with the numbers; ``reason_key`` + ``reason_args`` (JSON) for translation;
-- ``events_p10`` / ``events_p90``: spread of the members' event-day counts.
+- ``events_p10`` / ``events_p90``: spread of the members' event-day counts;
+- ``cumulative_probability`` (plot, pest, lead_day): fraction of 15-day members with an event by that day;
+- ``expected_severity_daily`` (plot, pest, lead_day) [1]: the member mean of event × weight on each lead day,
+  the expected severity (events × susceptibility) that day;
+- ``days_since_event`` (plot, pest) [d]: since the last event on observed weather.
 
 Everything is vectorised over plots and members (arrays (day, plot, member)); plots are processed in chunks
 so memory stays bounded, optionally on several threads.
@@ -382,7 +388,9 @@ def outlook(
         Bias-adjusted forecast on the plots (time, plot[, member]), daily or hourly
         (:func:`orchard.forecast.forecast_for_plots`).
     host : xarray.Dataset or dict, optional
-        ``flush_fraction`` / ``fruit_susceptible`` (time, plot) [0–1]; default calendar otherwise.
+        ``fruit_age_d`` / ``flush_age_d`` (time, plot) [d] from the growth model (they may stop at the
+        issue date: the ages go on over the horizon) and/or ``flush_fraction`` / ``fruit_susceptible``
+        (time, plot) [0–1]; default calendar otherwise (:mod:`pests.host`).
     pests : list of str, optional (default all four)
     seasonal : xarray.Dataset, optional
         Daily seasonal ensemble on the plots (time, plot, member), used for the 1- and 3-month members.
