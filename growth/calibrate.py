@@ -112,25 +112,26 @@ def residuals(ds: xr.Dataset, obs: pd.DataFrame, pset: orchard_params.ParameterS
     Public so the app's calibration page can show each observation's residual before and after the fit.
     """
     out: dict[str, list[float]] = {v: [] for v in OBSERVATION_VARIABLES}
+    names = {"bloom_heat_c_d", "ratio", "acid_pct", "fruit_diameter_mm", "brix"} & set(ds.data_vars)
+    series = {name: ds[name].transpose("time", "plot").to_pandas() for name in names}  # once, not per row
     for row in obs.itertuples(index=False):
-        one = ds.sel(plot=row.plot_id)
         day = pd.Timestamp(row.date)
         if row.variable == "bloom_date":
-            heat = one["bloom_heat_c_d"].to_series()
+            heat = series["bloom_heat_c_d"][row.plot_id]
             start = pd.Timestamp(year=day.year, month=1, day=1) + pd.Timedelta(days=int(pset["bloom.start_doy"]) - 1)
             cumulative = heat[start:day].sum()
             rate = max(float(heat[day - pd.Timedelta(days=7):day + pd.Timedelta(days=7)].mean()), 0.5)
             out["bloom_date"].append((float(pset["bloom.required_gdd"]) - cumulative) / rate)
         elif row.variable == "maturity_date":
             # quality margin: > 0 once both the ratio and the acid criteria are met
-            margin = np.minimum(one["ratio"].to_series() / float(pset["maturity.ratio_required"]),
-                                float(pset["maturity.acid_max"]) / one["acid_pct"].to_series()) - 1.0
+            margin = np.minimum(series["ratio"][row.plot_id] / float(pset["maturity.ratio_required"]),
+                                float(pset["maturity.acid_max"]) / series["acid_pct"][row.plot_id]) - 1.0
             week = margin[day - pd.Timedelta(days=10):day + pd.Timedelta(days=10)].dropna()
             slope = max(float(np.polyfit(np.arange(len(week)), week.to_numpy(), 1)[0]), 1e-4) \
                 if len(week) > 2 else 1e-2
             out["maturity_date"].append(-float(margin.get(day, np.nan)) / slope)
         else:
-            out[row.variable].append(float(one[row.variable].sel(time=day)) - row.value)
+            out[row.variable].append(float(series[row.variable].at[day, row.plot_id]) - row.value)
     return {v: np.asarray(r) for v, r in out.items() if r}
 
 

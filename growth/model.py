@@ -604,29 +604,30 @@ def run(plots, weather: xr.Dataset, params=None, ks=None, *, n_status=None, slop
                                     precip_mm=None if precip is None else precip[:, cols], **kw)
                            if flat_reference else None)
     result = pieces[0] if len(pieces) == 1 else _join_chunks(pieces, len(plot_ids))
-    ds = xr.Dataset(coords={"plot": plot_ids, "time": times})
+    # one Dataset constructor (adding variables one by one aligns the dataset each time: 5x slower)
+    variables = {}
     for name, (units, long_name) in DAILY_OUTPUTS.items():
         if name in result:  # a dates-only run has no carbon or fruit series
-            ds[name] = xr.DataArray(result[name].T, dims=("plot", "time"),
-                                    attrs={"units": units, "long_name": long_name})
-    ds["stage"] = ds["stage"].astype(np.int8)
-    ds["stage"].attrs.update(flag_values=np.array(list(phenology.STAGES), dtype=np.int8),
-                             flag_meanings=" ".join(phenology.STAGES.values()))
-    if "flush_active" in ds:
-        ds["flush_active"] = ds["flush_active"].astype(np.int8)
+            values = result[name].T
+            if name in ("stage", "flush_active"):
+                values = values.astype(np.int8)
+            variables[name] = (("plot", "time"), values, {"units": units, "long_name": long_name})
+    variables["stage"][2].update(flag_values=np.array(list(phenology.STAGES), dtype=np.int8),
+                                 flag_meanings=" ".join(phenology.STAGES.values()))
     for name, (key, long_name) in DATE_OUTPUTS.items():
-        ds[name] = xr.DataArray(_date(times, result[key]), dims="plot", attrs={"long_name": long_name})
-    ds["flowering_intensity"] = xr.DataArray(result["flowering_intensity"], dims="plot", attrs={
+        variables[name] = ("plot", _date(times, result[key]), {"long_name": long_name})
+    variables["flowering_intensity"] = ("plot", result["flowering_intensity"], {
         "units": "1", "long_name": "flowering intensity: induction hours below 20 degC over those required "
                                    "(capped at 1) x (1 - exp(-hours at 11-15 degC Nov-Jan / H50))"})
     if not dates_only:
-        ds["fruit_set_fraction"] = xr.DataArray(result["fruit_set_fraction"], dims="plot", attrs={
+        variables["fruit_set_fraction"] = ("plot", result["fruit_set_fraction"], {
             "units": "1", "long_name": "fraction of flowers setting fruit (carbon and water limited)"})
-        ds["fruit_load_relative"] = xr.DataArray(result["fruit_load_relative"], dims="plot", attrs={
+        variables["fruit_load_relative"] = ("plot", result["fruit_load_relative"], {
             "units": "1", "long_name": "crop load relative to a normal crop (flowering intensity x fruit set)"})
-        ds["heat_stress_days"] = xr.DataArray(result["heat_stress_days"], dims="plot", attrs={
+        variables["heat_stress_days"] = ("plot", result["heat_stress_days"], {
             "units": "d",
             "long_name": "days with Tmax >= 35, Tmean >= 30 or Tmin >= 24 degC in fruit stages I-II"})
+    ds = xr.Dataset(variables, coords={"plot": plot_ids, "time": times})
     if flat_reference:
         flat_index = np.concatenate([piece["maturity_index"] for piece in flat_pieces])
         ds["maturity_date_flat"] = xr.DataArray(_date(times, flat_index), dims="plot", attrs={
