@@ -115,6 +115,10 @@ def check_observations(frame: pd.DataFrame, known_plots, where: str = "observati
     """
     columns = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
     frame = frame.set_axis(columns, axis=1)
+    # Spreadsheets often save empty trailing columns (pandas names them "Unnamed: 7"): drop those.
+    blank = [c for c in columns if c.startswith("Unnamed:") and not frame[c].map(_text).any()]
+    frame = frame.drop(columns=blank)
+    columns = [c for c in columns if c not in blank]
     for column in REQUIRED:
         if column not in columns:
             raise InputError(f"{where}: there is no column '{column}'; the columns are plot_id, date, pest, "

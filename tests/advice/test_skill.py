@@ -137,6 +137,12 @@ def test_bad_rows_are_one_sentence(row, message):
     assert str(info.value) == f"obs.csv {message}"
 
 
+def test_empty_trailing_spreadsheet_columns_are_ignored():
+    frame = pd.read_csv(pd.io.common.StringIO("plot_id,date,pest,mites_per_leaf,,\nCT01,2016-04-05,mites,1,,\n"),
+                        dtype=str, keep_default_na=False)
+    assert list(skill.check_observations(frame, PLOTS)["value"]) == [1.0]
+
+
 @pytest.mark.parametrize("text, message", [
     ("plot_id,date,mites_per_leaf\nCT01,2016-04-05,1\n", "obs.csv: there is no column 'pest'"),
     ("plot_id,date,pest\nCT01,2016-04-05,mites\n", "obs.csv: there is no measure column"),
