@@ -138,8 +138,8 @@ def test_bad_rows_are_one_sentence(row, message):
 
 
 def test_empty_trailing_spreadsheet_columns_are_ignored():
-    frame = pd.read_csv(pd.io.common.StringIO("plot_id,date,pest,mites_per_leaf,,\nCT01,2016-04-05,mites,1,,\n"),
-                        dtype=str, keep_default_na=False)
+    text = "plot_id,date,pest,mites_per_leaf,,\nCT01,2016-04-05,mites,1,,\n"
+    frame = pd.read_csv(pd.io.common.StringIO(text), dtype=str, keep_default_na=False)
     assert list(skill.check_observations(frame, PLOTS)["value"]) == [1.0]
 
 
