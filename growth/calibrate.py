@@ -61,8 +61,9 @@ class CalibrationResult:
     @property
     def warnings(self) -> list[str]:
         """One sentence per fitted value that ended on a bound of its published range."""
-        return [f"{key} ended on its {side} bound ({self.values_after[key]:g}): the observations pull it outside "
-                f"its published range; check the observations, the range's source or the model before using it."
+        return [f"{key} ended on its {side} bound ({self.values_after[key]:g}): the observations pull it "
+                "outside its published range; check the observations, the range's source or the model before "
+                "using it."
                 for key, side in self.at_bounds.items()]
 
     def table(self) -> pd.DataFrame:
@@ -118,7 +119,8 @@ def residuals(ds: xr.Dataset, obs: pd.DataFrame, pset: orchard_params.ParameterS
         day = pd.Timestamp(row.date)
         if row.variable == "bloom_date":
             heat = series["bloom_heat_c_d"][row.plot_id]
-            start = pd.Timestamp(year=day.year, month=1, day=1) + pd.Timedelta(days=int(pset["bloom.start_doy"]) - 1)
+            start = pd.Timestamp(year=day.year, month=1, day=1) + pd.Timedelta(
+                days=int(pset["bloom.start_doy"]) - 1)
             cumulative = heat[start:day].sum()
             rate = max(float(heat[day - pd.Timedelta(days=7):day + pd.Timedelta(days=7)].mean()), 0.5)
             out["bloom_date"].append((float(pset["bloom.required_gdd"]) - cumulative) / rate)
@@ -196,8 +198,8 @@ def calibrate(plots, weather: xr.Dataset, observations: pd.DataFrame, pset: orch
     before = rmse(x0)
     fit = least_squares(objective, x0, bounds=(0.0, 1.0), diff_step=1e-3, x_scale=1.0, max_nfev=200)
     fitted = with_values(fit.x)
-    at_bounds = {k: ("lower" if x <= BOUND_TOLERANCE else "upper")
-                 for k, x in zip(keys, fit.x, strict=True) if x <= BOUND_TOLERANCE or x >= 1.0 - BOUND_TOLERANCE}
+    at_bounds = {k: ("lower" if x <= BOUND_TOLERANCE else "upper") for k, x in zip(keys, fit.x, strict=True)
+                 if x <= BOUND_TOLERANCE or x >= 1.0 - BOUND_TOLERANCE}
     return CalibrationResult(
         params=orchard_params.ParameterSet(pset.name, fitted.entries), keys=keys, rmse_before=before,
         rmse_after=rmse(fit.x),

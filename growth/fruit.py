@@ -262,8 +262,8 @@ def diameter_with_potential(logistic_fraction, d0_mm, dmax_mm):
     return np.where(started, d, np.nan)
 
 
-def tss_season_offset(tmean_c, precip_mm, doy, start_index, *, window_start_doy, window_days, rain_start_doy, rain_days,
-                      temperature_ref_c, temperature_coef, rain_ref_mm, rain_coef):
+def tss_season_offset(tmean_c, precip_mm, doy, start_index, *, window_start_doy, window_days, rain_start_doy,
+                      rain_days, temperature_ref_c, temperature_coef, rain_ref_mm, rain_coef):
     """Brix offset of the season's autumn weather, accumulated day by day (no look-ahead).
 
     ``ΔTSS = b_T (T̄ − Tref) · n/N − b_R (R − Rref · m/M) / 100`` where T̄ is the mean temperature of the

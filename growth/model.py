@@ -148,7 +148,8 @@ def simulate(tmin_c, tmax_c, rs_mj_m2, times, lat, lon, canopy_cover, p: Mapping
     bloom_start = _first_doy_index(doy, int(p["bloom.start_doy"][0]))
     # the calendar day of the start day of year in a common year (1 October is day 275 in a leap year)
     start_day = pd.Timestamp(2001, 1, 1) + pd.Timedelta(days=int(p["induction.start_doy"][0]) - 1)
-    induction_start = int(phenology.first_index((times.month == start_day.month) & (times.day == start_day.day)))
+    induction_start = int(phenology.first_index((times.month == start_day.month)
+                                                 & (times.day == start_day.day)))
     if induction_start > bloom_start >= 0 or induction_start < bloom_start - 366:
         induction_start = -1
     window = (doy >= int(p["induction.start_doy"][0])) | (doy <= INDUCTION_LAST_DOY)
@@ -177,14 +178,15 @@ def simulate(tmin_c, tmax_c, rs_mj_m2, times, lat, lon, canopy_cover, p: Mapping
     # Bloom: heat sum above the bloom base temperature from 1 February (立春; He 2012: flowering follows the
     # February-March temperatures); bud break and the spring flush a month before, not before 1 March.
     tmean = (tmin_c + tmax_c) / 2.0
-    bloom_heat = thermal.thermal_time(tmin_c, tmax_c, p["bloom.base_temperature"], p["thermal.upper_temperature"],
-                                      1)
+    bloom_heat = thermal.thermal_time(tmin_c, tmax_c, p["bloom.base_temperature"],
+                                      p["thermal.upper_temperature"], 1)
     out["bloom_heat_c_d"] = bloom_heat
     since_start = phenology.thermal_time_since(bloom_heat, np.full(n_plot, bloom_start))
     with np.errstate(invalid="ignore"):
         bloom = phenology.first_index(since_start >= p["bloom.required_gdd"])
     day = np.arange(n_time)[:, None]
-    earliest = phenology.first_index((day >= max(bloom_start, 0)) & (doy[:, None] >= p["flush.spring_earliest_doy"]))
+    earliest = phenology.first_index((day >= max(bloom_start, 0))
+                                     & (doy[:, None] >= p["flush.spring_earliest_doy"]))
     bud_break = np.where(bloom >= 0, np.maximum(np.maximum(bloom - p["bloom.bud_break_days"].astype(int), 0),
                                                 np.where(earliest >= 0, earliest, 0)), -1)
     bud_break = np.where(bloom >= 0, np.minimum(bud_break, bloom), -1)
@@ -232,7 +234,7 @@ def simulate(tmin_c, tmax_c, rs_mj_m2, times, lat, lon, canopy_cover, p: Mapping
     acid = np.where(np.isnan(acid) & ~np.isnan(since_bloom), p["quality.acid_initial"], acid)
 
     # Stage III starts when the potential diameter reaches 80 % of its range, τ = τm + ln(4)/r: October after
-    # an April bloom, when expansion slows (Bain 1958; at 90 % the winter stall of the clock put it in spring).
+    # an April bloom, when expansion slows (Bain 1958; at 90 % the clock's winter stall put it in spring).
     stage3_tau = p["fruit.midpoint_gdd"] + np.log(STAGE3_ODDS) / p["fruit.growth_rate"]
     concentration = 1.0
     if not quality_only:
@@ -272,8 +274,8 @@ def simulate(tmin_c, tmax_c, rs_mj_m2, times, lat, lon, canopy_cover, p: Mapping
         out["fruit_set_fraction"] = p["fruit.set_fraction"] * set_modifier
         # Final size the season allows, day by day: crop load (flowers x set, from fruit set on), then water
         # deficit, heat days and carbon shortage accumulated in stages I-II (growth-realism.md section 2.2).
-        relative_load = np.nan_to_num(out["flowering_intensity"] / p["induction.reference_intensity"], nan=1.0) \
-            * set_modifier
+        relative_load = set_modifier * np.nan_to_num(
+            out["flowering_intensity"] / p["induction.reference_intensity"], nan=1.0)
         load = np.where(_after_index(cell_division_end, n_time),
                         fruit.crop_load_factor(relative_load, p["fruit.load_sensitivity"]), 1.0)
         # Stress counts in proportion to how fast the fruit could grow that day: weight (4 L (1 - L))^2 on the
@@ -288,17 +290,19 @@ def simulate(tmin_c, tmax_c, rs_mj_m2, times, lat, lon, canopy_cover, p: Mapping
         heat_days = np.cumsum(np.where(started, heat_flags * weight, 0.0), axis=0)
         carbon_met = np.minimum(np.nan_to_num(ratio_7d, nan=1.0) / p["carbon.sufficient_ratio"], 1.0)
         weight_sum = np.cumsum(np.where(after_set, weight, 0.0), axis=0)
-        carbon_mean = np.where(weight_sum > 0, np.cumsum(np.where(after_set, carbon_met * weight, 0.0), axis=0)
-                               / np.maximum(weight_sum, 1e-12), 1.0)
+        carbon_sum = np.cumsum(np.where(after_set, carbon_met * weight, 0.0), axis=0)
+        carbon_mean = np.where(weight_sum > 0, carbon_sum / np.maximum(weight_sum, 1e-12), 1.0)
         size_factor = fruit.potential_size_factor(
             deficit_days, heat_days, carbon_mean, water_sensitivity=p["fruit.size_water_sensitivity"],
-            heat_sensitivity=p["fruit.size_heat_sensitivity"], carbon_exponent=p["fruit.size_carbon_exponent"])
+            heat_sensitivity=p["fruit.size_heat_sensitivity"],
+            carbon_exponent=p["fruit.size_carbon_exponent"])
         potential = p["fruit.final_diameter"] * load * size_factor
         diameter = fruit.diameter_with_potential(fraction, p["fruit.initial_diameter"], potential)
         # Water deficit and small fruit concentrate sugar and acid alike (ratio nearly unchanged: Hutton,
         # Landsberg & Sutton 2007; large fruit lower TSS and TA: Xi et al. 2016).
         concentration = 1.0 + p["quality.concentration_water"] * deficit_days \
-            + p["quality.concentration_size"] * np.clip(1.0 - potential / p["fruit.final_diameter"], 0.0, None)
+            + p["quality.concentration_size"] * np.clip(1.0 - potential / p["fruit.final_diameter"], 0.0,
+                                                         None)
         out.update(assimilation_kg_co2_ha_d=gross, respiration_kg_co2_ha_d=respiration,
                    carbon_supply_demand=ratio_sd, fruit_growth_modifier=np.where(started, modifier, np.nan),
                    fruit_diameter_mm=diameter, fruit_expansion_mm_d=np.where(started, fruit.expansion_rate(
@@ -594,7 +598,8 @@ def run(plots, weather: xr.Dataset, params=None, ks=None, *, n_status=None, slop
                                times, lat[cols], lon[cols], cover[cols], pc,
                                ks=None if ks_arr is None else ks_arr[:, cols],
                                n_status=None if n_arr is None else n_arr[:, cols], quality_only=dates_only,
-                               precip_mm=None if precip is None else precip[:, cols], young=young[cols], **kw))
+                               precip_mm=None if precip is None else precip[:, cols], young=young[cols],
+                               **kw))
         if dates_only:  # keep the dates (and stages), not every daily series of every member
             pieces[-1] = {k: v for k, v in pieces[-1].items() if k == "stage" or k not in DAILY_OUTPUTS}
         flat_pieces.append(simulate(arrays[flat["tmin_c"]][:, cols], arrays[flat["tmax_c"]][:, cols],
@@ -623,7 +628,8 @@ def run(plots, weather: xr.Dataset, params=None, ks=None, *, n_status=None, slop
         variables["fruit_set_fraction"] = ("plot", result["fruit_set_fraction"], {
             "units": "1", "long_name": "fraction of flowers setting fruit (carbon and water limited)"})
         variables["fruit_load_relative"] = ("plot", result["fruit_load_relative"], {
-            "units": "1", "long_name": "crop load relative to a normal crop (flowering intensity x fruit set)"})
+            "units": "1",
+            "long_name": "crop load relative to a normal crop (flowering intensity x fruit set)"})
         variables["heat_stress_days"] = ("plot", result["heat_stress_days"], {
             "units": "d",
             "long_name": "days with Tmax >= 35, Tmean >= 30 or Tmin >= 24 degC in fruit stages I-II"})

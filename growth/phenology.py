@@ -308,8 +308,8 @@ def maturity_index(ratio, tss_brix, start_index, ratio_required, tss_required, *
     started = _after(start_index, ratio.shape[0])
     if bloom_index is not None:
         bloom_index = np.asarray(bloom_index)
-        started &= _after(np.where(bloom_index >= 0, bloom_index + np.asarray(min_days_after_bloom, dtype=int),
-                                   NOT_REACHED), ratio.shape[0])
+        earliest = bloom_index + np.asarray(min_days_after_bloom, dtype=int)
+        started &= _after(np.where(bloom_index >= 0, earliest, NOT_REACHED), ratio.shape[0])
     with np.errstate(invalid="ignore"):
         ok = started & (ratio >= ratio_required) & (tss >= tss_required)
         if acid_pct is not None:

@@ -46,7 +46,8 @@ def district(sample_home):
     seasons = {}
     for year in SEASONS:
         season = weather.sel(time=slice(f"{year - 1}-10-01", f"{year + 1}-06-30"))
-        rain_known = float(np.isfinite(season["precip_mm"].sel(time=slice(f"{year}-04", f"{year}-11"))).mean())
+        growing = season["precip_mm"].sel(time=slice(f"{year}-04", f"{year}-11"))
+        rain_known = float(np.isfinite(growing).mean())
         ks = None
         if rain_known > 0.95:
             ks = soil_model.run(plots_ds, season, water_balance.default_parameters())["ks"]
@@ -92,15 +93,16 @@ def test_median_maturity_falls_in_the_cultivars_harvest_months(runs, cultivar, f
         months.append(median.month)
     inside = sum(first_month <= m <= last_month for m in months)
     assert inside >= 5, months
-    spread = [np.ptp(pd.DatetimeIndex(ds["maturity_date"].values[ds["cultivar"].values == cultivar]).dayofyear)
-              for ds in runs.values()]
+    spread = [np.ptp(pd.DatetimeIndex(ds["maturity_date"].values[ds["cultivar"].values == cultivar])
+                     .dayofyear) for ds in runs.values()]
     assert max(spread) < 40  # plots of one cultivar within weeks of each other, not months (was 56-91 d)
 
 
 def test_navel_acid_falls_all_winter_and_the_ratio_keeps_rising(runs):
     for year, ds in runs.items():
         navel = ds.sel(plot=np.isin(ds["cultivar"].values, NAVELS))
-        dec, apr = navel["acid_pct"].sel(time=f"{year}-12-15"), navel["acid_pct"].sel(time=f"{year + 1}-04-15")
+        dec = navel["acid_pct"].sel(time=f"{year}-12-15")
+        apr = navel["acid_pct"].sel(time=f"{year + 1}-04-15")
         fall = 1.0 - apr / dec
         assert float(fall.min()) >= 0.30 and float(fall.max()) <= 0.45  # Roberson navel: -37.5 %
         ratio = [navel["ratio"].sel(time=day) for day in (f"{year}-12-01", f"{year + 1}-01-01",
@@ -168,10 +170,12 @@ def test_final_size_responds_to_the_water_balance_and_brix_to_the_season(distric
         medians = [np.median(_final_diameter(ds)[cultivar_plots]) for ds in runs.values()]
         assert np.ptp(medians) >= 2.0
     for cultivar in ("powell_navel", "lane_late_navel", "valencia"):
-        brix = [np.median(_at_maturity(ds, "brix")[ds["cultivar"].values == cultivar]) for ds in runs.values()]
+        brix = [np.median(_at_maturity(ds, "brix")[ds["cultivar"].values == cultivar])
+                for ds in runs.values()]
         assert 0.3 <= np.ptp(brix) <= 1.5
     # no output is one constant for every plot and year (final size, Brix, maturity, bloom)
-    for values in ([_final_diameter(ds) for ds in runs.values()], [_at_maturity(ds, "brix") for ds in runs.values()],
+    for values in ([_final_diameter(ds) for ds in runs.values()],
+                   [_at_maturity(ds, "brix") for ds in runs.values()],
                    [pd.DatetimeIndex(ds["maturity_date"].values).dayofyear for ds in runs.values()],
                    [pd.DatetimeIndex(ds["bloom_date"].values).dayofyear for ds in runs.values()]):
         stacked = np.stack([np.asarray(v, dtype=float) for v in values])
@@ -191,17 +195,9 @@ def test_median_full_bloom_in_late_march_to_late_april(runs):
     assert np.ptp(medians) <= 25  # interannual range (check-value 14)
 
 
-def _cohorts(active: np.ndarray, times: pd.DatetimeIndex) -> list[tuple[pd.Timestamp, int]]:
-    edges = np.diff(np.concatenate([[0], active.astype(int), [0]]))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    return [(times[s], int(e - s)) for s, e in zip(starts, ends, strict=True)]
-
-
 def test_flush_cohorts_follow_bud_break_and_none_starts_in_winter(runs):
     for year, ds in runs.items():
         times = pd.DatetimeIndex(ds["time"].values)
-        planted = ds.attrs.get("planting_year")  # not stored: take it from the flush count below
-        del planted
         age = ds["flush_age_d"].transpose("plot", "time").values
         for j, pid in enumerate(ds["plot"].values):
             starts = times[np.flatnonzero(age[j] == 0)]
