@@ -224,14 +224,11 @@ def simulate(tmin_c, tmax_c, rs_mj_m2, times, lat, lon, canopy_cover, p: Mapping
         rain_days=p["quality.tss_rain_days"], temperature_ref_c=p["quality.tss_temperature_ref"],
         temperature_coef=p["quality.tss_temperature_coef"], rain_ref_mm=p["quality.tss_rain_ref"],
         rain_coef=p["quality.tss_rain_coef"])
-    # TA holds its peak TA0 until fruit set (end of stage I) and falls from then on.
-    with np.errstate(invalid="ignore"):
-        set_day = phenology.first_index(since_bloom >= p["fruit.cell_division_gdd"])
-    # acid is catabolised at the fruit's temperature, which sunlight raises above the air's
+    # TA falls from full bloom on (a start at fruit set, a degree-day threshold, added 3-4 days per 100 m of
+    # elevation to maturity); acid is catabolised at the fruit's temperature, which sunlight raises.
     fruit_t = tmean + p["quality.fruit_radiation_warming"] * np.nan_to_num(rs_mj_m2)
-    acid = fruit.acid_decline_pct(fruit_t, set_day, p["quality.acid_initial"], p["quality.acid_final"],
+    acid = fruit.acid_decline_pct(fruit_t, bloom, p["quality.acid_initial"], p["quality.acid_final"],
                                   p["quality.acid_rate_15c"], p["quality.acid_q10"])
-    acid = np.where(np.isnan(acid) & ~np.isnan(since_bloom), p["quality.acid_initial"], acid)
 
     # Stage III starts when the potential diameter reaches 80 % of its range, τ = τm + ln(4)/r: October after
     # an April bloom, when expansion slows (Bain 1958; at 90 % the clock's winter stall put it in spring).

@@ -126,7 +126,7 @@ def test_a_hundred_metres_of_elevation_moves_maturity_by_days_not_months(distric
     assert not np.isnan(shifts).any()
     # literature 4-9 d/100 m (8.4 d/100 m, Guanxi pomelo); the knife-edge gave up to 90 d for 92 m
     assert 4 <= np.median(shifts) <= 9
-    assert np.percentile(shifts, 95) <= 10 and shifts.max() <= 12 and shifts.min() >= 0
+    assert shifts.max() <= 10 and shifts.min() >= 0
 
 
 def test_two_flat_plots_92_m_apart_mature_within_two_weeks(runs):
