@@ -240,6 +240,10 @@ def test_calibration_of_the_sample_observations_is_fast_and_warns_on_bounds(dist
                                 "quality.acid_rate_15c"}
     for variable, after in result.rmse_after.items():
         assert after <= result.rmse_before[variable] + 1e-9, variable
+    # the file was made by the model with bloom 930 degC d and k15 0.0049 /d (plus noise)
+    assert result.values_after["bloom.required_gdd"] == pytest.approx(930.0, rel=0.03)
+    assert result.values_after["quality.acid_rate_15c"] == pytest.approx(0.0049, rel=0.05)
+    assert result.at_bounds == {}
     # a bloom three weeks after the model's pulls the heat requirement onto its upper bound: reported
     late = observations[observations["variable"] == "bloom_date"].assign(
         date=lambda f: f["date"] + pd.Timedelta(days=60))
