@@ -173,16 +173,21 @@ def _seasons(text: str) -> list[int]:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m pests.calibrate_classes", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m pests.calibrate_classes", description=__doc__.splitlines()[0]
+    )
     ap.add_argument("--seasons", default="2012-2017", help="e.g. 2012-2017 or 2014,2016")
     ap.add_argument("--basis", choices=["susceptible", "all"], default="susceptible")
     ap.add_argument("--percentiles", help="override level.percentiles, e.g. 40,65,85,95")
-    ap.add_argument("--write", action="store_true", help="write the bounds into pests/parameters/outlook.toml")
+    ap.add_argument(
+        "--write", action="store_true", help="write the bounds into pests/parameters/outlook.toml"
+    )
     args = ap.parse_args(argv)
     seasons = _seasons(args.seasons)
     plots, weather = _sample_weather(seasons)
     params = load_all()
-    pct = [float(x) for x in (args.percentiles.split(",") if args.percentiles else params["outlook"]["level.percentiles"])]
+    given = args.percentiles.split(",") if args.percentiles else params["outlook"]["level.percentiles"]
+    pct = [float(x) for x in given]
     scores = weekly_scores(plots, weather, seasons, params=params)
     bounds = {}
     for pest in scores["pest"].values:

@@ -92,7 +92,9 @@ def simulate(drv: Drivers, flush, p, clm_pressure=None, state=None, exposure=Non
         warm_rain = rain_h & (t_h >= tmin) & (t_h <= tmax)
         rain_ok = warm_rain.any(axis=1)
         temp_ok = rain_ok
-        wind_h = drv.hourly["wind_ms"].reshape(shape) * (1.0 if exposure is None else np.asarray(expo)[:, None])
+        wind_h = drv.hourly["wind_ms"].reshape(shape)
+        if exposure is not None:
+            wind_h = wind_h * np.asarray(expo)[:, None]
         windy = (warm_rain & (wind_h >= p["event.wind_threshold"])).any(axis=1)
     else:
         rain_ok = drv.precip >= p["event.rain_min_daily"]

@@ -20,8 +20,9 @@ Where an age is not given, the default calendar of ``pests/parameters/host.toml`
 listed start days, fruit from the petal-fall day; a calendar flush's weight scales its leaf windows). A
 given ``flush_age_d`` is carried on past the end of the caller's series up to the longest leaf window
 (:func:`carry_age`), and the leaf windows then use the ages alone; where ``flush_age_d`` is absent and
-``flush_fraction`` is given, the fraction itself is the leaf host of canker and leaf miner (as before). ``fruit_susceptible``, when given, is the black-spot host
-as is. The result says which source was used in ``host_state_source``.
+``flush_fraction`` is given, the fraction itself is the leaf host of canker and leaf miner (as before).
+``fruit_susceptible``, when given without ``fruit_age_d``, is the black-spot host as is. The result says
+which source was used in ``host_state_source``.
 """
 
 from __future__ import annotations
@@ -146,13 +147,15 @@ def fruit_window(fruit_age_d, full_days, susceptible_days, late_weight=0.5):
     a = np.asarray(fruit_age_d, float)
     with np.errstate(invalid="ignore"):
         return np.where(
-            (a >= 0) & (a <= full_days), 1.0, np.where((a > full_days) & (a <= susceptible_days), late_weight, 0.0)
+            (a >= 0) & (a <= full_days),
+            1.0,
+            np.where((a > full_days) & (a <= susceptible_days), late_weight, 0.0),
         )
 
 
-def _given(host, name, times, plot_ids, fallback):
-    """(values (time, plot), note) of host variable ``name`` from the caller, NaN days filled by
-    ``fallback`` (an array or None: then NaN stays, meaning 'no tissue')."""
+def _given(host, name, times, plot_ids):
+    """(values (time, plot) on ``times`` (NaN where not given), the given DataArray on its own days) of host
+    variable ``name`` from the caller; (None, None) when the caller does not give it."""
     n_p = len(plot_ids)
     given = host.get(name) if hasattr(host, "get") else None
     if given is None:
@@ -239,7 +242,7 @@ def pest_hosts(times, plot_ids, host: xr.Dataset | dict | None, params: dict):
     notes = []
 
     def take(name, calendar):
-        values, _ = _given(host, name, times, plot_ids, None)
+        values, given = _given(host, name, times, plot_ids)
         if values is None:
             notes.append(f"{name}: default calendar (pests/parameters/host.toml)")
             return calendar, False
@@ -247,14 +250,14 @@ def pest_hosts(times, plot_ids, host: xr.Dataset | dict | None, params: dict):
         if name in ("fruit_age_d", "flush_age_d"):
             # NaN means 'no fruit' / 'no flush' from the growth model: kept as NaN; after the series ends
             # (an outlook's future days) the ages go on, and calendar flushes that emerge later are added
-            values, given = _given(host, name, times, plot_ids, None)
             values = _extend_age(values, given, times, calendar, n_p, name == "flush_age_d")
             notes.append(f"{name}: growth model (given by the caller), carried on after its last day")
             return values, True
         if missing.all():
             notes.append(f"{name}: given but not covering these days; default calendar used")
         elif missing.any():
-            notes.append(f"{name}: growth model where given, default calendar on {int(missing.any(1).sum())} days")
+            n_days = int(missing.any(1).sum())
+            notes.append(f"{name}: growth model where given, default calendar on {n_days} days")
         else:
             notes.append(f"{name}: growth model (given by the caller)")
         return np.where(missing, calendar, values), True

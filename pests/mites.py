@@ -48,8 +48,8 @@ def simulate(drv: Drivers, p, state=None):
     """Daily mite density, predators, generations and threshold exceedance.
 
     ``state`` carries ``density`` (mites per leaf at the end of the previous day), ``predators`` (per leaf),
-    ``rain_history`` / ``rain_dropped`` (the previous 10 days' rain) and ``tmean_history`` (the previous 9 days'
-    mean temperature).
+    ``rain_history`` / ``rain_dropped`` (the previous 10 days' rain) and ``tmean_history`` (the previous 9
+    days' mean temperature).
 
     Returns
     -------
@@ -62,7 +62,9 @@ def simulate(drv: Drivers, p, state=None):
     t_hist = _history(state, "tmean_history", shape, np.nan)
     t10 = rolling_mean(drv.tmean, 10, t_hist)
     growing = ~(t10 >= p["growth.t10_stop"])
-    rm_t = mite_growth_rate(drv.tmean, p["development.t0"], p["growth.topt"], p["growth.tmax"], p["growth.rm_opt"])
+    rm_t = mite_growth_rate(
+        drv.tmean, p["development.t0"], p["growth.topt"], p["growth.tmax"], p["growth.rm_opt"]
+    )
     rm = rm_t * dry * growing
     # predators are as active as the temperature lets their prey grow (assumption: phytoseiids and Stethorus
     # slow down in the cold like P. citri)
@@ -77,7 +79,9 @@ def simulate(drv: Drivers, p, state=None):
     )
     r_hist = _history(state, "rain_history", shape, 0.0)
     rain10 = rolling_sum(drv.precip, 10, r_hist)
-    prev10 = None if state.get("rain_history") is None else np.sum(r_hist, axis=0) + state.get("rain_dropped", 0.0)
+    prev10 = None
+    if state.get("rain_history") is not None:
+        prev10 = np.sum(r_hist, axis=0) + state.get("rain_dropped", 0.0)
     survival = rain_suppression(
         rain10, p["suppression.rain_10d"], p["suppression.rain_factor"], prev10
     ) * rain_washoff(drv.precip, p["washoff.start_mm"], p["washoff.per_mm"])

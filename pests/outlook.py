@@ -77,7 +77,8 @@ def score(probability, intensity, probability_weight=0.5):
 
 def pest_bounds(outlook_params, pest: str, horizon: str = "15d") -> list:
     """Score bounds of levels 2–5 for ``pest`` at ``horizon``: ``level.<pest>_<horizon>`` of the outlook set
-    (calibrated on the model's own scores, ``pests/calibrate_classes.py``), else the common ``level.bounds``."""
+    (calibrated on the model's own scores, ``pests/calibrate_classes.py``), else the common
+    ``level.bounds``."""
     key = f"level.{pest}_{horizon}"
     if key in outlook_params.entries:
         return [float(b) for b in outlook_params[key]]
@@ -344,7 +345,11 @@ def _chunk(plot_idx, ctx):
             drv = _overlay(drv, top, ctx["issue"])
         n_member = drv.shape[2]
         outputs, _ = simulate_all(
-            drv, _host_slice(member_set["hosts"], sl, member=True), params, pests, _expand_state(states, n_member)
+            drv,
+            _host_slice(member_set["hosts"], sl, member=True),
+            params,
+            pests,
+            _expand_state(states, n_member),
         )
         results[set_name] = _horizon_stats(outputs, pests, params, member_set["horizon_days"])
     # recent observed events (for curative advice) and the mite density today
@@ -910,7 +915,9 @@ def risk_calendar(plots_ds, weather, params=None, host=None, pests=None, freq: s
             "risk_score": risk.assign_attrs(units="1", long_name="risk score 0-100"),
             "level": xr.concat(
                 [
-                    xr.apply_ufunc(level_of, risk.sel(pest=pest), kwargs={"bounds": pest_bounds(o, pest, "15d")})
+                    xr.apply_ufunc(
+                        level_of, risk.sel(pest=pest), kwargs={"bounds": pest_bounds(o, pest, "15d")}
+                    )
                     for pest in pests
                 ],
                 dim="pest",

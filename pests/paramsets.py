@@ -85,7 +85,10 @@ def _check_consistency(p: ParameterSet) -> None:
         )
     if "event.tmin" in p.entries and p["event.tmin"] >= p["event.tmax"]:
         raise ParameterError(f"parameter set '{p.name}': event.tmin must be below event.tmax.")
-    for key in [k for k in p.entries if k == "level.bounds" or (k.startswith("level.") and p.name == "outlook")]:
+    level_keys = [
+        k for k in p.entries if k == "level.bounds" or (k.startswith("level.") and p.name == "outlook")
+    ]
+    for key in level_keys:
         bounds = list(p[key])
         if len(bounds) != 4 or bounds != sorted(bounds):
             raise ParameterError(

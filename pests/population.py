@@ -141,7 +141,8 @@ def rolling_mean(values, window: int, history=None):
     v = np.asarray(values, float)
     if history is None:
         history = np.full((window - 1,) + v.shape[1:], np.nan)
-    ext = np.concatenate([np.broadcast_to(np.asarray(history, float), (window - 1,) + v.shape[1:]), v], axis=0)
+    before = np.broadcast_to(np.asarray(history, float), (window - 1,) + v.shape[1:])
+    ext = np.concatenate([before, v], axis=0)
     ok = ~np.isnan(ext)
     cs = np.concatenate([np.zeros((1,) + v.shape[1:]), np.cumsum(np.where(ok, ext, 0.0), axis=0)], axis=0)
     cn = np.concatenate([np.zeros((1,) + v.shape[1:]), np.cumsum(ok, axis=0)], axis=0)
@@ -235,7 +236,8 @@ def mite_predator_population(
     for d in range(rm.shape[0]):
         a = attack * act[d]
         functional = n / (n + half_saturation)
-        n_next = n * np.exp(rm[d] * (1.0 - n / cap) - mortality[d] - a * p / (n + half_saturation)) * survival[d]
+        rate = rm[d] * (1.0 - n / cap) - mortality[d] - a * p / (n + half_saturation)
+        n_next = n * np.exp(rate) * survival[d]
         p = np.maximum(predator_floor, p * np.exp(efficiency * a * functional - predator_death))
         n = np.maximum(n_next, prey_floor)
         out_n[d], out_p[d] = n, p

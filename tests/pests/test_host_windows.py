@@ -19,7 +19,9 @@ from pests.paramsets import load_all
 def _da(ds, values):
     shape = (ds.sizes["time"], ds.sizes["plot"])
     return xr.DataArray(
-        np.broadcast_to(np.asarray(values, float).reshape(-1, 1) if np.ndim(values) else values, shape).copy(),
+        np.broadcast_to(
+            np.asarray(values, float).reshape(-1, 1) if np.ndim(values) else values, shape
+        ).copy(),
         dims=("time", "plot"),
         coords={"time": ds["time"], "plot": ds["plot"]},
     )

@@ -69,7 +69,8 @@ def test_mite_check_value_11_rain_and_ten_day_heat():
 
     p = pest_parameters("mites")
     assert rain_washoff(30.0, p["washoff.start_mm"], p["washoff.per_mm"]) <= 0.5
-    assert rain_washoff([0.0, 5.0, 15.0], p["washoff.start_mm"], p["washoff.per_mm"]).tolist() == [1.0, 1.0, 1.0]
+    light = rain_washoff([0.0, 5.0, 15.0], p["washoff.start_mm"], p["washoff.per_mm"])
+    assert light.tolist() == [1.0, 1.0, 1.0]
     # ten days at 29 degC mean (Tmax 31: no heat mortality), no predators, no rain: the population falls
     hot = run(None, constant_daily(20, 27.0, 31.0, 75.0, 0.0), pests=["mites"],
               params={"mites": {"predator.initial": 0.0, "predator.floor": 0.0}})
