@@ -268,11 +268,14 @@ def simulate(tmin_c, tmax_c, rs_mj_m2, times, lat, lon, canopy_cover, p: Mapping
         with np.errstate(invalid="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # plots that never bloom: mean of nothing
             set_modifier = np.nanmean(set_limit, axis=0)
-        out["fruit_set_fraction"] = p["fruit.set_fraction"] * set_modifier
+        # Fruit set falls as flowers compete (fraction x (F/Fref)^-c): more flowers, lower set, partly
+        # compensating, so the crop load (flowers x set) follows (F/Fref)^(1-c).
+        flowers = np.nan_to_num(out["flowering_intensity"] / p["induction.reference_intensity"], nan=1.0)
+        compensation = np.maximum(flowers, 1e-6) ** -p["fruit.set_compensation"]
+        out["fruit_set_fraction"] = p["fruit.set_fraction"] * set_modifier * compensation
         # Final size the season allows, day by day: crop load (flowers x set, from fruit set on), then water
         # deficit, heat days and carbon shortage accumulated in stages I-II (growth-realism.md section 2.2).
-        relative_load = set_modifier * np.nan_to_num(
-            out["flowering_intensity"] / p["induction.reference_intensity"], nan=1.0)
+        relative_load = set_modifier * flowers * compensation
         load = np.where(_after_index(cell_division_end, n_time),
                         fruit.crop_load_factor(relative_load, p["fruit.load_sensitivity"]), 1.0)
         # Stress counts in proportion to how fast the fruit could grow that day: weight (4 L (1 - L))^2 on the
