@@ -181,6 +181,9 @@ def test_final_size_responds_to_the_water_balance_and_brix_to_the_season(distric
         stacked = np.stack([np.asarray(v, dtype=float) for v in values])
         assert np.ptp(stacked, axis=0).min() > 0 or np.ptp(stacked, axis=1).max() > 0
         assert np.unique(np.round(stacked, 3)).size > 6
+    for name in ("flowering_intensity", "fruit_set_fraction", "fruit_load_relative"):  # were 1.0, 0.02, -
+        values = np.concatenate([ds[name].values for ds in runs.values()])
+        assert np.unique(np.round(values, 5)).size > 6, name
 
 
 # ------------------------------------------------------------------------------------------------------------
