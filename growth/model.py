@@ -527,10 +527,15 @@ def run(plots, weather: xr.Dataset, params=None, ks=None, *, n_status=None, slop
     Returns
     -------
     xarray.Dataset
-        Dims (plot, time): the daily outputs (``gdd_c_d``, ``induction_h``, ``stage``, ``fruit_diameter_mm``,
-        ``fruit_expansion_mm_d``, ``brix``, ``acid_pct``, ``ratio``, assimilation, respiration, …); per plot
-        the stage dates (``bloom_date``, ``colour_break_date``, ``maturity_date``, …), ``maturity_date_flat``
-        and ``maturity_delay_days`` against the same plot on flat ground at the same elevation.
+        Dims (plot, time): the daily outputs (``gdd_c_d``, ``bloom_heat_c_d``, ``induction_h``, ``stage``,
+        ``flush_active``, ``flush_age_d`` (days since the youngest young flush cohort emerged, NaN when
+        none), ``fruit_age_d`` (days since petal fall, NaN without fruit), ``fruit_diameter_mm``,
+        ``fruit_potential_diameter_mm``, ``fruit_expansion_mm_d``, ``brix``, ``acid_pct``, ``ratio``,
+        assimilation, respiration, …); per plot the stage dates (``bloom_date``, ``colour_break_date``,
+        ``maturity_date``, …), ``flowering_intensity``, ``fruit_set_fraction``, ``fruit_load_relative``,
+        ``heat_stress_days``, ``maturity_date_flat`` and ``maturity_delay_days`` against the same plot on flat
+        ground at the same elevation. The plots' ``planting_year`` (optional) marks young trees (more
+        flushes); the weather's ``precip_mm`` (optional) feeds the October-rain term of TSS.
     """
     plots_ds = _plots_dataset(plots)
     plot_ids = plots_ds["plot"].values.astype(str)
