@@ -89,6 +89,10 @@ class ChainInputs:
     #: Plot weather already on the slope (time, plot) over at least the member years to the issue date, for
     #: callers running many dates on one record (the season replay); None: each chunk makes its own.
     plot_weather: xr.Dataset | None = None
+    #: A season replay's leave-one-season-out record: ``plot_weather`` also holds the years after the issue
+    #: date's season, and the weather step drops the year after the issue date (the season's own future), so
+    #: the outlooks' climatology members are every other year of the record.
+    hindcast: bool = False
     #: Latest clear NDVI of each plot up to the issue date (index plot_id; ``ndvi``, ``ndvi_date``), from the
     #: monitoring step; None without imagery.
     ndvi: pd.DataFrame | None = None
@@ -206,7 +210,13 @@ def weather_step(state: ChunkState) -> None:
     if state.inputs.plot_weather is not None:
         issue = state.inputs.issue
         start = _history_start(issue, int(state.inputs.bundle["advice.chain"]["members.years"]))
-        state.weather = state.inputs.plot_weather.sel(plot=state.plot_ids, time=slice(start, issue))
+        if state.inputs.hindcast:
+            weather = state.inputs.plot_weather.sel(plot=state.plot_ids, time=slice(start, None))
+            days = pd.DatetimeIndex(weather["time"].values)
+            state.weather = weather.isel(time=np.flatnonzero((days <= issue)
+                                                             | (days > issue + pd.Timedelta(days=365))))
+        else:
+            state.weather = state.inputs.plot_weather.sel(plot=state.plot_ids, time=slice(start, issue))
         state.sources["weather"] = state.weather.attrs.get("source", "")
         return
     state.weather = plot_weather_on_slope(state.plots, state.inputs.station_weather, state.inputs.bundle)
@@ -334,8 +344,8 @@ def host_from_growth(growth: xr.Dataset) -> dict:
     the current flush cohort emerged and since petal fall; each pest derives its own susceptible window
     from them (pests.host)."""
     host = {"flush_fraction": growth["flush_active"].astype(float).transpose("time", "plot"),
-            "fruit_susceptible": xr.where(growth["fruit_age_d"].notnull(), 1.0, 0.0).transpose("time", "plot")}
-    if False:
+            "fruit_age_d": growth["fruit_age_d"].astype(float).transpose("time", "plot")}
+    if "flush_age_d" in growth:
         host["flush_age_d"] = growth["flush_age_d"].astype(float).transpose("time", "plot")
     return host
 
@@ -427,7 +437,8 @@ def products_step(state: ChunkState) -> None:
     state.min_phi = attach_products(state.recommendations, area, state.day, harvest_by_plot,
                                     state.inputs.history, state.inputs.bundle["rotation"], excluded=excluded,
                                     not_curative=_not_curative(state))
-    state.recommendations = merge_sprays(state.recommendations)
+    rank_by_protection(state.recommendations, _protection_table(state.inputs.bundle["advice.protection"])[0])
+    state.recommendations = merge_sprays(_capped(state.recommendations, excluded))
 
 
 def _protection_table(params):
@@ -484,17 +495,21 @@ def spray_decisions(state: ChunkState) -> pd.DataFrame:
         level=level.ravel(), severity_daily=severity.reshape(n_plot * n_pest, -1),
         end_offset=ps["end_offset"].ravel(), days_since_spray=np.repeat(ps["days_since_spray"], n_pest),
         days_since_event=since.ravel(), protected_at_event=ps["protected_at_event"].ravel(),
-        curative_window_d=window, params=params)
+        curative_window_d=window, min_severity=np.tile(protection.min_severity(pests, params), n_plot),
+        params=params)
     from advice.catalogue import default_catalogue
 
     names = default_catalogue().products
     product = pd.Series(ps["product_id"].ravel())
+    decision = protection.tank_mix(np.repeat(plot_ids, n_pest), dec["decision"], level.ravel(),
+                                   dec["severity_unprotected"],
+                                   np.tile(protection.min_severity(pests, params), n_plot), params)
     end = ps["end_offset"].ravel()
     until = [None if not np.isfinite(e) or e <= 0 else (issue + pd.Timedelta(days=int(np.ceil(e)) - 1)).date()
              for e in end]
     return pd.DataFrame({
         "plot_id": np.repeat(plot_ids, n_pest), "pest": np.tile(pests, n_plot),
-        "decision": dec["decision"], "level_15d": level.ravel(),
+        "decision": decision, "level_15d": level.ravel(),
         "probability_15d": o["probability"].sel(horizon="15d").transpose("plot", "pest").values.ravel(),
         "severity_unprotected": dec["severity_unprotected"], "severity_total": dec["severity_total"],
         "first_day": dec["first_day"], "protected_until": until,
@@ -521,7 +536,8 @@ def _copper_excluded(state: ChunkState) -> dict:
     if history is not None and not history.empty:
         own = history[history["plot_id"].isin(set(state.plot_ids))
                       & (pd.to_datetime(history["applied_on"]).dt.year == state.day.year)]
-        kg = own["amount"].astype(float) / own["area_ha"].astype(float) * own["product_id"].map(content).fillna(0)
+        per_unit = own["product_id"].map(content).fillna(0.0)
+        kg = own["amount"].astype(float) / own["area_ha"].astype(float) * per_unit
         used = used.add(kg.groupby(own["plot_id"]).sum(), fill_value=0.0)
     hot = np.zeros(len(state.plot_ids), dtype=bool)
     if state.weather is not None and "tmax_c" in state.weather:
@@ -539,6 +555,43 @@ def _not_curative(state: ChunkState) -> frozenset:
     table, _ = _protection_table(state.inputs.bundle["advice.protection"])
     curative = set(table.loc[table["curative_h"] > 0, "product_id"])
     return frozenset(set(table["product_id"]) - curative)
+
+
+def _capped(recs: list[Recommendation], excluded: dict) -> list[Recommendation]:
+    """A spray left without any product because copper is capped on its plot (canker has only copper
+    products) becomes a note saying so, instead of advice nobody can follow."""
+    out = []
+    for r in recs:
+        if r.topic == "spray" and not r.products and r.plot_id in excluded:
+            pest = r.action_numbers.get("pest")
+            r = Recommendation(
+                plot_id=r.plot_id, issued_on=r.issued_on, valid_from=r.valid_from, valid_to=r.valid_to,
+                topic="skip_spray", severity=2, action_key="advice.action.copper_cap",
+                reason_key="advice.reason.copper_cap", module=r.module, action_numbers={"pest": pest},
+                reason_numbers=dict(r.reason_numbers),
+                evidence=f"{pest}: a spray would be needed, but the plot's copper this year has reached the "
+                "seasonal cap (or the day is too hot for copper) and no other product controls it; keep "
+                "flush short and remove infected shoots", source=r.source, confidence=r.confidence)
+        out.append(r)
+    return out
+
+
+def rank_by_protection(recs: list[Recommendation], table: pd.DataFrame) -> None:
+    """Order each protective spray's products by cost per day of protection against its pest (a 30-day
+    acaricide before a 7-day oil at a similar price), so the first product, the one a grower picks, buys the
+    longest cover for the money; curative sprays keep their order (any systemic product will do)."""
+    residual = table.set_index(["product_id", "pest"])["residual_d"]
+    for r in recs:
+        if r.topic != "spray" or r.action_key != "advice.action.spray_protective" or len(r.products) < 2:
+            continue
+        pest = r.action_numbers.get("pest")
+
+        def cost_per_day(p, pest=pest):
+            days = float(residual.get((p["product_id"], pest), 0.0))
+            cost = p.get("cost_cny")
+            return (np.inf if days <= 0 else (cost if cost is not None else np.inf) / days)
+
+        r.products = sorted(r.products, key=cost_per_day)
 
 
 def merge_sprays(recs: list[Recommendation]) -> list[Recommendation]:
@@ -751,8 +804,10 @@ def _history_start(issue: pd.Timestamp, member_years: int) -> pd.Timestamp:
     return (start - pd.DateOffset(months=3)).normalize()
 
 
-def station_weather(session, issue: pd.Timestamp, member_years: int) -> xr.Dataset:
-    """The stations' daily weather from the member years' start to the issue date, float32, no QC flags."""
+def station_weather(session, issue: pd.Timestamp, member_years: int, *, end: pd.Timestamp | None = None
+                    ) -> xr.Dataset:
+    """The stations' daily weather from the member years' start to the issue date (or to ``end``, for a
+    season replay whose members may come from later years), float32, no QC flags."""
     from orchard import weather as ow
 
     stations = pd.DataFrame(store.list_stations(session))
@@ -761,8 +816,8 @@ def station_weather(session, issue: pd.Timestamp, member_years: int) -> xr.Datas
                          "(orchard import-weather FILE --station ID).")
     first = _history_start(issue, member_years)
     start_utc = first.tz_localize("Asia/Shanghai").tz_convert("UTC").to_pydatetime()
-    end_utc = (issue + pd.Timedelta(hours=23, minutes=59, seconds=59)).tz_localize("Asia/Shanghai") \
-        .tz_convert("UTC").to_pydatetime()
+    end_utc = ((end if end is not None else issue) + pd.Timedelta(hours=23, minutes=59, seconds=59)) \
+        .tz_localize("Asia/Shanghai").tz_convert("UTC").to_pydatetime()
     readings = store.read_weather(session, stations["station_id"].tolist(), "daily", start_utc, end_utc)
     if readings.empty:
         raise InputError(f"there is no daily weather between {first.date()} and {issue.date()}; import "
@@ -1046,6 +1101,7 @@ class WeeklyChain:
                              history=history, recent_n=frozenset(recent_n), alerts=alerts,
                              monitoring_source=monitoring_source, run_attrs=attrs,
                              plot_weather=preloaded.get("plot_weather"),
+                             hindcast=bool(preloaded.get("hindcast", False)),
                              ndvi=latest_ndvi(keep.get("monitoring")))
         return plots_ds, inputs, notes
 

@@ -41,7 +41,9 @@ __all__ = [
     "copper_kg_per_ha",
     "deposits",
     "product_kind",
+    "min_severity",
     "product_protection",
+    "tank_mix",
     "protection_end",
     "protection_parameters",
     "protection_state",
@@ -53,6 +55,7 @@ PROTECTION_FILE = Path(__file__).resolve().parent / "parameters" / "protection.t
 #: What each decision means (the app translates ``advice.decision.<code>``).
 DECISIONS = {
     "spray": "a spray is needed before the expected infection or outbreak",
+    "tank_mix": "a lesser risk covered in the same spray, as the plot is sprayed anyway",
     "curative": "an infection happened on unprotected tissue; a systemic product can still stop it",
     "missed": "an infection happened on unprotected tissue past any curative window; scout for symptoms",
     "protected": "a live spray deposit covers the days at risk",
@@ -128,7 +131,8 @@ def _residual(kind: str, tissue: str, p) -> float:
 def copper_content(catalogue) -> pd.Series:
     """Metallic copper per unit of each product [kg Cu per kg or L of product]; 0 for copper-free ones."""
     ais = catalogue.active_ingredients
-    fraction = ais["content"].astype(float) / 1000.0 * ais["ai_name_en"].str.lower().map(COPPER_FRACTION).fillna(0.0)
+    cu_share = ais["ai_name_en"].str.lower().map(COPPER_FRACTION).fillna(0.0)
+    fraction = ais["content"].astype(float) / 1000.0 * cu_share
     out = fraction.groupby(ais["product_id"]).sum()
     return out.reindex(catalogue.products.index).fillna(0.0).rename("kg_cu_per_unit")
 
@@ -188,7 +192,8 @@ def deposits(applications: pd.DataFrame | None, table: pd.DataFrame) -> pd.DataF
     ``applications``: ``plot_id``, ``product_id``, ``applied_on`` (dates); ``table`` from
     :func:`product_protection`. Products without protection (fertilisers, unknown ids) leave none.
     """
-    columns = ["plot_id", "product_id", "applied_on", "pest", "kind", "residual_d", "washes_off", "curative_h"]
+    columns = ["plot_id", "product_id", "applied_on", "pest", "kind", "residual_d", "washes_off",
+               "curative_h"]
     if applications is None or len(applications) == 0:
         return pd.DataFrame(columns=columns)
     apps = applications[["plot_id", "product_id", "applied_on"]].copy()
@@ -332,7 +337,7 @@ def protection_state(deps: pd.DataFrame, day, times, rain_mm: np.ndarray, plot_i
 
 
 def spray_decisions(*, level, severity_daily, end_offset, days_since_spray, days_since_event,
-                    protected_at_event, curative_window_d, params) -> dict:
+                    protected_at_event, curative_window_d, min_severity, params) -> dict:
     """Decision per plot and pest (arrays of one shape (n,); ``severity_daily`` (n, lead_day)).
 
     Parameters
@@ -345,6 +350,7 @@ def spray_decisions(*, level, severity_daily, end_offset, days_since_spray, days
     days_since_event : float array [d]: since the pest's last infection event on observed weather (NaN: none)
     protected_at_event : bool array: a deposit covered that event
     curative_window_d : float array [d]: the best curative window of products against the pest (0: none)
+    min_severity : float array: the pest's ``decision.min_severity_<pest>`` (:func:`min_severity`)
     params : :func:`protection_parameters`
 
     Returns
@@ -365,12 +371,15 @@ def spray_decisions(*, level, severity_daily, end_offset, days_since_spray, days
     required = np.where(days_since_spray <= 14, int(params["decision.level_8_14d"]),
                         int(params["decision.level_after_14d"]))
     too_soon = days_since_spray <= int(params["decision.min_days_between_sprays"])
-    min_sev = float(params["decision.min_severity"])
+    min_sev = np.asarray(min_severity, float)
     at_risk = (level >= required) & (open_sum >= min_sev)
     since_event = np.asarray(days_since_event, float)
     recent_event = np.isfinite(since_event) & (since_event <= 7) & ~np.asarray(protected_at_event, bool)
     window = np.asarray(curative_window_d, float)
-    curable = recent_event & (window > 0) & (since_event <= window)
+    # a curative spray is a spray too: only where the pest's level says the season is dangerous, and not
+    # within the minimum interval after the last spray (the PFD-FAD rule holds for any fungicide)
+    curable = (recent_event & (window > 0) & (since_event <= window) & ~too_soon
+               & (level >= int(params["decision.level_after_14d"])))
     decision = np.full(level.shape, "low_risk", dtype=object)
     covered = (level >= int(params["decision.level_after_14d"])) & (total >= min_sev) & (open_sum < min_sev)
     decision[covered & (end_offset > 0)] = "protected"
@@ -382,3 +391,26 @@ def spray_decisions(*, level, severity_daily, end_offset, days_since_spray, days
     first = np.where(has, lead[np.argmax(sev_unprot > 1e-6, axis=1)], 0)
     return {"decision": decision, "severity_unprotected": open_sum, "severity_total": total,
             "required_level": required, "first_day": first}
+
+
+def min_severity(pests, params) -> np.ndarray:
+    """Each pest's ``decision.min_severity_<pest>`` (the expected severity that calls for a spray)."""
+    return np.array([float(params[f"decision.min_severity_{p}"]) for p in pests])
+
+
+def tank_mix(plot_id, decision, level, severity_unprotected, min_severity, params) -> np.ndarray:
+    """Add lesser risks to a spray the plot gets anyway (arrays of one shape (n,), rows of several pests per
+    plot): where a plot has a spray (or curative spray) this week, another pest at level
+    ``decision.tank_mix_level`` or more with expected severity on unprotected days of at least
+    ``decision.tank_mix_fraction`` of its ``min_severity`` becomes ``tank_mix``; no new spray day, and that pest is protected before its risk
+    grows. Returns the new decisions.
+    """
+    decision = np.asarray(decision, dtype=object).copy()
+    plot_id = np.asarray(plot_id).astype(str)
+    sprayed = set(plot_id[np.isin(decision, ("spray", "curative"))])
+    add = (np.isin(plot_id, list(sprayed)) & np.isin(decision, ("low_risk", "too_soon"))
+           & (np.asarray(level, int) >= int(params["decision.tank_mix_level"]))
+           & (np.asarray(severity_unprotected, float)
+              >= float(params["decision.tank_mix_fraction"]) * np.asarray(min_severity, float)))
+    decision[add] = "tank_mix"
+    return decision

@@ -106,13 +106,16 @@ def _calendar(plot_set, season: int, baseline) -> pd.DataFrame:
 def replay_season(engine, season: int | None = None, *, dates: Sequence | None = None, plot_ids=None,
                   district: str | None = None, bundle=None, skip: Sequence[str] = (),
                   store_result: bool = False, follow: str | None = None, baseline=None,
-                  progress: Callable[[str], None] = lambda step: None) -> ReplayResult:
+                  hindcast: bool = True, progress: Callable[[str], None] = lambda step: None) -> ReplayResult:
     """Run the weekly chain on each issue date of a season (:func:`season_dates`) or on ``dates``.
 
     Each date uses only the weather, sensors, scenes and applications up to it. ``follow`` ("advice" or
     "calendar", or None) adds the sprays of that programme to the applications the next dates see (nothing
     is written to the database); ``baseline`` is the calendar programme (a file or a table; default the
-    shipped example). ``store_result`` stores every date as a run (as ``orchard run-week`` would); by default
+    shipped example). ``hindcast`` (default) gives the outlooks every other year of the record as
+    climatology members, later years included, never the season's own future (a year after each issue
+    date is left out), so early seasons of a short record can be replayed; False: past years only, as a
+    live run has. ``store_result`` stores every date as a run (as ``orchard run-week`` would); by default
     nothing is stored.
     """
     from orchard.bundle import resolve
@@ -137,8 +140,11 @@ def replay_season(engine, season: int | None = None, *, dates: Sequence | None =
         bundle.check()
         member_years = int(bundle["advice.chain"]["members.years"])
         first = issues[0]
-        stations = station_weather(session, issues[-1], member_years + (issues[-1].year - first.year) + 1)
+        years_back = member_years + (issues[-1].year - first.year) + 1
+        stations = station_weather(session, issues[-1], years_back)
         _check_season_weather(stations, issues)
+        if hindcast:
+            stations = station_weather(session, issues[-1], years_back, end=pd.Timestamp("2200-01-01"))
         stations = stations.sel(time=slice(_history_start(first, member_years), None))
         plots_ds = _assign_stations(session, plot_set.to_dataset(), stations)
     weather = plot_weather_on_slope(plots_ds, stations, bundle)
@@ -146,7 +152,7 @@ def replay_season(engine, season: int | None = None, *, dates: Sequence | None =
     followed = (_calendar(plot_set, season, baseline) if follow == "calendar"
                 else pd.DataFrame(columns=APPLICATION_COLUMNS))
     preloaded = {"plot_set": plot_set, "bundle": bundle, "stations": stations, "plot_weather": weather,
-                 "monitoring_cache": {}, "applications": followed}
+                 "monitoring_cache": {}, "applications": followed, "hindcast": hindcast}
     seconds = {"load": time.perf_counter() - t0}
     statuses, recommendations, notes = [], [], {}
     for issue in issues:
@@ -181,12 +187,14 @@ def _check_season_weather(stations, issues) -> None:
     """A season whose issue dates the weather does not reach, or without rain, cannot be replayed."""
     last = pd.Timestamp(stations["time"].values[-1]) if stations.sizes.get("time", 0) else None
     if last is None or last < issues[-1]:
-        raise InputError(f"the weather stops on {None if last is None else last.date()}, before the last issue "
-                         f"date {issues[-1].date()}; import weather for the whole season first.")
+        stop = None if last is None else last.date()
+        raise InputError(f"the weather stops on {stop}, before the last issue date {issues[-1].date()}; "
+                         "import weather for the whole season first.")
     season = stations.sel(time=slice(issues[0], issues[-1]))
     if "precip_mm" not in season or not np.isfinite(season["precip_mm"].values).any():
         raise InputError(f"the weather has no rainfall from {issues[0].date()} to {issues[-1].date()}; a "
-                         "season without a rain gauge cannot be replayed (rain drives infection and wash-off).")
+                         "season without a rain gauge cannot be replayed (rain drives infection and "
+                         "wash-off).")
 
 
 def weekly_decisions(status: pd.DataFrame, recs: pd.DataFrame) -> pd.DataFrame:
@@ -200,8 +208,8 @@ def weekly_decisions(status: pd.DataFrame, recs: pd.DataFrame) -> pd.DataFrame:
             continue
         for pest, horizons in pests.items():
             rows.append({"plot_id": str(row.plot_id), "issued_on": pd.Timestamp(row.issued_on).date(),
-                         "pest": pest, "level_15d": horizons["15d"]["level"], "level_1m": horizons["1m"]["level"],
-                         "level_3m": horizons["3m"]["level"],
+                         "pest": pest, "level_15d": horizons["15d"]["level"],
+                         "level_1m": horizons["1m"]["level"], "level_3m": horizons["3m"]["level"],
                          "probability_15d": horizons["15d"]["probability"], "decision": "low_risk",
                          "protected_until": None, "product_id": None})
     weekly = pd.DataFrame(rows, columns=["plot_id", "issued_on", "pest", "level_15d", "level_1m", "level_3m",
@@ -298,9 +306,10 @@ def evaluate(engine, result: ReplayResult, *, preloaded, plots_ds, baseline=None
                       "dates": [str(result.dates[0]), str(result.dates[-1])], "programmes": summary,
                       "ratio_to_calendar": ratio, "bundle": result.bundle,
                       "seconds": round(sum(v for k, v in result.seconds.items()), 1),
-                      "notes": ["unprotected events: the pest models' events on the season's observed weather "
-                                "(infection events on susceptible tissue, leaf-miner generations on flush, days "
-                                "above the mite action threshold) on days no deposit of the programme covered"]}
+                      "notes": ["unprotected events: the pest models' events on the season's observed "
+                                "weather (infection events on susceptible tissue, leaf-miner generations on "
+                                "flush, days above the mite action threshold) on days no deposit of the "
+                                "programme covered"]}
     # the chart shows the plot with the median number of advised (else calendar) sprays
     first = "advice" if "advice" in programmes else "calendar"
     own = plots_table[plots_table["programme"] == first].sort_values(["sprays", "plot_id"])
@@ -335,14 +344,15 @@ def write_replay(result: ReplayResult, folder) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     tmp.chmod(0o755)
     try:
-        (tmp / "summary.json").write_text(json.dumps(result.summary, indent=2, ensure_ascii=False, default=str),
-                                          encoding="utf-8")
+        text = json.dumps(result.summary, indent=2, ensure_ascii=False, default=str)
+        (tmp / "summary.json").write_text(text, encoding="utf-8")
         result.plots.to_csv(tmp / "plots.csv", index=False)
         result.weekly.to_csv(tmp / "weekly.csv", index=False)
         chart = result.chart
         season_report.season_chart(
-            tmp / "season.png", weekly=result.weekly, programmes=chart["programmes"], plot_id=chart["plot_id"],
-            pests=chart["pests"], protected=chart["protected"], event_times=chart["times"],
+            tmp / "season.png", weekly=result.weekly, programmes=chart["programmes"],
+            plot_id=chart["plot_id"], pests=chart["pests"], protected=chart["protected"],
+            event_times=chart["times"],
             events=chart["events"], targets=chart["targets"],
             title=f"Season {result.season}, plot {chart['plot_id']} (median plot): risk, sprays against "
                   "each pest (triangles), protection (bands)")

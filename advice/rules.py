@@ -68,63 +68,125 @@ def spray_rule(decisions: pd.DataFrame, issue: date, params, source: str) -> lis
         if code == "low_risk":
             continue
         level = int(row.level_15d)
-        numbers = {"pest": row.pest, "level": level, "decision": code,
-                   "severity": round(float(row.severity_unprotected), 2),
-                   "probability_15d": round(float(getattr(row, "probability_15d", np.nan)), 2)}
-        if code in ("spray", "curative"):
+        numbers = {
+            "pest": row.pest,
+            "level": level,
+            "decision": code,
+            "severity": round(float(row.severity_unprotected), 2),
+            "probability_15d": round(float(getattr(row, "probability_15d", np.nan)), 2),
+        }
+        if code in ("spray", "curative", "tank_mix"):
             if code == "curative":
                 window_left = max(0, int(row.curative_days_left))
                 latest = issue + timedelta(days=window_left)
-                evidence = (f"{row.pest}: infection event {row.days_since_event:.0f} d ago on unprotected tissue; "
-                            f"a systemic product still stops it until {latest}")
+                evidence = (
+                    f"{row.pest}: infection event {row.days_since_event:.0f} d ago on unprotected tissue; "
+                    f"a systemic product still stops it until {latest}"
+                )
+            elif code == "tank_mix":
+                latest = issue + timedelta(days=max(int(row.first_day) - 1, 0) if row.first_day else 7)
+                evidence = (
+                    f"{row.pest}: 15-day level {level}, expected severity {row.severity_unprotected:.2f} "
+                    "on unprotected tissue; add it to this week's spray"
+                )
             else:
                 latest = issue + timedelta(days=max(int(row.first_day) - 1, 0))
-                evidence = (f"{row.pest}: 15-day level {level}, expected severity {row.severity_unprotected:.2f} "
-                            f"on unprotected susceptible tissue from {issue + timedelta(days=int(row.first_day))}")
-            out.append(Recommendation(
-                plot_id=row.plot_id, issued_on=issue, valid_from=issue, valid_to=max(latest, issue),
-                topic="spray", severity=5 if code == "curative" else min(5, max(3, level)),
-                action_key=f"advice.action.spray_{'curative' if code == 'curative' else 'protective'}",
-                reason_key="advice.reason.unprotected_risk" if code == "spray" else "advice.reason.unprotected_event",
-                module="pests", action_numbers={"pest": row.pest, "latest_date": str(max(latest, issue))},
-                reason_numbers=numbers, evidence=evidence, source=source,
-                confidence=min(1.0, float(row.severity_unprotected))))
+                evidence = (
+                    f"{row.pest}: 15-day level {level}, expected severity {row.severity_unprotected:.2f} "
+                    f"on unprotected susceptible tissue from {issue + timedelta(days=int(row.first_day))}"
+                )
+            out.append(
+                Recommendation(
+                    plot_id=row.plot_id,
+                    issued_on=issue,
+                    valid_from=issue,
+                    valid_to=max(latest, issue),
+                    topic="spray",
+                    severity=5 if code == "curative" else 2 if code == "tank_mix" else min(5, max(3, level)),
+                    action_key=f"advice.action.spray_{'curative' if code == 'curative' else 'protective'}",
+                    reason_key={"spray": "advice.reason.unprotected_risk", "tank_mix": "advice.reason.tank_mix",
+                                "curative": "advice.reason.unprotected_event"}[code],
+                    module="pests",
+                    action_numbers={"pest": row.pest, "latest_date": str(max(latest, issue))},
+                    reason_numbers=numbers,
+                    evidence=evidence,
+                    source=source,
+                    confidence=min(1.0, float(row.severity_unprotected)),
+                )
+            )
         elif code == "missed":
-            scout_on = issue + timedelta(days=max(0, int(params["missed.scout_days"]) - int(row.days_since_event)))
-            out.append(Recommendation(
-                plot_id=row.plot_id, issued_on=issue, valid_from=scout_on, valid_to=scout_on + timedelta(days=7),
-                topic="scout", severity=2, action_key="advice.action.scout_symptoms",
-                reason_key="advice.reason.missed_event", module="pests",
-                action_numbers={"pest": row.pest, "scout_on": str(scout_on)},
-                reason_numbers={**numbers, "event_date": str(issue - timedelta(days=int(row.days_since_event)))},
-                evidence=f"{row.pest}: infection event {row.days_since_event:.0f} d ago on unprotected tissue, "
-                f"past any curative window; scout for symptoms from {scout_on}",
-                source=source, confidence=0.5))
+            scout_on = issue + timedelta(
+                days=max(0, int(params["missed.scout_days"]) - int(row.days_since_event))
+            )
+            out.append(
+                Recommendation(
+                    plot_id=row.plot_id,
+                    issued_on=issue,
+                    valid_from=scout_on,
+                    valid_to=scout_on + timedelta(days=7),
+                    topic="scout",
+                    severity=2,
+                    action_key="advice.action.scout_symptoms",
+                    reason_key="advice.reason.missed_event",
+                    module="pests",
+                    action_numbers={"pest": row.pest, "scout_on": str(scout_on)},
+                    reason_numbers={
+                        **numbers,
+                        "event_date": str(issue - timedelta(days=int(row.days_since_event))),
+                    },
+                    evidence=f"{row.pest}: infection event {row.days_since_event:.0f} d ago on unprotected "
+                    "tissue, "
+                    f"past any curative window; scout for symptoms from {scout_on}",
+                    source=source,
+                    confidence=0.5,
+                )
+            )
         elif code in ("protected", "too_soon"):
             until = row.protected_until
             left_mm = max(0.0, end_mm - float(row.rain_counted_mm))
             if code == "protected" and until is not None and not pd.isna(until):
-                evidence = (f"{row.pest}: protected by the {row.applied_on} {row.product_id} spray until ~{until} "
-                            f"unless more than {left_mm:.0f} mm of rain")
+                evidence = (
+                    f"{row.pest}: protected by the {row.applied_on} {row.product_id} spray until ~{until} "
+                    f"unless more than {left_mm:.0f} mm of rain"
+                )
                 key = "advice.action.protected"
             else:
-                evidence = (f"{row.pest}: 15-day level {level}, but the last spray was {row.days_since_spray:.0f} d "
-                            "ago; check again next week")
+                evidence = (
+                    f"{row.pest}: 15-day level {level}, but the last spray was {row.days_since_spray:.0f} d "
+                    "ago; check again next week"
+                )
                 key = "advice.action.too_soon"
-            out.append(Recommendation(
-                plot_id=row.plot_id, issued_on=issue, valid_from=issue,
-                valid_to=_day(until) if code == "protected" and until is not None and not pd.isna(until)
-                else issue + timedelta(days=7),
-                topic="skip_spray", severity=1, action_key=key, reason_key="advice.reason.protected",
-                module="pests",
-                action_numbers={"pest": row.pest, "product_id": row.product_id,
-                                "product_zh": getattr(row, "product_zh", row.product_id),
-                                "product_en": getattr(row, "product_en", row.product_id),
-                                "sprayed_on": str(row.applied_on), "until": str(until),
-                                "rain_mm_left": round(left_mm, 0),
-                                "days_since_spray": None if not np.isfinite(row.days_since_spray)
-                                else int(row.days_since_spray)},
-                reason_numbers=numbers, evidence=evidence, source=source, confidence=None))
+            out.append(
+                Recommendation(
+                    plot_id=row.plot_id,
+                    issued_on=issue,
+                    valid_from=issue,
+                    valid_to=_day(until)
+                    if code == "protected" and until is not None and not pd.isna(until)
+                    else issue + timedelta(days=7),
+                    topic="skip_spray",
+                    severity=1,
+                    action_key=key,
+                    reason_key="advice.reason.protected",
+                    module="pests",
+                    action_numbers={
+                        "pest": row.pest,
+                        "product_id": row.product_id,
+                        "product_zh": getattr(row, "product_zh", row.product_id),
+                        "product_en": getattr(row, "product_en", row.product_id),
+                        "sprayed_on": str(row.applied_on),
+                        "until": str(until),
+                        "rain_mm_left": round(left_mm, 0),
+                        "days_since_spray": None
+                        if not np.isfinite(row.days_since_spray)
+                        else int(row.days_since_spray),
+                    },
+                    reason_numbers=numbers,
+                    evidence=evidence,
+                    source=source,
+                    confidence=None,
+                )
+            )
     return out
 
 
@@ -416,8 +478,11 @@ def resolve_conflicts(
     rain_forecast_mm = rain_forecast_mm or {}
     sprayed = {(r.plot_id, r.action_numbers.get("pest")) for r in recommendations if r.topic == "spray"}
     # a pest already covered by a live spray needs no scouting for it either
-    sprayed |= {(r.plot_id, r.action_numbers.get("pest")) for r in recommendations
-                if r.action_key == "advice.action.protected"}
+    sprayed |= {
+        (r.plot_id, r.action_numbers.get("pest"))
+        for r in recommendations
+        if r.action_key == "advice.action.protected"
+    }
     kept = []
     for r in recommendations:
         if r.topic == "spray":
@@ -431,8 +496,11 @@ def resolve_conflicts(
             and rain_forecast_mm.get(r.plot_id, 0.0) >= float(params["irrigation.rain_forecast_mm"])
         ):
             continue
-        if (r.topic == "skip_spray" and r.action_key == "advice.action.skip_calendar_spray"
-                and (r.plot_id, r.action_numbers.get("pest")) in sprayed):
+        if (
+            r.topic == "skip_spray"
+            and r.action_key == "advice.action.skip_calendar_spray"
+            and (r.plot_id, r.action_numbers.get("pest")) in sprayed
+        ):
             continue
         if r.topic == "scout" and (r.plot_id, "mites") in sprayed:
             continue

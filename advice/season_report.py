@@ -1,4 +1,4 @@
-"""A spray programme's season on one weather: what it cost, what it put on the crop, and what it left unprotected.
+"""A spray programme's season on one weather: what it cost, what it put on the crop, what it left unprotected.
 
 A *programme* is a table of applications (``plot_id``, ``product_id``, ``applied_on``, ``amount`` [kg or L of
 product on the plot], ``unit``, ``area_ha``): the advice as followed in a season replay, the calendar
@@ -45,8 +45,9 @@ def protected_mask(deps: pd.DataFrame, times, rain_mm: np.ndarray, plot_ids, pes
     keep = (plot_col >= 0) & (pest_col >= 0)
     deps, plot_col, pest_col = deps[keep], plot_col[keep], pest_col[keep]
     start = (pd.DatetimeIndex(deps["applied_on"]) - times[0]).days.to_numpy()
-    end = protection.protection_end(start, deps["residual_d"].to_numpy(float), deps["washes_off"].to_numpy(bool),
-                                    rain_mm, plot_col, count_min_mm=float(params["washoff.count_min_mm"]),
+    end = protection.protection_end(start, deps["residual_d"].to_numpy(float),
+                                    deps["washes_off"].to_numpy(bool), rain_mm, plot_col,
+                                    count_min_mm=float(params["washoff.count_min_mm"]),
                                     halve_mm=float(params["washoff.halve_mm"]),
                                     end_mm=float(params["washoff.end_mm"]))
     # protected on day t when start <= t < end: +1 at the start, -1 at the first unprotected day
@@ -64,7 +65,8 @@ def _costs(apps: pd.DataFrame, catalogue) -> pd.Series:
 
 def programme_measures(applications: pd.DataFrame, plots: pd.DataFrame, season: int, catalogue, *,
                        events: np.ndarray, event_times, pests, rain_mm: np.ndarray, params,
-                       window: tuple | None = None, infection_pests=protection.INFECTION_PESTS) -> pd.DataFrame:
+                       window: tuple | None = None, infection_pests=protection.INFECTION_PESTS
+                       ) -> pd.DataFrame:
     """Per-plot measures of one programme (see the module docstring).
 
     Parameters
@@ -92,9 +94,9 @@ def programme_measures(applications: pd.DataFrame, plots: pd.DataFrame, season: 
                        "label_breaches"):
             out[column] = 0.0
     else:
-        account = season_account(apps, products_from_catalogue(catalogue), plots[["plot_id", "area_ha"]], season,
-                                 baseline=False).set_index("plot_id").reindex(plot_ids)
-        out["sprays"] = account["n_sprays"].to_numpy()
+        account = season_account(apps, products_from_catalogue(catalogue), plots[["plot_id", "area_ha"]],
+                                 season, baseline=False).set_index("plot_id").reindex(plot_ids)
+        out["sprays"] = np.round(account["n_sprays"].to_numpy(), 6)  # area-weighted by the account
         out["tfi"] = account["tfi"].to_numpy()
         out["kg_ai_ha"] = account["ai_kg_per_ha"].to_numpy()
         out["field_eiq"] = account["field_eiq_per_ha"].to_numpy()
@@ -105,7 +107,8 @@ def programme_measures(applications: pd.DataFrame, plots: pd.DataFrame, season: 
         cost = _costs(apps, catalogue).groupby(apps["plot_id"]).sum()
         out["cost_cny_per_mu"] = (cost / area / MU_PER_HA).reindex(plot_ids).fillna(0.0)
         uses = apps.groupby(["plot_id", "product_id"]).size().rename("uses").reset_index()
-        uses["limit"] = uses["product_id"].map(catalogue.products["max_applications_per_season"].astype(float))
+        limits = catalogue.products["max_applications_per_season"].astype(float)
+        uses["limit"] = uses["product_id"].map(limits)
         breaches = uses[uses["uses"] > uses["limit"]].groupby("plot_id").size()
         out["label_breaches"] = breaches.reindex(plot_ids).fillna(0).astype(int).to_numpy()
     table = protection.product_protection(catalogue, params)
@@ -137,7 +140,8 @@ def summarise(table: pd.DataFrame, columns=MEASURES) -> dict:
         if column not in table:
             continue
         values = table[column].astype(float)
-        out[column] = {"median": round(float(values.median()), 3), "p10": round(float(values.quantile(0.1)), 3),
+        out[column] = {"median": round(float(values.median()), 3),
+                       "p10": round(float(values.quantile(0.1)), 3),
                        "p90": round(float(values.quantile(0.9)), 3)}
     return out
 
@@ -174,7 +178,7 @@ def season_chart(path, *, weekly: pd.DataFrame, programmes: dict, plot_id: str, 
                                 step="post", lw=0)
             own = apps[apps["plot_id"].astype(str) == str(plot_id)]
             if targets is not None:
-                own = own[own["product_id"].map(lambda p: pest in targets.get(p, ()))]
+                own = own.loc[own["product_id"].map(lambda p: pest in targets.get(p, ())).astype(bool)]
             days = pd.to_datetime(own["applied_on"]).unique()
             ax.plot(days, np.full(len(days), 5.4 - 0.3 * k), "v", color=colour, ms=6, label=f"{name} sprays")
         if events is not None and times is not None:

@@ -105,6 +105,9 @@ def replay_command(
     out_dir: Annotated[str | None, typer.Option(
         "--out", help="Folder for summary.json, plots.csv, weekly.csv and season.png (default: "
         "ORCHARD_HOME/replays/SEASON-FOLLOW, where the app and `orchard account` find it).")] = None,
+    past_only: Annotated[bool, typer.Option(
+        "--past-years-only", help="Climatology members from the years before the season only (as a live run "
+        "has); by default every other year of the record, never the season's own future.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Replay a season as if live: the weekly chain on every week from 1 March to 29 November, each date
@@ -124,7 +127,7 @@ def replay_command(
     with progress() as bar:
         task = bar.add_task("replay", total=None)
         result = replay_season(engine(), season, plot_ids=plots, district=district, follow=follow,
-                               baseline=baseline,
+                               baseline=baseline, hindcast=not past_only,
                                progress=lambda step: bar.update(task, description=f"replay: {step}"))
     result.summary["district"] = district
     folder = write_replay(result, out_dir or replay_dir(None, season, follow))

@@ -62,6 +62,8 @@ CATALOGUES: dict[str, dict[str, str]] = {
                                    "（之后再下雨超过 {rain_mm_left} 毫米就失效），本期不用喷",
         "advice.action.too_soon": "{pest}：风险偏高，但上次喷药才 {days_since_spray} 天，本周不再喷，下周再看",
         "advice.action.scout_symptoms": "{pest}：{scout_on} 起到园里查看有没有新病斑",
+        "advice.action.copper_cap": "{pest}：本该喷药，但今年铜制剂已用到上限（或天太热不宜用铜），又没有别的药可用；"
+                                    "控梢、剪除病梢",
         "advice.action.scout_mites": "检查红蜘蛛：抽查 {leaves} 片叶再决定是否喷药",
         "advice.action.irrigate": "灌溉：净灌水 {net_mm} 毫米（毛灌水 {gross_mm} 毫米）",
         "advice.action.fertilise_nitrogen": "追施氮肥：每公顷 {kg_n_per_ha} 公斤纯氮",
@@ -220,6 +222,9 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "advice.action.too_soon": "{pest}: risk is high, but the last spray was only {days_since_spray} days ago; "
                                   "no spray this week, check again next week",
         "advice.action.scout_symptoms": "{pest}: from {scout_on}, look for new lesions in the orchard",
+        "advice.action.copper_cap": "{pest}: a spray would be needed, but this year's copper has reached the cap "
+                                    "(or it is too hot for copper) and no other product controls it; keep the "
+                                    "flush short and cut out infected shoots",
         "advice.action.scout_mites": "Scout for mites: check {leaves} leaves before deciding to spray",
         "advice.action.irrigate": "Irrigate: {net_mm} mm net ({gross_mm} mm gross)",
         "advice.action.fertilise_nitrogen": "Nitrogen: {kg_n_per_ha} kg N per hectare",
@@ -405,6 +410,8 @@ _APP: dict[str, dict[str, str]] = {
         "advice.reason.unprotected_event": "{pest}：已经发生侵染，当时没有药剂保护，内吸性药剂还来得及",
         "advice.reason.missed_event": "{pest}：{event_date} 前后发生侵染，当时没有药剂保护，已过治疗期",
         "advice.reason.protected": "{pest}：未来15天风险 {level} 级，但上次喷的药还在保护期内",
+        "advice.reason.tank_mix": "{pest}：风险 {level} 级，本周反正要喷药，顺便一起防，省一次喷药",
+        "advice.reason.copper_cap": "{pest}：未来15天风险 {level} 级；铜用量每年每公顷不超过 4 公斤",
         "advice.reason.low_risk": "{pest}：未来15天风险只有 {level} 级（概率 {percent}%）",
         "advice.reason.mites_near_threshold": "红蜘蛛风险接近防治指标（{level} 级，概率 {percent}%）",
         "advice.reason.depletion_past_raw": "根层缺水 {depletion_mm} 毫米，已超过易吸收水量 {raw_mm} 毫米",
@@ -537,6 +544,10 @@ _APP: dict[str, dict[str, str]] = {
                                       "curative window",
         "advice.reason.protected": "{pest}: risk level {level} in the next 15 days, but the last spray still "
                                    "protects",
+        "advice.reason.tank_mix": "{pest}: risk level {level}; the plot is sprayed this week anyway, so cover it "
+                                  "in the same spray and save a later one",
+        "advice.reason.copper_cap": "{pest}: risk level {level} in the next 15 days; copper is capped at 4 kg per "
+                                    "hectare a year",
         "advice.reason.low_risk": "{pest}: risk only level {level} in the next 15 days ({percent}% chance)",
         "advice.reason.mites_near_threshold": "Mites close to the action threshold (level {level}, "
                                               "{percent}% chance)",

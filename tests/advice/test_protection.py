@@ -76,12 +76,18 @@ def test_copper_per_spray_and_product_kinds(catalogue, params):
 def test_acaricides_protect_for_their_residual(catalogue, params):
     # check-value 9: abamectin on 1 April protects mites to 15 April, spirodiclofen to 30 April
     table = protection.product_protection(catalogue, params)
-    apps = pd.DataFrame({"plot_id": ["A", "B"], "product_id": ["abamectin_18ec", "spirodiclofen_240sc"],
-                         "applied_on": [date(2016, 4, 1)] * 2})
+    apps = pd.DataFrame(
+        {
+            "plot_id": ["A", "B"],
+            "product_id": ["abamectin_18ec", "spirodiclofen_240sc"],
+            "applied_on": [date(2016, 4, 1)] * 2,
+        }
+    )
     deps = protection.deposits(apps, table)
     times = pd.date_range("2016-03-01", "2016-04-05")
-    state = protection.protection_state(deps, date(2016, 4, 5), times, np.zeros((len(times), 2)), ["A", "B"],
-                                        ["mites"], params)
+    state = protection.protection_state(
+        deps, date(2016, 4, 5), times, np.zeros((len(times), 2)), ["A", "B"], ["mites"], params
+    )
     until = [date(2016, 4, 5) + pd.Timedelta(days=int(np.ceil(e)) - 1) for e in state["end_offset"][:, 0]]
     assert [d.date() if hasattr(d, "date") else d for d in until] == [date(2016, 4, 15), date(2016, 4, 30)]
     assert list(state["days_since_spray"]) == [4.0, 4.0]
@@ -89,8 +95,16 @@ def test_acaricides_protect_for_their_residual(catalogue, params):
 
 def _decide(params, **kw):
     n = 1
-    base = dict(level=[4], severity_daily=np.full((n, 15), 0.2), end_offset=[-np.inf], days_since_spray=[np.inf],
-                days_since_event=[np.nan], protected_at_event=[False], curative_window_d=[2.0])
+    base = dict(
+        level=[4],
+        severity_daily=np.full((n, 15), 0.2),
+        end_offset=[-np.inf],
+        days_since_spray=[np.inf],
+        days_since_event=[np.nan],
+        protected_at_event=[False],
+        curative_window_d=[2.0],
+        min_severity=[0.5],
+    )
     base.update(kw)
     return protection.spray_decisions(params=params, **base)["decision"][0]
 
@@ -110,32 +124,86 @@ def test_a_live_deposit_covers_the_days_at_risk(params):
     severity[0, 3:6] = 0.5  # risk on lead days 4-6
     assert _decide(params, severity_daily=severity, end_offset=[10.0], days_since_spray=[20.0]) == "protected"
     # the deposit ends on day 5: day 5-6 are open, 1.0 expected -> spray, by the day before day 5
-    out = protection.spray_decisions(level=[4], severity_daily=severity, end_offset=[5.0],
-                                     days_since_spray=[20.0], days_since_event=[np.nan],
-                                     protected_at_event=[False], curative_window_d=[0.0], params=params)
+    out = protection.spray_decisions(
+        level=[4],
+        severity_daily=severity,
+        end_offset=[5.0],
+        days_since_spray=[20.0],
+        days_since_event=[np.nan],
+        protected_at_event=[False],
+        curative_window_d=[0.0],
+        min_severity=[0.5],
+        params=params,
+    )
     assert out["decision"][0] == "spray" and out["first_day"][0] == 5
     # severity below the threshold on open days: low risk, whatever the level
     assert _decide(params, level=[5], severity_daily=np.full((1, 15), 0.01)) == "low_risk"
 
 
 def test_curative_window_closes(params):
+    quiet = np.zeros((1, 15))  # no risk ahead: only the past event matters
     # check-value 7 in days: a systemic product 1 d after an unprotected event cures; 3 d after it is missed
-    assert _decide(params, level=[1], days_since_event=[1.0], curative_window_d=[2.0]) == "curative"
-    assert _decide(params, level=[1], days_since_event=[3.0], curative_window_d=[2.0]) == "missed"
+    assert (
+        _decide(params, level=[4], days_since_event=[1.0], curative_window_d=[2.0], severity_daily=quiet)
+        == "curative"
+    )
+    assert (
+        _decide(params, level=[4], days_since_event=[3.0], curative_window_d=[2.0], severity_daily=quiet)
+        == "missed"
+    )
     # canker: copper is protect-only, no window
-    assert _decide(params, level=[1], days_since_event=[0.0], curative_window_d=[0.0]) == "missed"
+    assert (
+        _decide(params, level=[4], days_since_event=[0.0], curative_window_d=[0.0], severity_daily=quiet)
+        == "missed"
+    )
+    # a curative spray is a spray: not at a low level, not within the minimum interval after a spray
+    assert (
+        _decide(params, level=[2], days_since_event=[1.0], curative_window_d=[2.0], severity_daily=quiet)
+        == "missed"
+    )
+    assert (
+        _decide(
+            params,
+            level=[4],
+            days_since_event=[1.0],
+            curative_window_d=[2.0],
+            days_since_spray=[5.0],
+            severity_daily=quiet,
+        )
+        != "curative"
+    )
     # a protected event is neither
-    assert _decide(params, level=[1], days_since_event=[1.0], protected_at_event=[True]) == "low_risk"
+    assert (
+        _decide(params, level=[1], days_since_event=[1.0], protected_at_event=[True], severity_daily=quiet)
+        == "low_risk"
+    )
 
 
 def test_spray_rule_names_the_protection(params):
-    decisions = pd.DataFrame([{
-        "plot_id": "CT01", "pest": "canker", "decision": "protected", "level_15d": 4,
-        "severity_unprotected": 0.1, "severity_total": 1.2, "first_day": 0, "protected_until": date(2016, 7, 26),
-        "product_id": "cu_hydroxide_77wp", "applied_on": date(2016, 7, 12), "rain_counted_mm": 12.0,
-        "days_since_event": np.nan, "days_since_spray": 4.0, "curative_days_left": np.nan}])
+    decisions = pd.DataFrame(
+        [
+            {
+                "plot_id": "CT01",
+                "pest": "canker",
+                "decision": "protected",
+                "level_15d": 4,
+                "severity_unprotected": 0.1,
+                "severity_total": 1.2,
+                "first_day": 0,
+                "protected_until": date(2016, 7, 26),
+                "product_id": "cu_hydroxide_77wp",
+                "applied_on": date(2016, 7, 12),
+                "rain_counted_mm": 12.0,
+                "days_since_event": np.nan,
+                "days_since_spray": 4.0,
+                "curative_days_left": np.nan,
+            }
+        ]
+    )
     recs = rules.spray_rule(decisions, date(2016, 7, 16), params, "test")
-    assert len(recs) == 1 and recs[0].topic == "skip_spray" and recs[0].action_key == "advice.action.protected"
+    assert (
+        len(recs) == 1 and recs[0].topic == "skip_spray" and recs[0].action_key == "advice.action.protected"
+    )
     assert "2016-07-12 cu_hydroxide_77wp spray until ~2016-07-26 unless more than 38 mm" in recs[0].evidence
     spray = decisions.assign(decision="spray", first_day=3, severity_unprotected=0.8)
     recs = rules.spray_rule(spray, date(2016, 7, 16), params, "test")
@@ -144,18 +212,44 @@ def test_spray_rule_names_the_protection(params):
 
 
 def _spray(pest, product, severity=4):
-    r = Recommendation(plot_id="CT01", issued_on=date(2016, 6, 1), valid_from=date(2016, 6, 1),
-                       valid_to=date(2016, 6, 5), topic="spray", severity=severity,
-                       action_key="advice.action.spray_protective", reason_key="x", module="pests",
-                       action_numbers={"pest": pest})
+    r = Recommendation(
+        plot_id="CT01",
+        issued_on=date(2016, 6, 1),
+        valid_from=date(2016, 6, 1),
+        valid_to=date(2016, 6, 5),
+        topic="spray",
+        severity=severity,
+        action_key="advice.action.spray_protective",
+        reason_key="x",
+        module="pests",
+        action_numbers={"pest": pest},
+    )
     r.products = [{"product_id": product}]
     return r
 
 
 def test_one_spray_covers_every_pest_its_product_controls():
-    recs = merge_sprays([_spray("canker", "cu_hydroxide_77wp", 5), _spray("black_spot", "mancozeb_80wp"),
-                         _spray("mites", "spirodiclofen_240sc")])
+    recs = merge_sprays(
+        [
+            _spray("canker", "cu_hydroxide_77wp", 5),
+            _spray("black_spot", "mancozeb_80wp"),
+            _spray("mites", "spirodiclofen_240sc"),
+        ]
+    )
     pests = sorted(r.action_numbers["pest"] for r in recs)
     assert pests == ["canker", "mites"]
     copper = next(r for r in recs if r.action_numbers["pest"] == "canker")
     assert copper.action_numbers["also_controls"] == ["black_spot"]
+
+
+def test_tank_mix_adds_lesser_risks_to_a_spray_day(params):
+    # plot A is sprayed for canker this week: its black spot at the tank-mix level with 0.3 expected
+    # (>= 0.4 x 0.5) joins the spray; plot B has no spray, its identical black spot stays low risk; a level
+    # below the tank-mix level never joins
+    mix = int(params["decision.tank_mix_level"])
+    out = protection.tank_mix(
+        ["A", "A", "B", "B", "A"], ["spray", "low_risk", "low_risk", "low_risk", "low_risk"],
+        [4, mix, 4, mix, mix - 1], [1.0, 0.3, 0.1, 0.3, 0.9], [0.5] * 5, params)
+    assert list(out) == ["spray", "tank_mix", "low_risk", "low_risk", "low_risk"]
+    assert list(protection.min_severity(["canker", "leaf_miner"], params)) == [
+        params["decision.min_severity_canker"], params["decision.min_severity_leaf_miner"]]

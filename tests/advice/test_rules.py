@@ -28,7 +28,8 @@ def _levels(pest="black_spot", level=4, probability=0.9):
 def _decision(code, level=4, first_day=3, since_event=np.nan, window_left=np.nan):
     return pd.DataFrame([{"plot_id": "A", "pest": "black_spot", "decision": code, "level_15d": level,
                           "probability_15d": 0.9, "severity_unprotected": 0.8, "severity_total": 0.8,
-                          "first_day": first_day, "protected_until": None, "product_id": "", "applied_on": None,
+                          "first_day": first_day, "protected_until": None, "product_id": "",
+                          "applied_on": None,
                           "rain_counted_mm": 0.0, "days_since_event": since_event, "days_since_spray": np.inf,
                           "curative_days_left": window_left}])
 
@@ -139,7 +140,8 @@ def test_conflicts_and_order(params):
         )
 
     spray = rec("spray", 4, ISSUE + timedelta(days=3), "black_spot")
-    skip = rec("skip_spray", 1, ISSUE + timedelta(days=14), "black_spot", key="advice.action.skip_calendar_spray")
+    skip = rec("skip_spray", 1, ISSUE + timedelta(days=14), "black_spot",
+               key="advice.action.skip_calendar_spray")
     water = rec("irrigate", 3, ISSUE + timedelta(days=3))
     kept = rules.resolve_conflicts(
         [spray, skip, water],
