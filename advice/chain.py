@@ -491,11 +491,14 @@ def spray_decisions(state: ChunkState) -> pd.DataFrame:
     window = (table.groupby("pest")["curative_h"].max() / 24.0).reindex(pests).fillna(0.0).to_numpy()
     n_plot, n_pest = level.shape
     window = np.tile(window, n_plot)
+    planted = (state.plots["planting_year"].sel(plot=plot_ids).values.astype(float)
+               if "planting_year" in state.plots else np.full(n_plot, np.nan))
+    thresholds = protection.min_severity(pests, params, tree_age_y=issue.year - planted).ravel()
     dec = protection.spray_decisions(
         level=level.ravel(), severity_daily=severity.reshape(n_plot * n_pest, -1),
         end_offset=ps["end_offset"].ravel(), days_since_spray=np.repeat(ps["days_since_spray"], n_pest),
         days_since_event=since.ravel(), protected_at_event=ps["protected_at_event"].ravel(),
-        curative_window_d=window, min_severity=np.tile(protection.min_severity(pests, params), n_plot),
+        curative_window_d=window, min_severity=thresholds,
         params=params)
     from advice.catalogue import default_catalogue
 
@@ -503,7 +506,7 @@ def spray_decisions(state: ChunkState) -> pd.DataFrame:
     product = pd.Series(ps["product_id"].ravel())
     decision = protection.tank_mix(np.repeat(plot_ids, n_pest), dec["decision"], level.ravel(),
                                    dec["severity_unprotected"],
-                                   np.tile(protection.min_severity(pests, params), n_plot), params)
+                                   thresholds, params)
     end = ps["end_offset"].ravel()
     until = [None if not np.isfinite(e) or e <= 0 else (issue + pd.Timedelta(days=int(np.ceil(e)) - 1)).date()
              for e in end]

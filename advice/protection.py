@@ -393,9 +393,20 @@ def spray_decisions(*, level, severity_daily, end_offset, days_since_spray, days
             "required_level": required, "first_day": first}
 
 
-def min_severity(pests, params) -> np.ndarray:
-    """Each pest's ``decision.min_severity_<pest>`` (the expected severity that calls for a spray)."""
-    return np.array([float(params[f"decision.min_severity_{p}"]) for p in pests])
+def min_severity(pests, params, tree_age_y=None) -> np.ndarray:
+    """Each pest's ``decision.min_severity_<pest>`` (the expected severity that calls for a spray), shape
+    (pest,); with ``tree_age_y`` (plot,) [yr], shape (plot, pest), infinite for leaf miner on plots at or
+    over ``decision.leaf_miner_max_tree_age_y`` (bearing trees are not significantly affected; pests.md §7).
+    Unknown ages (NaN) keep the threshold."""
+    base = np.array([float(params[f"decision.min_severity_{p}"]) for p in pests])
+    if tree_age_y is None:
+        return base
+    age = np.asarray(tree_age_y, float)
+    out = np.tile(base, (len(age), 1))
+    if "leaf_miner" in list(pests):
+        old = np.isfinite(age) & (age >= float(params["decision.leaf_miner_max_tree_age_y"]))
+        out[old, list(pests).index("leaf_miner")] = np.inf
+    return out
 
 
 def tank_mix(plot_id, decision, level, severity_unprotected, min_severity, params) -> np.ndarray:

@@ -253,3 +253,17 @@ def test_tank_mix_adds_lesser_risks_to_a_spray_day(params):
     assert list(out) == ["spray", "tank_mix", "low_risk", "low_risk", "low_risk"]
     assert list(protection.min_severity(["canker", "leaf_miner"], params)) == [
         params["decision.min_severity_canker"], params["decision.min_severity_leaf_miner"]]
+
+
+def test_leaf_miner_sprays_only_on_young_trees(params):
+    # pests.md section 7: trees over 4 years are not significantly affected; unknown ages keep the advice
+    pests = ["canker", "leaf_miner"]
+    out = protection.min_severity(pests, params, tree_age_y=[2.0, 12.0, np.nan])
+    assert out.shape == (3, 2)
+    assert np.isfinite(out[0, 1]) and np.isinf(out[1, 1]) and np.isfinite(out[2, 1])
+    assert (out[:, 0] == params["decision.min_severity_canker"]).all()
+    decision = protection.spray_decisions(
+        level=[5, 5], severity_daily=np.full((2, 15), 0.1), end_offset=[-np.inf] * 2,
+        days_since_spray=[np.inf] * 2, days_since_event=[np.nan] * 2, protected_at_event=[False] * 2,
+        curative_window_d=[0.0] * 2, min_severity=out[:2, 1], params=params)["decision"]
+    assert list(decision) == ["spray", "low_risk"]
