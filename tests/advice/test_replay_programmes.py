@@ -117,3 +117,28 @@ def test_replay_cli_refuses_bad_input_and_writes_nothing(sample_home_copy, capsy
     err = capsys.readouterr().err
     assert "no daily weather" in err and "Traceback" not in err
     assert not (sample_home_copy / "replays").exists() or not any((sample_home_copy / "replays").iterdir())
+
+
+@pytest.fixture(scope="module")
+def season_2016(home):
+    engine = store.init_db(config.database_url())
+    return replay_season(engine, 2016, follow="advice")
+
+
+def test_following_the_advice_cuts_sprays_against_the_calendar_over_a_season(season_2016):
+    """Issue 16's measure on the whole sample district, season 2016 (every week 1 March - 29 November): the
+    median plot following the advice gets at most 0.7 x the calendar's sprays, TFI and kg a.i./ha, no more
+    unprotected infection events, at most 4 kg Cu/ha and no label maximum broken."""
+    summary = season_2016.summary["programmes"]
+    advice, calendar = summary["advice"], summary["calendar"]
+    for measure in ("sprays", "tfi", "kg_ai_ha"):
+        assert advice[measure]["median"] <= 0.7 * calendar[measure]["median"], measure
+    assert advice["unprotected_infections"]["median"] <= calendar["unprotected_infections"]["median"]
+    assert advice["kg_cu_ha"]["p90"] <= protection.protection_parameters()["copper.season_cap_kg_ha"] + 1e-9
+    assert advice["label_breaches"]["p90"] == 0
+    # the advice responds to the plots: not every plot gets the same programme
+    plots = season_2016.plots[season_2016.plots["programme"] == "advice"]
+    assert plots["sprays"].nunique() > 1
+    # decisions over the season: sprays are a minority of plot-weeks, and protection notes exist
+    share = season_2016.weekly["decision"].value_counts(normalize=True)
+    assert share.get("spray", 0) < 0.15 and share.get("protected", 0) > 0
