@@ -82,9 +82,9 @@ def test_editor_round_trip_and_validation_names_the_parameter():
     same, changed = sd.apply_edits(pset, frame, spec)
     assert changed == [] and same is pset
 
-    frame.loc[frame["key"] == "bloom.required_gdd", "value"] = "150"
+    frame.loc[frame["key"] == "bloom.required_gdd", "value"] = "1100"
     new, changed = sd.apply_edits(pset, frame, spec)
-    assert changed == ["bloom.required_gdd"] and new["bloom.required_gdd"] == 150.0
+    assert changed == ["bloom.required_gdd"] and new["bloom.required_gdd"] == 1100.0
     assert new.name == "growth.valencia" and new.hash != pset.hash
 
     for text, reason in (("abc", "not_number"), ("1e9", "out_of_range"), ("", "not_number")):
@@ -164,12 +164,12 @@ def test_out_of_range_edit_is_one_sentence_and_saves_nothing(sample_home_copy):
     at = page(AGRONOMIST)
     at.run()
     at.selectbox(key="staff_params_set").set_value("growth.valencia").run()
-    edit(at, "growth.valencia", None, "bloom.required_gdd", value="999")
+    edit(at, "growth.valencia", None, "bloom.required_gdd", value="1600")  # range 400-1500
     at.text_input(key="staff_params_comment::growth.valencia").input("too warm")
     at.button(key="staff_params_save").click().run()
     assert not at.exception
-    expected = t("staff.params.error.out_of_range", "en", name="bloom.required_gdd", value="999", min="10",
-                 max="600", unit="degC d")
+    expected = t("staff.params.error.out_of_range", "en", name="bloom.required_gdd", value="1600", min="400",
+                 max="1500", unit="degC d")
     assert [e.value for e in at.error] == [expected]
     from orchard import params, store
 
@@ -181,7 +181,7 @@ def test_save_records_author_comment_and_diff_then_reruns_the_week(advised_copy)
     at = page(AGRONOMIST)
     at.run()
     at.selectbox(key="staff_params_set").set_value("growth.valencia").run()
-    edit(at, "growth.valencia", None, "bloom.required_gdd", value="150", source="local trial 2016")
+    edit(at, "growth.valencia", None, "bloom.required_gdd", value="1050", source="local trial 2016")
     at.button(key="staff_params_save").click().run()
     assert [e.value for e in at.error] == [t("staff.params.need_comment", "en")]  # a comment is required
     at.text_input(key="staff_params_comment::growth.valencia").input("bloom a week later than modelled")
@@ -194,12 +194,12 @@ def test_save_records_author_comment_and_diff_then_reruns_the_week(advised_copy)
     with store.session_scope(engine()) as db:
         [record] = params.list_versions(db, "growth.valencia")
         assert record.author == "agronomist_zhao" and record.comment == "bloom a week later than modelled"
-        assert params.load_version(db, "growth.valencia")["bloom.required_gdd"] == 150.0
+        assert params.load_version(db, "growth.valencia")["bloom.required_gdd"] == 1050.0
         changes = sd.version_changes(db, "growth.valencia", 1)
         diff = sd.version_diff(db, "growth.valencia", 0, 1)
     assert changes == []  # the first version has nothing earlier
     assert {(d["key"], d["field"], d["new"]) for d in diff} == {
-        ("bloom.required_gdd", "value", "150.0"), ("bloom.required_gdd", "source", "local trial 2016")}
+        ("bloom.required_gdd", "value", "1050.0"), ("bloom.required_gdd", "source", "local trial 2016")}
 
     # The page reloads with version 1 in force, its history and the diff against the shipped set.
     at.run()
@@ -211,12 +211,12 @@ def test_save_records_author_comment_and_diff_then_reruns_the_week(advised_copy)
     assert set(diff_table[t("staff.params.diffcol.key", "en")]) == {"bloom.required_gdd"}
 
     # A second, different edit stores the field-level change against version 1.
-    edit(at, "growth.valencia", 1, "bloom.required_gdd", value="160")
+    edit(at, "growth.valencia", 1, "bloom.required_gdd", value="1060")
     at.text_input(key="staff_params_comment::growth.valencia").input("second look")
     at.button(key="staff_params_save").click().run()
     with store.session_scope(engine()) as db:
         changes = sd.version_changes(db, "growth.valencia", 2)
-    assert changes == [{"key": "bloom.required_gdd", "field": "value", "old": "150.0", "new": "160.0"}]
+    assert changes == [{"key": "bloom.required_gdd", "field": "value", "old": "1050.0", "new": "1060.0"}]
 
     # Re-run the week as a job: every plot of the stored run, two affected plots compared before and after.
     from orchard import results

@@ -68,7 +68,7 @@ def test_resolve_on_a_fresh_store_gives_the_shipped_sets(engine):
 
 def test_a_saved_version_is_in_force_and_recorded(engine):
     shipped = shipped_bundle()
-    changed = shipped["growth.valencia"].with_overrides({"bloom.required_gdd": 150.0})
+    changed = shipped["growth.valencia"].with_overrides({"bloom.required_gdd": 1100.0})
     with session_scope(engine) as s:
         params.save_version(s, changed, author="agro_zhang", comment="later bloom")
         params.save_version(s, shipped["black_spot"].with_overrides({"infection.wmin": 14.0}),
@@ -77,7 +77,7 @@ def test_a_saved_version_is_in_force_and_recorded(engine):
                             author="agro_zhang")
     with session_scope(engine) as s:
         run = resolve(s)
-    assert run["growth.valencia"]["bloom.required_gdd"] == 150.0
+    assert run["growth.valencia"]["bloom.required_gdd"] == 1100.0
     versions = run.versions()
     assert versions["growth.valencia"] == {"version": 1, "hash": changed.hash}
     assert versions["black_spot"]["version"] == 2 and run["black_spot"]["infection.wmin"] == 15.0
@@ -95,7 +95,7 @@ def test_district_variant_only_for_its_district(engine):
     shipped = shipped_bundle()
     belt = shipped["growth.valencia"]
     variant = params.ParameterSet(f"growth.valencia@{DISTRICT}",
-                                  belt.with_overrides({"bloom.required_gdd": 180.0}).entries)
+                                  belt.with_overrides({"bloom.required_gdd": 1050.0}).entries)
     with session_scope(engine) as s:
         params.save_version(s, variant, author="agro_zhang", comment="valley")
     with session_scope(engine) as s:
@@ -104,7 +104,7 @@ def test_district_variant_only_for_its_district(engine):
     name = f"growth.valencia@{DISTRICT}"
     assert name in everywhere and everywhere.versions()[name]["version"] == 1
     assert everywhere["growth.valencia"].hash == belt.hash  # the plain name stays belt-wide
-    assert everywhere.get_for("growth.valencia", DISTRICT)["bloom.required_gdd"] == 180.0
+    assert everywhere.get_for("growth.valencia", DISTRICT)["bloom.required_gdd"] == 1050.0
     assert everywhere.get_for("growth.valencia", "长汀 Changting")["bloom.required_gdd"] == \
         belt["bloom.required_gdd"]
     assert everywhere.get_for("growth.valencia").hash == belt.hash
@@ -112,8 +112,8 @@ def test_district_variant_only_for_its_district(engine):
     assert everywhere.get_for("growth.lane_late_navel", DISTRICT).hash == lane.hash
     # resolved for the district: its variant under the plain name, the belt-wide set for other districts
     assert fengjie.district == DISTRICT
-    assert fengjie["growth.valencia"]["bloom.required_gdd"] == 180.0
-    assert fengjie.get_for("growth.valencia")["bloom.required_gdd"] == 180.0
+    assert fengjie["growth.valencia"]["bloom.required_gdd"] == 1050.0
+    assert fengjie.get_for("growth.valencia")["bloom.required_gdd"] == 1050.0
     assert fengjie.get_for("growth.valencia", "长汀 Changting").hash == belt.hash
     assert fengjie.versions()["growth.valencia"]["version"] == 1
 
@@ -123,7 +123,7 @@ def test_district_variant_only_for_its_district(engine):
     codes, districts = ["valencia", "valencia", "lane_late_navel"], [DISTRICT, "长汀 Changting", DISTRICT]
     sets = parameters_from_bundle(everywhere, codes, districts)
     assert set(sets) == {"valencia", f"valencia@{DISTRICT}", "lane_late_navel"}
-    assert sets[f"valencia@{DISTRICT}"]["bloom.required_gdd"] == 180.0
+    assert sets[f"valencia@{DISTRICT}"]["bloom.required_gdd"] == 1050.0
     assert set_keys_for_bundle(everywhere, codes, districts) == [f"valencia@{DISTRICT}", "valencia",
                                                                  "lane_late_navel"]
     assert set(parameters_from_bundle(fengjie, codes, districts)) == {"valencia", "valencia@长汀 Changting",
@@ -141,7 +141,7 @@ def test_growth_run_picks_each_plots_district_variant(engine):
 
     shipped = shipped_bundle()
     variant = params.ParameterSet(f"growth.valencia@{DISTRICT}", shipped["growth.valencia"].with_overrides(
-        {"bloom.required_gdd": 300.0}).entries)
+        {"bloom.required_gdd": 1200.0}).entries)
     with session_scope(engine) as s:
         params.save_version(s, variant, author="agro_zhang")
         run = resolve(s)
@@ -184,9 +184,10 @@ def test_inconsistent_sets_are_refused_naming_the_set(engine):
                                                      "radiation.angstrom_b": 0.7})
     with pytest.raises(ParameterError, match=r"'weather': radiation.angstrom_a \+ radiation.angstrom_b"):
         shipped_bundle(overrides={"weather": bad_weather})
-    bad_growth = shipped["growth.satsuma"].with_overrides({"quality.acid_final": 1.5,
-                                                           "quality.acid_initial": 1.2})
-    with pytest.raises(ParameterError, match=r"'growth.satsuma': quality.acid_final \(1.5\) must be below"):
+    # each in range (20-250 and 150-600 degC d), petal fall after the end of cell division
+    bad_growth = shipped["growth.satsuma"].with_overrides({"fruit.petal_fall_gdd": 240.0,
+                                                           "fruit.cell_division_gdd": 200.0})
+    with pytest.raises(ParameterError, match=r"'growth.satsuma': fruit.petal_fall_gdd \(240\) must be below"):
         shipped_bundle(overrides={"growth.satsuma": bad_growth})
     bad_wb = shipped["soil.water_balance"].with_overrides({"defaults.wilting_point": 0.3,
                                                            "defaults.field_capacity": 0.25})
