@@ -356,6 +356,10 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "staff.cal.col.value": "观测值",
         "staff.cal.col.residual_prior": "原参数残差",
         "staff.cal.col.residual_fitted": "拟合后残差",
+        "staff.cal.at_bound.lower": "{parameter} 拟合到其公布范围的下限（{value} {unit}，范围 {min}–{max}）："
+                                    "观测把它推到范围之外；使用前请核对观测、范围的来源或模型。",
+        "staff.cal.at_bound.upper": "{parameter} 拟合到其公布范围的上限（{value} {unit}，范围 {min}–{max}）："
+                                    "观测把它推到范围之外；使用前请核对观测、范围的来源或模型。",
     },
     "en": {
         # shared
@@ -733,5 +737,13 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "staff.cal.col.value": "Observed",
         "staff.cal.col.residual_prior": "Residual (prior)",
         "staff.cal.col.residual_fitted": "Residual (fitted)",
+        "staff.cal.at_bound.lower": "{parameter} ended on the lower bound of its published range "
+                                    "({value} {unit}; range {min}–{max}): the observations pull it "
+                                    "outside the range; check the observations, the range's source "
+                                    "or the model before saving it.",
+        "staff.cal.at_bound.upper": "{parameter} ended on the upper bound of its published range "
+                                    "({value} {unit}; range {min}–{max}): the observations pull it "
+                                    "outside the range; check the observations, the range's source "
+                                    "or the model before saving it.",
     },
 }

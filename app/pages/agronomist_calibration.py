@@ -3,8 +3,9 @@
 The upload is the CSV ``orchard growth calibrate`` reads (``plot_id, date, variable, value``; variables
 bloom_date, maturity_date, fruit_diameter_mm, brix). The fit (``growth.calibrate.calibrate``) starts from the
 cultivar's set in force; the page shows the fitted values against the prior, the error before and after
-per observed variable and each observation's residual, and saves the fitted set as a new version with the
-signed-in user as author. A bad upload (not CSV, wrong columns, too large) is one sentence.
+per observed variable and each observation's residual, warns of each fitted value that ended on a bound of
+its published range, and saves the fitted set as a new version with the signed-in user as author. A bad
+upload (not CSV, wrong columns, too large) is one sentence.
 """
 
 from __future__ import annotations
@@ -33,11 +34,22 @@ def _translated(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     return frame.rename(columns={c: t(f"staff.cal.col.{c}", lang) for c in frame.columns})
 
 
+def bound_warnings(outcome: sd.CalibrationOutcome, lang: str) -> list[str]:
+    """One sentence per fitted value that ended on (or within 1 % of the range from) a bound of its published
+    range (``CalibrationResult.at_bounds``): the observations pull it outside the range."""
+    rows = outcome.parameters.set_index("key")
+    return [t(f"staff.cal.at_bound.{side}", lang, parameter=key, value=f"{rows.at[key, 'fitted']:g}",
+              unit=rows.at[key, "unit"], min=f"{rows.at[key, 'min']:g}", max=f"{rows.at[key, 'max']:g}")
+            for key, side in outcome.result.at_bounds.items()]
+
+
 def show_result(engine, user: dict, outcome: sd.CalibrationOutcome, lang: str) -> None:
     st.subheader(t("staff.cal.result", lang, cultivar=cultivar_label(outcome.cultivar, lang),
                    name=outcome.params.name))
     st.markdown(f"**{t('staff.cal.parameters', lang)}**")
     st.dataframe(_translated(outcome.parameters, lang), hide_index=True, width="stretch")
+    for line in bound_warnings(outcome, lang):
+        st.warning(line)
     st.markdown(f"**{t('staff.cal.errors', lang)}**")
     st.dataframe(_translated(outcome.errors, lang), hide_index=True, width="stretch")
     st.markdown(f"**{t('staff.cal.residuals', lang)}**")

@@ -18,10 +18,13 @@ from orchard.errors import InputError  # noqa: E402
 PAGE = str(APP / "pages" / "agronomist_calibration.py")
 AGRONOMIST = {"user_id": "agronomist_zhao", "display_name": "赵农艺师", "role": "agronomist"}
 
-#: Valencia plots of the sample and their modelled 2015 bloom dates (no slope correction) plus six days: the
-#: fit must move bloom.required_gdd up (as tests/growth/test_growth_cli.py does through the CLI).
+#: Valencia plots of the sample and their modelled 2015 bloom dates (no slope correction; 6-7 April with the
+#: shipped bloom.required_gdd of 960 degC d) plus six days: the fit must move bloom.required_gdd up (to about
+#: 1065, inside its range; as tests/growth/test_growth_cli.py does through the CLI).
 OBSERVATIONS = (b"plot_id,date,variable,value\n"
-                b"CT02,2015-03-25,bloom_date,\nCT05,2015-03-26,bloom_date,\nCT08,2015-03-25,bloom_date,\n")
+                b"CT02,2015-04-12,bloom_date,\nCT05,2015-04-13,bloom_date,\nCT08,2015-04-13,bloom_date,\n")
+#: Bloom in June: the heat sum to it lies beyond the range's maximum (1500 degC d), so the fit ends on it.
+LATE_BLOOM = b"plot_id,date,variable,value\nCT02,2015-06-10,bloom_date,\nCT05,2015-06-10,bloom_date,\n"
 
 
 def page(user, lang="en"):
@@ -76,6 +79,8 @@ def test_calibrate_show_fitted_against_prior_and_save(sample_home_copy):
     row = fitted.iloc[0]
     assert row[t("staff.cal.col.key", "en")] == "bloom.required_gdd"
     assert row[t("staff.cal.col.fitted", "en")] > row[t("staff.cal.col.prior", "en")]
+    assert row[t("staff.cal.col.fitted", "en")] < row[t("staff.cal.col.max", "en")]
+    assert not at.warning  # inside its range: no bound warning
     err = errors.iloc[0]
     assert err[t("staff.cal.col.rmse_after", "en")] < 1.5 < err[t("staff.cal.col.rmse_before", "en")]
     prior = residuals[t("staff.cal.col.residual_prior", "en")]
@@ -92,6 +97,22 @@ def test_calibrate_show_fitted_against_prior_and_save(sample_home_copy):
         saved = params.load_version(db, "growth.valencia")
     assert record.author == "agronomist_zhao" and record.comment == "calibrated on valencia_bloom.csv"
     assert saved["bloom.required_gdd"] == pytest.approx(row[t("staff.cal.col.fitted", "en")])
+
+
+def test_a_fit_on_a_bound_of_the_range_is_a_warning(sample_home_copy):
+    at = upload_and_run(page(AGRONOMIST), "late_bloom.csv", LATE_BLOOM)
+    assert not at.error, [e.value for e in at.error]
+    row = at.dataframe[0].value.iloc[0]
+    assert row[t("staff.cal.col.fitted", "en")] == pytest.approx(1500.0, abs=15.0)  # within 1 % of the range
+    expected = t("staff.cal.at_bound.upper", "en", parameter="bloom.required_gdd",
+                 value=f"{row[t('staff.cal.col.fitted', 'en')]:g}", unit="degC d", min="400", max="1500")
+    assert [w.value for w in at.warning] == [expected]
+    assert "upper bound" in expected and "1500" in expected
+
+    at = page(AGRONOMIST, "zh-CN")  # the same warning in Chinese
+    at = upload_and_run(at, "late_bloom.csv", LATE_BLOOM)
+    [warning] = at.warning
+    assert warning.value.startswith("bloom.required_gdd 拟合到其公布范围的上限") and "400–1500" in warning.value
 
 
 @pytest.mark.parametrize("name, data, expected", [
