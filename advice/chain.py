@@ -519,7 +519,8 @@ def spray_decisions(state: ChunkState) -> pd.DataFrame:
         "product_id": product.to_numpy(), "applied_on": ps["applied_on"].ravel(),
         "product_zh": product.map(names["trade_name_zh"]).fillna("").to_numpy(),
         "product_en": product.map(names["trade_name_en"]).fillna("").to_numpy(),
-        "rain_counted_mm": ps["rain_counted_mm"].ravel(), "days_since_event": since.ravel(),
+        "rain_counted_mm": ps["rain_counted_mm"].ravel(), "rain_end_mm": ps["rain_end_mm"].ravel(),
+        "days_since_event": since.ravel(),
         "days_since_spray": np.repeat(ps["days_since_spray"], n_pest),
         "curative_days_left": window - since.ravel()})
 

@@ -180,10 +180,12 @@ def product_protection(catalogue, params) -> pd.DataFrame:
                 "product_id": product_id, "pest": pest, "kind": best,
                 "residual_d": _residual(best, tissue, params),
                 "washes_off": all(k in _WASHES_OFF for k in pest_kinds),
+                "halve_mm": float(params["washoff.copper_halve_mm" if best == "copper" else "washoff.halve_mm"]),
+                "end_mm": float(params["washoff.copper_end_mm" if best == "copper" else "washoff.end_mm"]),
                 "curative_h": float(params["curative.systemic_h"]) if "systemic" in pest_kinds else 0.0,
                 "kg_cu_per_ha": float(copper.get(product_id, 0.0))})
-    return pd.DataFrame(rows, columns=["product_id", "pest", "kind", "residual_d", "washes_off", "curative_h",
-                                       "kg_cu_per_ha"])
+    return pd.DataFrame(rows, columns=["product_id", "pest", "kind", "residual_d", "washes_off", "halve_mm",
+                                       "end_mm", "curative_h", "kg_cu_per_ha"])
 
 
 def deposits(applications: pd.DataFrame | None, table: pd.DataFrame) -> pd.DataFrame:
@@ -193,7 +195,7 @@ def deposits(applications: pd.DataFrame | None, table: pd.DataFrame) -> pd.DataF
     :func:`product_protection`. Products without protection (fertilisers, unknown ids) leave none.
     """
     columns = ["plot_id", "product_id", "applied_on", "pest", "kind", "residual_d", "washes_off",
-               "curative_h"]
+               "halve_mm", "end_mm", "curative_h"]
     if applications is None or len(applications) == 0:
         return pd.DataFrame(columns=columns)
     apps = applications[["plot_id", "product_id", "applied_on"]].copy()
@@ -220,6 +222,7 @@ def protection_end(start_index, residual_d, washes_off, rain_mm, plot_index, *, 
     residual_d : float array (n,) [d]
     washes_off : bool array (n,)
     rain_mm : float array (time, plot) [mm/d]
+    halve_mm, end_mm : float or float array (n,) [mm], per deposit (copper is more rain-fast)
     plot_index : int array (n,)
         Column of each deposit's plot in ``rain_mm``.
 
@@ -246,6 +249,8 @@ def protection_end(start_index, residual_d, washes_off, rain_mm, plot_index, *, 
     rain = np.where(np.isfinite(rain) & (rain > count_min_mm), rain, 0.0)
     counted = np.cumsum(rain, axis=1)
     new_end = end[wash].copy()
+    halve_mm = np.broadcast_to(np.asarray(halve_mm, float), start.shape)[wash][:, None]
+    end_mm = np.broadcast_to(np.asarray(end_mm, float), start.shape)[wash][:, None]
     halve = counted >= halve_mm
     has = halve.any(axis=1)
     r = start[wash] + offsets[np.argmax(halve, axis=1)]
@@ -279,7 +284,7 @@ def protection_state(deps: pd.DataFrame, day, times, rain_mm: np.ndarray, plot_i
     -------
     dict of arrays (plot, pest): ``end_offset`` (first unprotected day, in days from ``day``; −inf when no
     deposit), ``product_id`` and ``applied_on`` of the deposit lasting longest, ``rain_counted_mm`` since that
-    spray; ``protected_at_event`` (bool); (plot,): ``days_since_spray`` (inf when none).
+    spray and ``rain_end_mm``, the counted rain that ends it; ``protected_at_event`` (bool); (plot,): ``days_since_spray`` (inf when none).
     """
     day = pd.Timestamp(day).normalize()
     plot_ids = np.asarray(plot_ids).astype(str)
@@ -288,6 +293,7 @@ def protection_state(deps: pd.DataFrame, day, times, rain_mm: np.ndarray, plot_i
            "product_id": np.full((n_plot, n_pest), "", dtype=object),
            "applied_on": np.full((n_plot, n_pest), None, dtype=object),
            "rain_counted_mm": np.zeros((n_plot, n_pest)),
+           "rain_end_mm": np.full((n_plot, n_pest), np.nan),
            "protected_at_event": np.zeros((n_plot, n_pest), dtype=bool),
            "days_since_spray": np.full(n_plot, np.inf)}
     if deps is None or deps.empty:
@@ -304,7 +310,7 @@ def protection_state(deps: pd.DataFrame, day, times, rain_mm: np.ndarray, plot_i
     start = ((deps["applied_on"] - origin).dt.days).to_numpy()
     end = protection_end(start, deps["residual_d"].to_numpy(float), deps["washes_off"].to_numpy(bool),
                          rain_mm, plot_col, count_min_mm=float(params["washoff.count_min_mm"]),
-                         halve_mm=float(params["washoff.halve_mm"]), end_mm=float(params["washoff.end_mm"]))
+                         halve_mm=deps["halve_mm"].to_numpy(float), end_mm=deps["end_mm"].to_numpy(float))
     day_index = (day - origin).days
     end_offset = end - day_index
     start_offset = start - day_index
@@ -317,6 +323,7 @@ def protection_state(deps: pd.DataFrame, day, times, rain_mm: np.ndarray, plot_i
     out["end_offset"][plot_col[best], pest_col[best]] = end_offset[best]
     out["product_id"][plot_col[best], pest_col[best]] = deps["product_id"].to_numpy()[best]
     out["applied_on"][plot_col[best], pest_col[best]] = deps["applied_on"].dt.date.to_numpy()[best]
+    out["rain_end_mm"][plot_col[best], pest_col[best]] = deps["end_mm"].to_numpy(float)[best]
     rain = np.where(np.asarray(rain_mm) > float(params["washoff.count_min_mm"]), np.asarray(rain_mm), 0.0)
     rain = np.nan_to_num(rain)
     cum = np.vstack([np.zeros((1, rain.shape[1])), np.cumsum(rain, axis=0)]) if rain.size else None

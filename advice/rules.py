@@ -143,7 +143,8 @@ def spray_rule(decisions: pd.DataFrame, issue: date, params, source: str) -> lis
             )
         elif code in ("protected", "too_soon"):
             until = row.protected_until
-            left_mm = max(0.0, end_mm - float(row.rain_counted_mm))
+            ends_at = float(getattr(row, "rain_end_mm", np.nan))
+            left_mm = max(0.0, (ends_at if np.isfinite(ends_at) else end_mm) - float(row.rain_counted_mm))
             if code == "protected" and until is not None and not pd.isna(until):
                 evidence = (
                     f"{row.pest}: protected by the {row.applied_on} {row.product_id} spray until ~{until} "

@@ -48,8 +48,8 @@ def protected_mask(deps: pd.DataFrame, times, rain_mm: np.ndarray, plot_ids, pes
     end = protection.protection_end(start, deps["residual_d"].to_numpy(float),
                                     deps["washes_off"].to_numpy(bool), rain_mm, plot_col,
                                     count_min_mm=float(params["washoff.count_min_mm"]),
-                                    halve_mm=float(params["washoff.halve_mm"]),
-                                    end_mm=float(params["washoff.end_mm"]))
+                                    halve_mm=deps["halve_mm"].to_numpy(float),
+                                    end_mm=deps["end_mm"].to_numpy(float))
     # protected on day t when start <= t < end: +1 at the start, -1 at the first unprotected day
     first = np.clip(start, 0, len(times))
     stop = np.clip(np.ceil(end).astype(int), 0, len(times))

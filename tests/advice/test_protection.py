@@ -48,6 +48,20 @@ def test_only_counted_rain_washes_off():
     assert protection.protection_end([0], [10], [True], rain, [0])[0] == 10.0
 
 
+def test_copper_is_more_rain_fast(catalogue, params):
+    # Vicent et al. 2007: copper on fruit withstood 71 mm; mancozeb follows the 25/50 mm rule
+    table = protection.product_protection(catalogue, params).set_index(["product_id", "pest"])
+    copper = table.loc[("cu_hydroxide_77wp", "black_spot")]
+    contact = table.loc[("mancozeb_80wp", "black_spot")]
+    rain = np.zeros((40, 2))
+    rain[3, :] = 60.0
+    end = protection.protection_end([0, 0], [copper.residual_d, contact.residual_d], [True, True], rain, [0, 1],
+                                    halve_mm=[copper.halve_mm, contact.halve_mm],
+                                    end_mm=[copper.end_mm, contact.end_mm])
+    assert end[1] == 3.0  # 60 mm ends mancozeb on day 3
+    assert end[0] == 3.0 + (copper.residual_d - 3.0) / 2.0  # and only halves what copper has left
+
+
 def test_rainfast_products_keep_their_residual():
     assert _end(30, {2: 80.0}, washes_off=False) == 30.0
 
