@@ -245,7 +245,8 @@ def test_english_switch_shows_english_texts(app_env):
     assert at.get("download_button")[0].proto.label == "Download this week's advice (CSV)"
 
 
-def test_grower_records_an_advised_product_as_applied_and_bought(app_env):
+def test_grower_records_an_advised_product_as_applied_and_bought(advised_copy):
+    # a private copy: a recorded spray changes the next runs' advice (it protects the plot)
     at = _page()
     choice = at.selectbox(key="advice_product")
     first = choice.options[0]
@@ -277,7 +278,7 @@ def test_grower_records_an_advised_product_as_applied_and_bought(app_env):
     assert len(mine) == purchases + 1 and mine[-1]["grower_id"] == GROWER
 
 
-def test_an_agronomist_records_a_purchase_for_the_plots_owner(app_env):
+def test_an_agronomist_records_a_purchase_for_the_plots_owner(advised_copy):
     at = _page(user="agronomist_zhao", plot="CT02")
     assert not at.exception and not at.error
     choice = at.selectbox(key="plot_choice")
