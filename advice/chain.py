@@ -562,11 +562,23 @@ def _not_curative(state: ChunkState) -> frozenset:
 
 
 def _capped(recs: list[Recommendation], excluded: dict) -> list[Recommendation]:
-    """A spray left without any product because copper is capped on its plot (canker has only copper
-    products) becomes a note saying so, instead of advice nobody can follow."""
+    """A spray left without any product becomes a note saying why, instead of advice nobody can follow:
+    copper capped on its plot (canker has only copper products), or every product blocked by its label's
+    maximum uses, the rotation or a pre-harvest interval past the expected harvest."""
     out = []
     for r in recs:
-        if r.topic == "spray" and not r.products and r.plot_id in excluded:
+        if r.topic == "spray" and not r.products and r.plot_id not in excluded:
+            pest = r.action_numbers.get("pest")
+            r = Recommendation(
+                plot_id=r.plot_id, issued_on=r.issued_on, valid_from=r.valid_from, valid_to=r.valid_to,
+                topic="skip_spray", severity=2, action_key="advice.action.no_product",
+                reason_key="advice.reason.unprotected_risk", module=r.module, action_numbers={"pest": pest},
+                reason_numbers=dict(r.reason_numbers),
+                evidence=f"{pest}: a spray would be needed, but every product is blocked this time (label "
+                "maximum uses, rotation or a pre-harvest interval past the expected harvest); scout and remove "
+                "infested shoots",
+                source=r.source, confidence=r.confidence)
+        elif r.topic == "spray" and not r.products and r.plot_id in excluded:
             pest = r.action_numbers.get("pest")
             r = Recommendation(
                 plot_id=r.plot_id, issued_on=r.issued_on, valid_from=r.valid_from, valid_to=r.valid_to,

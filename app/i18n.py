@@ -62,6 +62,8 @@ CATALOGUES: dict[str, dict[str, str]] = {
                                    "（之后再下雨超过 {rain_mm_left} 毫米就失效），本期不用喷",
         "advice.action.too_soon": "{pest}：风险偏高，但上次喷药才 {days_since_spray} 天，本周不再喷，下周再看",
         "advice.action.scout_symptoms": "{pest}：{scout_on} 起到园里查看有没有新病斑",
+        "advice.action.no_product": "{pest}：本该喷药，但所有药剂本次都不能用（已到标签最多使用次数、需轮换或安全间隔期超过采收期）；"
+                                    "请查园、剪除虫梢",
         "advice.action.copper_cap": "{pest}：本该喷药，但今年铜制剂已用到上限（或天太热不宜用铜），又没有别的药可用；"
                                     "控梢、剪除病梢",
         "advice.action.scout_mites": "检查红蜘蛛：抽查 {leaves} 片叶再决定是否喷药",
@@ -222,6 +224,9 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "advice.action.too_soon": "{pest}: risk is high, but the last spray was only {days_since_spray} days ago; "
                                   "no spray this week, check again next week",
         "advice.action.scout_symptoms": "{pest}: from {scout_on}, look for new lesions in the orchard",
+        "advice.action.no_product": "{pest}: a spray would be needed, but every product is blocked this time "
+                                     "(label maximum uses, rotation, or a pre-harvest interval past the harvest); "
+                                     "scout and cut out infested shoots",
         "advice.action.copper_cap": "{pest}: a spray would be needed, but this year's copper has reached the cap "
                                     "(or it is too hot for copper) and no other product controls it; keep the "
                                     "flush short and cut out infected shoots",

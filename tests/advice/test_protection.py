@@ -281,3 +281,15 @@ def test_leaf_miner_sprays_only_on_young_trees(params):
         days_since_spray=[np.inf] * 2, days_since_event=[np.nan] * 2, protected_at_event=[False] * 2,
         curative_window_d=[0.0] * 2, min_severity=out[:2, 1], params=params)["decision"]
     assert list(decision) == ["spray", "low_risk"]
+
+
+def test_a_spray_without_any_product_becomes_a_note_saying_why():
+    from advice.chain import _capped
+
+    capped, phi = _spray("canker", "x"), _spray("mites", "x")
+    capped.products, phi.products = [], []
+    capped.plot_id = "CU"
+    out = _capped([capped, phi, _spray("black_spot", "mancozeb_80wp")], {"CU": frozenset({"cu_hydroxide_77wp"})})
+    assert [r.action_key for r in out] == ["advice.action.copper_cap", "advice.action.no_product",
+                                           "advice.action.spray_protective"]
+    assert [r.topic for r in out] == ["skip_spray", "skip_spray", "spray"]
