@@ -177,7 +177,7 @@ def spray_rule(decisions: pd.DataFrame, issue: date, params, source: str) -> lis
                         "product_en": getattr(row, "product_en", row.product_id),
                         "sprayed_on": str(row.applied_on),
                         "until": str(until),
-                        "rain_mm_left": round(left_mm, 0),
+                        "rain_mm_left": int(round(left_mm)),
                         "days_since_spray": None
                         if not np.isfinite(row.days_since_spray)
                         else int(row.days_since_spray),

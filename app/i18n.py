@@ -59,7 +59,7 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "advice.action.spray_curative": "{pest}：已有侵染，尽快喷治疗性药剂（{latest_date} 前）",
         "advice.action.skip_calendar_spray": "{pest}：风险低，本期可不按日历喷药",
         "advice.action.protected": "{pest}：{sprayed_on} 喷的{product_zh}仍在保护期，约到 {until}"
-                                   "（之后再下雨超过 {rain_mm_left} 毫米就失效），本期不用喷",
+                                   "（其间累计降雨超过 {rain_mm_left} 毫米就失效），本期不用喷",
         "advice.action.too_soon": "{pest}：风险偏高，但上次喷药才 {days_since_spray} 天，本周不再喷，下周再看",
         "advice.action.scout_symptoms": "{pest}：{scout_on} 起到园里查看有没有新病斑",
         "advice.action.no_product": "{pest}：本该喷药，但所有药剂本次都不能用（已到标签最多使用次数、需轮换或安全间隔期超过采收期）；"
