@@ -136,6 +136,7 @@ def replay_season(engine, season: int | None = None, *, dates: Sequence | None =
         plot_set = _load_plots(session, plot_ids)
         if district is not None:
             plot_set = _in_district(plot_set, district)
+        plot_set, unplanted = _planted_by(plot_set, issues[-1].year)
         bundle = bundle if bundle is not None else resolve(session, district)
         bundle.check()
         member_years = int(bundle["advice.chain"]["members.years"])
@@ -171,6 +172,9 @@ def replay_season(engine, season: int | None = None, *, dates: Sequence | None =
         seconds[str(issue.date())] = time.perf_counter() - t1
     status = pd.concat(statuses, ignore_index=True)
     recs = pd.concat(recommendations, ignore_index=True) if recommendations else pd.DataFrame()
+    if unplanted:
+        notes["plots"] = [f"{len(unplanted)} plot(s) planted after {issues[-1].year} left out (no trees yet): "
+                          + ", ".join(unplanted)]
     out = ReplayResult(status=status, recommendations=recs, dates=[i.date() for i in issues], seconds=seconds,
                        notes=notes, bundle=bundle.versions(), follow=follow, season=season,
                        applications=followed if follow else None)
@@ -181,6 +185,23 @@ def replay_season(engine, season: int | None = None, *, dates: Sequence | None =
         evaluate(engine, out, preloaded=preloaded, plots_ds=plots_ds, baseline=baseline)
         seconds["evaluate"] = time.perf_counter() - t2
     return out
+
+
+def _planted_by(plot_set, year: int):
+    """The plots with trees in ``year`` (planting year up to it, or unknown) and the ids of those planted
+    later: a replay of an earlier season has nothing to advise on them."""
+    from orchard.plots import PlotSet
+
+    records = plot_set.to_records()
+    kept, later = [], []
+    for r in records:
+        planted = r.get("planting_year")
+        (later if planted is not None and not pd.isna(planted) and int(planted) > year else kept).append(r)
+    if not kept:
+        raise InputError(f"every plot asked for was planted after {year}; replay a later season.")
+    if not later:
+        return plot_set, []
+    return PlotSet.from_records(kept), [str(r["plot_id"]) for r in later]
 
 
 def _check_season_weather(stations, issues) -> None:

@@ -142,3 +142,12 @@ def test_following_the_advice_cuts_sprays_against_the_calendar_over_a_season(sea
     # decisions over the season: sprays are a minority of plot-weeks, and protection notes exist
     share = season_2016.weekly["decision"].value_counts(normalize=True)
     assert share.get("spray", 0) < 0.15 and share.get("protected", 0) > 0
+
+
+def test_plots_planted_after_the_season_are_left_out(home):
+    engine = store.init_db(config.database_url())
+    replay = replay_season(engine, dates=["2015-06-01", "2015-06-08"], plot_ids=["CT01", "CT04"])
+    assert set(replay.status["plot_id"]) == {"CT01"}  # CT04 was planted in 2018
+    assert "CT04" in replay.notes["plots"][0]
+    with pytest.raises(InputError, match="planted after 2015"):
+        replay_season(engine, dates=["2015-06-01"], plot_ids=["CT04"])
