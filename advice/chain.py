@@ -437,7 +437,9 @@ def products_step(state: ChunkState) -> None:
     state.min_phi = attach_products(state.recommendations, area, state.day, harvest_by_plot,
                                     state.inputs.history, state.inputs.bundle["rotation"], excluded=excluded,
                                     not_curative=_not_curative(state))
-    rank_by_protection(state.recommendations, _protection_table(state.inputs.bundle["advice.protection"])[0])
+    params = state.inputs.bundle["advice.protection"]
+    rank_by_protection(state.recommendations, _protection_table(params)[0], area,
+                       float(params["decision.application_cost_cny_per_ha"]))
     state.recommendations = merge_sprays(_capped(state.recommendations, excluded))
 
 
@@ -592,20 +594,24 @@ def _capped(recs: list[Recommendation], excluded: dict) -> list[Recommendation]:
     return out
 
 
-def rank_by_protection(recs: list[Recommendation], table: pd.DataFrame) -> None:
-    """Order each protective spray's products by cost per day of protection against its pest (a 30-day
-    acaricide before a 7-day oil at a similar price), so the first product, the one a grower picks, buys the
+def rank_by_protection(recs: list[Recommendation], table: pd.DataFrame, area_ha: pd.Series | None = None,
+                       application_cost_cny_per_ha: float = 0.0) -> None:
+    """Order each protective spray's products by cost per day of protection against its pest, the spraying
+    itself included (``application_cost_cny_per_ha`` × the plot's area: a cheap 15-day acaricide that needs a
+    second spray day costs more than a 30-day one), so the first product, the one a grower picks, buys the
     longest cover for the money; curative sprays keep their order (any systemic product will do)."""
     residual = table.set_index(["product_id", "pest"])["residual_d"]
+    area_ha = pd.Series(dtype=float) if area_ha is None else area_ha
     for r in recs:
         if r.topic != "spray" or r.action_key != "advice.action.spray_protective" or len(r.products) < 2:
             continue
         pest = r.action_numbers.get("pest")
+        spraying = application_cost_cny_per_ha * float(area_ha.get(r.plot_id, 1.0))
 
-        def cost_per_day(p, pest=pest):
+        def cost_per_day(p, pest=pest, spraying=spraying):
             days = float(residual.get((p["product_id"], pest), 0.0))
             cost = p.get("cost_cny")
-            return (np.inf if days <= 0 else (cost if cost is not None else np.inf) / days)
+            return np.inf if days <= 0 or cost is None else (cost + spraying) / days
 
         r.products = sorted(r.products, key=cost_per_day)
 

@@ -293,3 +293,18 @@ def test_a_spray_without_any_product_becomes_a_note_saying_why():
     assert [r.action_key for r in out] == ["advice.action.copper_cap", "advice.action.no_product",
                                            "advice.action.spray_protective"]
     assert [r.topic for r in out] == ["skip_spray", "skip_spray", "spray"]
+
+
+def test_products_are_ranked_by_cost_per_day_of_protection_with_the_spraying_included(catalogue, params):
+    from advice.chain import rank_by_protection
+
+    table = protection.product_protection(catalogue, params)
+    rec = _spray("mites", "abamectin_18ec")
+    rec.products = [{"product_id": "abamectin_18ec", "cost_cny": 22.5},  # 15 d
+                    {"product_id": "hexythiazox_5ec", "cost_cny": 67.5},  # 30 d
+                    {"product_id": "mineral_oil_99ec", "cost_cny": 225.0}]  # 7 d
+    rank_by_protection([rec], table)  # product cost alone: 1.5, 2.25, 32 CNY per day
+    assert [p["product_id"] for p in rec.products] == ["abamectin_18ec", "hexythiazox_5ec", "mineral_oil_99ec"]
+    # a spray day of 300 CNY/ha on 1 ha: (22.5 + 300) / 15 = 21.5 against (67.5 + 300) / 30 = 12.25
+    rank_by_protection([rec], table, pd.Series({"CT01": 1.0}), 300.0)
+    assert [p["product_id"] for p in rec.products][:2] == ["hexythiazox_5ec", "abamectin_18ec"]
