@@ -374,6 +374,15 @@ def _pick(allowed: pd.DataFrame, n: int) -> list:
     return chosen
 
 
+def _grower_dose(catalogue: Catalogue, product_id: str, dose_per_ha: float, unit: str, area_ha: float) -> dict:
+    """The spray's dose per 亩, as 倍液 with its water and per 15 L knapsack (advice.doses)."""
+    from advice.doses import dose_in_grower_units
+
+    volume = catalogue.products.at[product_id, "spray_volume_l_per_ha"]
+    return dose_in_grower_units(dose_per_ha=dose_per_ha, unit=unit, area_ha=area_ha,
+                                spray_volume_l_per_ha=None if pd.isna(volume) else float(volume))
+
+
 def attach_products(recs, area_ha: pd.Series, day: date, harvest_by_plot: dict, history: pd.DataFrame | None,
                     rotation: ParameterSet, catalogue: Catalogue | None = None,
                     excluded: Mapping[str, frozenset] | None = None,
@@ -432,7 +441,9 @@ def attach_products(recs, area_ha: pd.Series, day: date, harvest_by_plot: dict, 
              "moa_groups": row["moa_groups"], "amount": round(float(amount), 2), "unit": row["unit"],
              "cost_cny": None if pd.isna(row["cost_cny"])
              else round(float(row["cost_cny"]) * float(amount) / float(row["amount"]), 1),
-             "phi_days": int(row["phi_days"])}
+             "phi_days": int(row["phi_days"]),
+             **({"dose": _grower_dose(catalogue, row["product_id"], float(amount) / plot_area, row["unit"],
+                                      plot_area)} if r.topic == "spray" else {})}
             for row, amount in zip(rows, amounts, strict=True)]
         if r.topic == "spray" and shortest_phi is not None:
             pest = r.action_numbers.get("pest")

@@ -53,6 +53,8 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "advice.issued": "{date} 发布。",
         "advice.products": "可选药剂/肥料：{items}",
         "advice.product_item": "{name} {amount}{unit}（约 {cost} 元，安全间隔期 {phi} 天）",
+        "advice.product_dose": "每亩 {per_mu}{per_mu_unit}，{dilution} 倍液，每亩兑水 {water_l_per_mu} 升；"
+                               "每 {knapsack_l} 升喷雾器加 {per_knapsack}{per_knapsack_unit}",
         "advice.example_catalogue": "注意：产品来自示例目录，使用前请核对登记标签。",
         "advice.severity": "紧急程度 {severity}/5",
         "advice.action.spray_protective": "{pest}：{latest_date} 前喷一次保护性药剂",
@@ -213,6 +215,8 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "advice.issued": "Issued {date}.",
         "advice.products": "Products that fit: {items}",
         "advice.product_item": "{name} {amount} {unit} (about {cost} yuan, pre-harvest interval {phi} d)",
+        "advice.product_dose": "{per_mu} {per_mu_unit} per mu at {dilution}x dilution in {water_l_per_mu} L of "
+                               "water per mu; {per_knapsack} {per_knapsack_unit} per {knapsack_l} L knapsack",
         "advice.example_catalogue": "Note: products come from the example catalogue; check the registered "
                                     "label before use.",
         "advice.severity": "urgency {severity}/5",
@@ -742,10 +746,16 @@ def unnecessary_text(record: dict, lang: str = DEFAULT_LANGUAGE) -> str:
 def product_items(record: dict, lang: str = DEFAULT_LANGUAGE) -> str:
     """The products a recommendation proposes, with amount for the plot, cost and pre-harvest interval."""
     name = "name_zh" if lang == "zh-CN" else "name_en"
-    return t("list.sep", lang).join(
-        t("advice.product_item", lang, name=p[name], amount=round(p["amount"], 1), unit=p["unit"],
-          cost="–" if p.get("cost_cny") is None else round(p["cost_cny"]), phi=p.get("phi_days"))
-        for p in record.get("products") or [])
+    def item(p):
+        text = t("advice.product_item", lang, name=p[name], amount=round(p["amount"], 1), unit=p["unit"],
+                 cost="–" if p.get("cost_cny") is None else round(p["cost_cny"]), phi=p.get("phi_days"))
+        dose = p.get("dose") or {}
+        if "dilution" in dose:  # a spray: how to mix it, per 亩 and per knapsack (issue #19)
+            numbers = {k: (f"{v:g}" if isinstance(v, float) else v) for k, v in dose.items()}
+            text += ("：" if lang == "zh-CN" else ": ") + t("advice.product_dose", lang, **numbers)
+        return text
+
+    return t("list.sep", lang).join(item(p) for p in record.get("products") or [])
 
 
 def advice_csv(records: list[dict], lang: str = DEFAULT_LANGUAGE) -> bytes:
