@@ -1,8 +1,9 @@
-"""A label dose in the units a grower mixes by: per 亩, as a dilution (倍液) with its water, per knapsack and
-grams or millilitres when small (issue #19; ecosystem notes §4.3).
+"""A label dose in the units a grower mixes by: per 亩, as a dilution (倍液) with its water and per knapsack,
+in grams or millilitres when small (issue #19; ecosystem notes §4.3).
 
-One 亩 is 666.7 m² (15 亩 = 1 ha). A dilution of ``m`` 倍 means one part of product in ``m`` parts of water, so
-per 亩 the water is the spray volume per 亩 and the product is that water ÷ ``m`` (water-like liquid, 1 kg/L).
+One 亩 is 666.7 m² (15 亩 = 1 ha). A dilution of ``m`` 倍 means one part of product in ``m`` parts of water,
+so per 亩 the water is the spray volume per 亩 and the product is that water ÷ ``m`` (a water-like liquid,
+1 kg/L).
 """
 
 from __future__ import annotations
@@ -50,8 +51,8 @@ def dose_in_grower_units(
     dict
         ``per_mu`` and ``per_mu_unit`` (g, mL, kg or L per 亩), ``per_plot`` and ``per_plot_unit``; for sprays
         also ``dilution`` (the 倍 multiple, rounded), ``water_l_per_mu``, ``water_l_plot``, ``per_knapsack`` /
-        ``per_knapsack_unit`` (product for one ``knapsack_l`` tank), ``knapsacks`` (tanks for the plot, rounded
-        up).
+        ``per_knapsack_unit`` (product for one ``knapsack_l`` tank), ``knapsacks`` (tanks for the plot,
+        rounded up).
 
     Examples: 77 % copper hydroxide WP at 800 倍 and 2250 L/ha: 187.5 g and 150 L of water per 亩, 18.8 g per
     15 L knapsack.
