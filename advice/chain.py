@@ -474,6 +474,7 @@ def spray_decisions(state: ChunkState) -> pd.DataFrame:
     the pest outlook, the season's applications (recorded, and in a replay the advised ones followed) and
     the rain on the plot since each spray."""
     from advice import protection
+    from advice.catalogue import default_catalogue
 
     params = state.inputs.bundle["advice.protection"]
     o = state.pests
@@ -502,16 +503,15 @@ def spray_decisions(state: ChunkState) -> pd.DataFrame:
         days_since_event=since.ravel(), protected_at_event=ps["protected_at_event"].ravel(),
         curative_window_d=window, min_severity=thresholds,
         params=params)
-    from advice.catalogue import default_catalogue
-
     names = default_catalogue().products
     product = pd.Series(ps["product_id"].ravel())
     decision = protection.tank_mix(np.repeat(plot_ids, n_pest), dec["decision"], level.ravel(),
-                                   dec["severity_unprotected"],
-                                   thresholds, params)
+                                   dec["severity_unprotected"], thresholds, params)
+    # the last protected day: the day before the first unprotected one (None when nothing protects now)
     end = ps["end_offset"].ravel()
-    until = [None if not np.isfinite(e) or e <= 0 else (issue + pd.Timedelta(days=int(np.ceil(e)) - 1)).date()
-             for e in end]
+    live = np.isfinite(end) & (end > 0)
+    last_day = issue + pd.to_timedelta(np.where(live, np.ceil(np.where(live, end, 1.0)) - 1, 0), unit="D")
+    until = np.where(live, last_day.date, None)
     return pd.DataFrame({
         "plot_id": np.repeat(plot_ids, n_pest), "pest": np.tile(pests, n_plot),
         "decision": decision, "level_15d": level.ravel(),
@@ -549,12 +549,12 @@ def _copper_excluded(state: ChunkState) -> dict:
     if state.weather is not None and "tmax_c" in state.weather:
         tmax = state.weather["tmax_c"].sel(time=slice(None, state.inputs.issue)).isel(time=-1)
         hot = tmax.sel(plot=state.plot_ids).values >= float(params["copper.max_tmax_c"])
-    out = {}
-    for plot_id, cu, is_hot in zip(state.plot_ids, used.reindex(state.plot_ids).to_numpy(), hot, strict=True):
-        banned = frozenset(p for p, kg in copper_ids.items() if is_hot or cu + kg > cap + 1e-9)
-        if banned:
-            out[plot_id] = banned
-    return out
+    # (plot, copper product): banned when this spray would pass the cap, or on a hot day
+    banned = hot[:, None] | (used.reindex(state.plot_ids).to_numpy()[:, None] + copper_ids.to_numpy()[None, :]
+                             > cap + 1e-9)
+    products = copper_ids.index.to_numpy()
+    return {plot_id: frozenset(products[row]) for plot_id, row in zip(state.plot_ids, banned, strict=True)
+            if row.any()}
 
 
 def _not_curative(state: ChunkState) -> frozenset:
@@ -567,29 +567,23 @@ def _capped(recs: list[Recommendation], excluded: dict) -> list[Recommendation]:
     """A spray left without any product becomes a note saying why, instead of advice nobody can follow:
     copper capped on its plot (canker has only copper products), or every product blocked by its label's
     maximum uses, the rotation or a pre-harvest interval past the expected harvest."""
+    why = {True: ("advice.action.copper_cap", "advice.reason.copper_cap",
+                  "the plot's copper this year has reached the seasonal cap (or the day is too hot for copper) "
+                  "and no other product controls it; keep flush short and remove infected shoots"),
+           False: ("advice.action.no_product", "advice.reason.unprotected_risk",
+                   "every product is blocked this time (label maximum uses, rotation or a pre-harvest interval "
+                   "past the expected harvest); scout and remove infested shoots")}
     out = []
     for r in recs:
-        if r.topic == "spray" and not r.products and r.plot_id not in excluded:
+        if r.topic == "spray" and not r.products:
+            action_key, reason_key, text = why[r.plot_id in excluded]
             pest = r.action_numbers.get("pest")
             r = Recommendation(
                 plot_id=r.plot_id, issued_on=r.issued_on, valid_from=r.valid_from, valid_to=r.valid_to,
-                topic="skip_spray", severity=2, action_key="advice.action.no_product",
-                reason_key="advice.reason.unprotected_risk", module=r.module, action_numbers={"pest": pest},
-                reason_numbers=dict(r.reason_numbers),
-                evidence=f"{pest}: a spray would be needed, but every product is blocked this time (label "
-                "maximum uses, rotation or a pre-harvest interval past the expected harvest); scout and remove "
-                "infested shoots",
-                source=r.source, confidence=r.confidence)
-        elif r.topic == "spray" and not r.products and r.plot_id in excluded:
-            pest = r.action_numbers.get("pest")
-            r = Recommendation(
-                plot_id=r.plot_id, issued_on=r.issued_on, valid_from=r.valid_from, valid_to=r.valid_to,
-                topic="skip_spray", severity=2, action_key="advice.action.copper_cap",
-                reason_key="advice.reason.copper_cap", module=r.module, action_numbers={"pest": pest},
-                reason_numbers=dict(r.reason_numbers),
-                evidence=f"{pest}: a spray would be needed, but the plot's copper this year has reached the "
-                "seasonal cap (or the day is too hot for copper) and no other product controls it; keep "
-                "flush short and remove infected shoots", source=r.source, confidence=r.confidence)
+                topic="skip_spray", severity=2, action_key=action_key, reason_key=reason_key, module=r.module,
+                action_numbers={"pest": pest}, reason_numbers=dict(r.reason_numbers),
+                evidence=f"{pest}: a spray would be needed, but {text}", source=r.source,
+                confidence=r.confidence)
         out.append(r)
     return out
 

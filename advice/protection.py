@@ -120,9 +120,7 @@ def product_kind(moa_group: str, ai_name: str = "") -> str:
 
 def _residual(kind: str, tissue: str, p) -> float:
     if kind in ("copper", "acaricide_long", "acaricide_short", "oil", "insecticide", "insecticide_long"):
-        name = {"copper": "copper", "acaricide_long": "acaricide_long", "acaricide_short": "acaricide_short",
-                "oil": "oil", "insecticide": "insecticide", "insecticide_long": "insecticide_long"}[kind]
-        return float(p[f"residual.{name}_d"])
+        return float(p[f"residual.{kind}_d"])
     if kind in ("contact", "systemic"):
         return float(p[f"residual.{kind}_{tissue}_d"])
     return 0.0
@@ -176,12 +174,13 @@ def product_protection(catalogue, params) -> pd.DataFrame:
             pest_kinds = ["insecticide" if pest == "leaf_miner" and k.startswith("acaricide") else k
                           for k in kinds]
             best = max(pest_kinds, key=lambda k: (_residual(k, tissue, params), -_KIND_ORDER.index(k)))
+            rain_fast = "copper_" if best == "copper" else ""  # copper withstands more rain
             rows.append({
                 "product_id": product_id, "pest": pest, "kind": best,
                 "residual_d": _residual(best, tissue, params),
                 "washes_off": all(k in _WASHES_OFF for k in pest_kinds),
-                "halve_mm": float(params["washoff.copper_halve_mm" if best == "copper" else "washoff.halve_mm"]),
-                "end_mm": float(params["washoff.copper_end_mm" if best == "copper" else "washoff.end_mm"]),
+                "halve_mm": float(params[f"washoff.{rain_fast}halve_mm"]),
+                "end_mm": float(params[f"washoff.{rain_fast}end_mm"]),
                 "curative_h": float(params["curative.systemic_h"]) if "systemic" in pest_kinds else 0.0,
                 "kg_cu_per_ha": float(copper.get(product_id, 0.0))})
     return pd.DataFrame(rows, columns=["product_id", "pest", "kind", "residual_d", "washes_off", "halve_mm",
@@ -284,7 +283,8 @@ def protection_state(deps: pd.DataFrame, day, times, rain_mm: np.ndarray, plot_i
     -------
     dict of arrays (plot, pest): ``end_offset`` (first unprotected day, in days from ``day``; −inf when no
     deposit), ``product_id`` and ``applied_on`` of the deposit lasting longest, ``rain_counted_mm`` since that
-    spray and ``rain_end_mm``, the counted rain that ends it; ``protected_at_event`` (bool); (plot,): ``days_since_spray`` (inf when none).
+    spray and ``rain_end_mm``, the counted rain that ends it; ``protected_at_event`` (bool); (plot,):
+    ``days_since_spray`` (inf when none).
     """
     day = pd.Timestamp(day).normalize()
     plot_ids = np.asarray(plot_ids).astype(str)
@@ -420,8 +420,8 @@ def tank_mix(plot_id, decision, level, severity_unprotected, min_severity, param
     """Add lesser risks to a spray the plot gets anyway (arrays of one shape (n,), rows of several pests per
     plot): where a plot has a spray (or curative spray) this week, another pest at level
     ``decision.tank_mix_level`` or more with expected severity on unprotected days of at least
-    ``decision.tank_mix_fraction`` of its ``min_severity`` becomes ``tank_mix``; no new spray day, and that pest is protected before its risk
-    grows. Returns the new decisions.
+    ``decision.tank_mix_fraction`` of its ``min_severity`` becomes ``tank_mix``; no new spray day, and that
+    pest is protected before its risk grows. Returns the new decisions.
     """
     decision = np.asarray(decision, dtype=object).copy()
     plot_id = np.asarray(plot_id).astype(str)
