@@ -126,7 +126,7 @@ def test_init_db_creates_schema_at_head(tmp_path):
     assert set(inspect(engine).get_table_names()) == TABLES | {"alembic_version"}
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     with engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == head == "0007"
+        assert MigrationContext.configure(conn).get_current_revision() == head == "0010"
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     engine.dispose()

@@ -1,0 +1,23 @@
+"""Stored forecasts and the notification outbox (placeholder reserved for issue #20; filled in by that issue's work).
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-12-07
+
+"""
+from typing import Sequence, Union
+
+
+# revision identifiers, used by Alembic.
+revision: str = '0009'
+down_revision: Union[str, Sequence[str], None] = '0008'
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
+
+
+def upgrade() -> None:
+    """Upgrade schema."""
+
+
+def downgrade() -> None:
+    """Downgrade schema."""
