@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from growth import phenology
+
 __all__ = ["acid_decline_pct", "acid_pct", "crop_load_factor", "diameter_logistic", "diameter_with_potential",
            "effective_thermal_time", "expansion_rate", "fruit_volume_cm3", "growth_modifier",
            "potential_size_factor", "tss_season_offset", "tss_brix"]
@@ -84,7 +86,7 @@ def effective_thermal_time(gdd_c_d, modifier, started):
         Effective thermal time since full bloom [°C·d]; NaN before bloom.
     """
     daily = np.where(started, np.nan_to_num(np.asarray(gdd_c_d, dtype=float) * modifier), 0.0)
-    tau = np.cumsum(daily, axis=0)
+    tau = phenology.cumsum_days(daily)
     return np.where(started, tau, np.nan)
 
 
@@ -192,7 +194,7 @@ def acid_decline_pct(tmean_c, start_index, initial_pct, floor_pct, rate_15c_per_
     start = np.asarray(start_index)
     day = np.arange(t.shape[0]).reshape((t.shape[0],) + (1,) * start.ndim)
     started = (start >= 0) & (day > start)
-    decline = np.cumsum(np.where(started, k, 0.0), axis=0)
+    decline = phenology.cumsum_days(np.where(started, k, 0.0))
     ta = floor_pct + (np.asarray(initial_pct) - floor_pct) * np.exp(-decline)
     return np.where((start >= 0) & (day >= start), ta, np.nan)
 
@@ -258,7 +260,7 @@ def diameter_with_potential(logistic_fraction, d0_mm, dmax_mm):
     step = np.where(started & was_started, np.maximum(step, 0.0), 0.0)
     span = np.asarray(dmax_mm, dtype=float) - np.asarray(d0_mm, dtype=float)
     span0 = span if np.ndim(span) < frac.ndim else np.take_along_axis(span, first[None, ...], axis=0)
-    d = np.asarray(d0_mm) + start_value * span0 + np.cumsum(step * span, axis=0)
+    d = np.asarray(d0_mm) + start_value * span0 + phenology.cumsum_days(step * span)
     return np.where(started, d, np.nan)
 
 
@@ -296,7 +298,7 @@ def tss_season_offset(tmean_c, precip_mm, doy, start_index, *, window_start_doy,
 
     def window_sum(values, first, length):
         inside = season & (doy >= first) & (doy < first + length)
-        return np.cumsum(np.where(inside, values, 0.0), axis=0)
+        return phenology.cumsum_days(np.where(inside, values, 0.0))
 
     t_sum = window_sum(np.nan_to_num(t - temperature_ref_c), window_start_doy, window_days)
     rain = np.asarray(precip_mm, dtype=float) if precip_mm is not None else np.full_like(t, np.nan)

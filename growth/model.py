@@ -285,12 +285,12 @@ def simulate(tmin_c, tmax_c, rs_mj_m2, times, lat, lon, canopy_cover, p: Mapping
             fraction = 1.0 / (1.0 + np.exp(-p["fruit.growth_rate"] * (tau_fruit - p["fruit.midpoint_gdd"])))
         weight = np.where(started, (4.0 * fraction * (1.0 - fraction)) ** 2, 0.0)
         after_set = _after_index(cell_division_end, n_time)
-        deficit_days = np.cumsum(np.where(after_set, (1.0 - ks_arr) * weight, 0.0), axis=0)
+        deficit_days = phenology.cumsum_days(np.where(after_set, (1.0 - ks_arr) * weight, 0.0))
         heat_flags = thermal.heat_stress_days(tmin_c, tmax_c)
-        heat_days = np.cumsum(np.where(started, heat_flags * weight, 0.0), axis=0)
+        heat_days = phenology.cumsum_days(np.where(started, heat_flags * weight, 0.0))
         carbon_met = np.minimum(np.nan_to_num(ratio_7d, nan=1.0) / p["carbon.sufficient_ratio"], 1.0)
-        weight_sum = np.cumsum(np.where(after_set, weight, 0.0), axis=0)
-        carbon_sum = np.cumsum(np.where(after_set, carbon_met * weight, 0.0), axis=0)
+        weight_sum = phenology.cumsum_days(np.where(after_set, weight, 0.0))
+        carbon_sum = phenology.cumsum_days(np.where(after_set, carbon_met * weight, 0.0))
         carbon_mean = np.where(weight_sum > 0, carbon_sum / np.maximum(weight_sum, 1e-12), 1.0)
         size_factor = fruit.potential_size_factor(
             deficit_days, heat_days, carbon_mean, water_sensitivity=p["fruit.size_water_sensitivity"],

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["STAGES", "colour_break_index", "cool_night_sum", "first_index", "flush_active", "flush_age",
-           "flush_cohorts", "induction_hours", "maturity_index", "running_mean", "stage_codes",
+__all__ = ["STAGES", "colour_break_index", "cool_night_sum", "cumsum_days", "first_index", "flush_active",
+           "flush_age", "flush_cohorts", "induction_hours", "maturity_index", "running_mean", "stage_codes",
            "thermal_time_since", "warm_spell_trigger"]
 
 #: Stage codes of the ``stage`` output (CF flag_values / flag_meanings).
@@ -26,6 +26,23 @@ STAGES = {
 }
 
 NOT_REACHED = -1
+
+
+def cumsum_days(values) -> np.ndarray:
+    """Cumulative sum along axis 0 (time), equal bit for bit to ``np.cumsum(values, axis=0)``.
+
+    numpy accumulates a (time, plot) array column by column, striding through memory; adding whole days
+    (rows) in order does the same additions in the same order 2-3x faster on thousands of plots, and the
+    growth members spend a quarter of their time in these sums.
+    """
+    values = np.asarray(values)
+    if values.ndim < 2 or values.shape[0] < 2 or values[0].size < 64:
+        return np.cumsum(values, axis=0)
+    out = np.empty(values.shape, dtype=np.cumsum(values[:1], axis=0).dtype)
+    out[0] = values[0]
+    for day in range(1, values.shape[0]):
+        np.add(out[day - 1], values[day], out=out[day])
+    return out
 
 
 def first_index(condition) -> np.ndarray:
@@ -59,7 +76,7 @@ def thermal_time_since(gdd_c_d, start_index) -> np.ndarray:
     """
     gdd = np.nan_to_num(np.asarray(gdd_c_d, dtype=float))
     started = _after(start_index, gdd.shape[0])
-    return np.where(started, np.cumsum(np.where(started, gdd, 0.0), axis=0), np.nan)
+    return np.where(started, cumsum_days(np.where(started, gdd, 0.0)), np.nan)
 
 
 def induction_hours(hours_below_per_day, start_index) -> np.ndarray:
@@ -82,7 +99,7 @@ def induction_hours(hours_below_per_day, start_index) -> np.ndarray:
     """
     hours = np.nan_to_num(np.asarray(hours_below_per_day, dtype=float))
     started = _after(start_index, hours.shape[0])
-    return np.cumsum(np.where(started, hours, 0.0), axis=0)
+    return cumsum_days(np.where(started, hours, 0.0))
 
 
 def warm_spell_trigger(tmax_c, induction_h, required_h, trigger_tmax_c=24.0, trigger_days=7) -> np.ndarray:
@@ -115,7 +132,7 @@ def warm_spell_trigger(tmax_c, induction_h, required_h, trigger_tmax_c=24.0, tri
     with np.errstate(invalid="ignore"):
         warm = (tmax >= trigger_tmax_c) & (np.asarray(induction_h) >= required_h)
     # run length of warm days ending on each day, via the cumulative count at the last cool day
-    count = np.cumsum(warm, axis=0)
+    count = cumsum_days(warm)
     last_reset = np.maximum.accumulate(np.where(~warm, count, 0), axis=0)
     run = count - last_reset
     return first_index(run >= days)
@@ -208,7 +225,7 @@ def flush_cohorts(gdd_c_d, doy, spring_index, *, interval_gdd, summer_flushes, a
     shape = (n_time,) + (1,) * spring.ndim
     doy = np.asarray(doy).reshape(shape)
     day = np.arange(n_time).reshape(shape)
-    cumulative = np.cumsum(gdd, axis=0)
+    cumulative = cumsum_days(gdd)
     young = np.broadcast_to(np.asarray(young, dtype=bool), spring.shape)
     in_season = (spring >= 0) & (day >= spring) & (day < spring + 300) & (doy <= last_start_doy)
     before_autumn = doy < autumn_start_doy
@@ -270,7 +287,7 @@ def cool_night_sum(tmin_c, start_index, night_temperature_c=12.8) -> np.ndarray:
     tmin = np.asarray(tmin_c, dtype=float)
     cool = np.nan_to_num(np.maximum(night_temperature_c - tmin, 0.0))
     started = _after(start_index, tmin.shape[0])
-    return np.where(started, np.cumsum(np.where(started, cool, 0.0), axis=0), np.nan)
+    return np.where(started, cumsum_days(np.where(started, cool, 0.0)), np.nan)
 
 
 def colour_break_index(tmin_c, start_index, night_temperature_c, required_c_d) -> np.ndarray:
@@ -284,8 +301,13 @@ def running_mean(values, days: int = 7) -> np.ndarray:
     day's own value is NaN)."""
     x = np.asarray(values, dtype=float)
     valid = ~np.isnan(x)
-    total = np.cumsum(np.where(valid, x, 0.0), axis=0)
-    count = np.cumsum(valid, axis=0).astype(float)
+    if valid.all():  # the usual case: the count is the window length, no second sum needed
+        total = cumsum_days(x)
+        total[days:] = total[days:] - total[:-days]
+        count = np.minimum(np.arange(1, x.shape[0] + 1), days).reshape((-1,) + (1,) * (x.ndim - 1))
+        return total / count
+    total = cumsum_days(np.where(valid, x, 0.0))
+    count = cumsum_days(valid).astype(float)
     total[days:] = total[days:] - total[:-days].copy()
     count[days:] = count[days:] - count[:-days].copy()
     with np.errstate(invalid="ignore", divide="ignore"):
