@@ -35,6 +35,8 @@ app.add_typer(plots_app, name="plots")
 app.add_typer(params_app, name="params")
 users_app = typer.Typer(no_args_is_help=True, help="User accounts and their passwords (for the app's sign-in).")
 app.add_typer(users_app, name="users")
+stations_app = typer.Typer(no_args_is_help=True, help="Weather stations (the belt's CMA stations by id).")
+app.add_typer(stations_app, name="stations")
 
 WEATHER_FORMATS = ("csv", "changting", "uci", "netcdf", "openmeteo")
 TERRAIN_COLUMNS = ("plot_id", "area_ha", "elevation_m", "slope_deg", "aspect_deg", "sky_view_factor")
@@ -335,6 +337,42 @@ def _terrain(plots, dem: Path, search_distance: float | None = None):
         plots.frame.reset_index(), dem,
         search_distance_m=search_distance or core["terrain.horizon_search_distance"],
         observer_height_m=core["terrain.observer_height"])
+
+
+@stations_app.command("add")
+def stations_add(
+    cma: Annotated[str, typer.Option("--cma", help="CMA station id of the Three Gorges belt, e.g. 57348 (Fengjie).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the station and its relocations as JSON.")] = False,
+) -> None:
+    """Add (or update) a CMA station from the shipped station list: name, position and elevation of its latest
+    location, no typing of coordinates."""
+    from orchard import cma as cma_list
+    from orchard import store
+
+    station = cma_list.cma_station(cma)
+    with store.session_scope(_engine()) as session:
+        store.upsert_stations(session, [cma_list.station_record(station)])
+    if as_json:
+        import json
+
+        print(json.dumps(station, ensure_ascii=False, indent=1))
+        return
+    moves = station["relocations"]
+    out.print(f"station {station['station_id']} {station['name']} ({station['province']}, "
+              f"{station['station_type']}): {station['lat']:.4f} N {station['lon']:.4f} E, "
+              f"{station['elevation_m']:g} m, the location since {moves[-1]['start'] if moves else '?'}; "
+              f"{max(len(moves) - 1, 0)} relocations since {station['record_start']}")
+
+
+@stations_app.command("list")
+def stations_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """The stations in the database."""
+    from orchard import store
+
+    with store.session_scope(_engine()) as session:
+        rows = store.list_stations(session)
+    _print_records(rows, ("station_id", "name", "lat", "lon", "elevation_m", "kind", "source"), as_json,
+                   title="stations")
 
 
 #: Entry-point group through which each package adds its commands: ``NAME = "package.cli:register"``, a
