@@ -283,14 +283,16 @@ def _fetch_archive(engine, station: dict, issued_on: date, settings, http, sleep
 
 
 def fetch_weather(engine, *, issued_on: date | None = None, settings: FetchSettings | None = None,
-                  kinds: Sequence[str] = FORECAST_KINDS, archive: bool = True, http=requests,
+                  kinds: Sequence[str] = FORECAST_KINDS, archive: bool = True, skip_stored: bool = False,
+                  http=requests,
                   sleep: Callable[[float], None] = time.sleep,
                   progress: Callable[[str], None] = lambda step: None) -> FetchReport:
     """Fetch and store the forecasts of every station (and the reanalysis of those without observations).
 
     Each station and kind is stored in its own transaction: a failure keeps what was fetched before it. When
     Open-Meteo cannot be reached the fetch stops and ``report.unreachable`` holds the sentence; the other
-    errors are collected in ``report.errors``, one sentence each.
+    errors are collected in ``report.errors``, one sentence each. ``skip_stored`` leaves out the stations
+    and kinds already stored for the issue date (a resumed daily cycle asks only for what it lacks).
     """
     settings = settings or FetchSettings.from_env()
     issued_on = issued_on or local_today()
@@ -302,12 +304,16 @@ def fetch_weather(engine, *, issued_on: date | None = None, settings: FetchSetti
     if not stations:
         raise InputError("there are no stations in the database; add one first (orchard stations add --cma ID).")
     report = FetchReport(issued_on=issued_on)
+    stored = set()
+    if skip_stored:
+        with store.session_scope(engine) as session:
+            stored = {(i["station_id"], i["kind"]) for i in forecast_store.list_forecast_issues(session, issued_on)}
     for station in stations:
         sid = station["station_id"]
         if station.get("lat") is None or station.get("lon") is None:
             report.errors.append(f"station {sid} has no position; add its lat and lon to fetch its weather.")
             continue
-        jobs = [(kind, _fetch_forecast, (kind,)) for kind in kinds]
+        jobs = [(kind, _fetch_forecast, (kind,)) for kind in kinds if (sid, kind) not in stored]
         if archive:
             jobs.append(("reanalysis", _fetch_archive, ()))
         for label, job, extra in jobs:
