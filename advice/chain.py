@@ -249,7 +249,8 @@ def _plot_forecasts(state: ChunkState) -> None:
             state.notes.append(f"{name}: {exc}")
             continue
         setattr(state, name, on_plots)
-        used.append(f"{name}: {on_plots.attrs['source']}; bias adjustment: {on_plots.attrs['bias_adjustment']}")
+        used.append(f"{name}: {on_plots.attrs['source']}; "
+                    f"bias adjustment: {on_plots.attrs['bias_adjustment']}")
     state.sources["forecast"] = " | ".join(used) if used else "none (climatology)"
 
 

@@ -13,8 +13,9 @@ One cycle per local date, run by the operator's scheduler (docs/operations.md)::
                queued message delivered (advice/notify.py)
 
 Idempotent: a date whose cycle is done only retries the messages still queued, so running it twice changes
-nothing and sends nothing twice; a cycle killed half-way is resumed by the next one for that date (the fetch
-skips what is stored, the chain's run is stored whole or not at all, each message is queued once).
+nothing and sends nothing twice; a cycle killed half-way, or whose due advice could not run (state
+``failed``), is resumed by the next one for that date (the fetch skips what is stored, the chain's run is
+stored whole or not at all, each message is queued once).
 
 Exit codes (:data:`EXIT_CODES`): 0 done; 2 done with warnings (weather not fetched, advice not run, messages
 left queued: the log says which); 1 refused (one sentence, nothing changed); 75 another cycle holds the lock.
@@ -152,7 +153,8 @@ def _record(engine, day: date, **changes) -> None:
     with store.session_scope(engine) as session:
         row = session.get(store.CycleRun, day)
         if row is None:
-            row = store.CycleRun(cycle_date=day, state="running", started_utc=datetime.now(timezone.utc), log=[])
+            row = store.CycleRun(cycle_date=day, state="running", started_utc=datetime.now(timezone.utc),
+                                 log=[])
             session.add(row)
         for key, value in changes.items():
             setattr(row, key, value)
@@ -184,6 +186,7 @@ def run_cycle(engine, day: date, *, watch_dir: Path | None = None, district: str
         log(line)
 
     senders = notify.senders_from_env() if senders is None else senders
+    advice_failed = False
     with cycle_lock(config.orchard_home() / "cycle.lock"):
         with store.session_scope(engine) as session:
             previous = session.get(store.CycleRun, day)
@@ -212,7 +215,8 @@ def run_cycle(engine, day: date, *, watch_dir: Path | None = None, district: str
                     say(f"sensors: {sentence}", warning=True)
             with store.session_scope(engine) as session:
                 reasons = due_reasons(session, day, params)
-                existing = session.scalar(select(store.AdviceRun.run_id).where(store.AdviceRun.issued_on == day))
+                existing = session.scalar(select(store.AdviceRun.run_id)
+                                          .where(store.AdviceRun.issued_on == day))
             if reasons:
                 from advice.chain import run_chain
 
@@ -221,10 +225,12 @@ def run_cycle(engine, day: date, *, watch_dir: Path | None = None, district: str
                     run = run_chain(engine, day, district=district, keep_recommendations=False,
                                     **dict(run_chain_kwargs or {}))
                 except OrchardError as exc:
+                    advice_failed = True  # the date is not done: the next cycle for it tries again
                     say(f"advice: not run: {exc}", warning=True)
                 else:
                     result.run_id = run.run_id
-                    say(f"advice: run {run.run_id} stored; pests 15 d: {run.sources.get('forecast', '')[:120]}")
+                    used = run.sources.get("forecast", "")[:120]
+                    say(f"advice: run {run.run_id} stored; forecasts used: {used}")
             else:
                 result.run_id = existing
                 say("advice: not due" + (f" (run {existing} already issued on {day})" if existing else ""))
@@ -239,6 +245,6 @@ def run_cycle(engine, day: date, *, watch_dir: Path | None = None, district: str
         for sentence in delivery.errors:
             say(f"notify: {sentence}", warning=True)
         if not result.already_done:
-            _record(engine, day, state="done", finished_utc=datetime.now(timezone.utc), run_id=result.run_id,
-                    log=list(result.log))
+            _record(engine, day, state="failed" if advice_failed else "done",
+                    finished_utc=datetime.now(timezone.utc), run_id=result.run_id, log=list(result.log))
     return result

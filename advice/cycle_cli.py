@@ -91,7 +91,8 @@ def cycle_command(
 def channel_command(
     user: Annotated[str, typer.Argument(help="The grower's user id.")],
     email: Annotated[str | None, typer.Option("--email", help="E-mail address.")] = None,
-    webhook: Annotated[str | None, typer.Option("--webhook", help="https URL of an SMS/WeChat gateway.")] = None,
+    webhook: Annotated[str | None, typer.Option("--webhook",
+                                                help="https URL of an SMS/WeChat gateway.")] = None,
     language: Annotated[str, typer.Option("--language", help="zh or en.")] = "zh",
     quiet: Annotated[str | None, typer.Option("--quiet", help="Quiet hours, local clock, e.g. 21-7.")] = None,
     off: Annotated[bool, typer.Option("--off", help="Opt out of this channel.")] = False,

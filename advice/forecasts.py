@@ -15,8 +15,8 @@ How a station forecast becomes a plot forecast (:func:`forecast_on_plots`):
    downscaled to the station by the service (orchard/weather_fetch.py);
 2. the station forecast goes to each plot as the observations do: the lapse rate of the ``weather`` set to the
    plot's elevation (:func:`orchard.weather.weather_for_plots`), then the plot's slope and aspect: the mean
-   Tmax/Tmin offsets and the radiation ratio of the plot's terrain class over the 30 days before the issue date
-   (the chain's own slope correction, carried over the forecast days);
+   Tmax/Tmin offsets and the radiation ratio of the plot's terrain class over the 30 days before the issue
+   date (the chain's own slope correction, carried over the forecast days);
 3. :func:`orchard.forecast.bias_adjust` against the climatology of the plot's own weather (the member years
    the chain already holds): the ensemble mean relaxes towards it from lead day 10 (weight 0) to day 46
    (weight 1), member deviations kept (additive for temperature and humidity, ratios for rain, wind and

@@ -85,7 +85,8 @@ def set_channel(session, user_id: str, *, channel: str, address: str, language: 
         raise InputError(f"'{address}' is not an e-mail address.")
     if channel == "webhook":
         url = urllib.parse.urlsplit(address)
-        if not (url.scheme == "https" or (url.scheme == "http" and url.hostname in _LOOPBACK)) or not url.netloc:
+        secure = url.scheme == "https" or (url.scheme == "http" and url.hostname in _LOOPBACK)
+        if not secure or not url.netloc:
             raise InputError(f"'{address}' is not an https URL; a webhook must use https (http only on "
                              "127.0.0.1).")
     start, end = quiet_hours if quiet_hours else (None, None)
@@ -141,11 +142,13 @@ def _dose_text(rec: Mapping, language: str) -> str:
         return ""
     product, dose = products[0], products[0]["dose"]
     name = (product.get("name_zh" if language == "zh" else "name_en")
-            or product.get("trade_name_zh" if language == "zh" else "trade_name_en") or product.get("product_id"))
+            or product.get("trade_name_zh" if language == "zh" else "trade_name_en")
+            or product.get("product_id"))
     amount = f"{dose['per_mu']:g} {dose['per_mu_unit']}"
     if language == "zh":
         return f"；{name} 每亩 {amount}" + (f"（{dose['dilution']:g} 倍液）" if dose.get("dilution") else "")
-    return f"; {name} {amount} per mu" + (f" ({dose['dilution']:g}x dilution)" if dose.get("dilution") else "")
+    dilution = f" ({dose['dilution']:g}x dilution)" if dose.get("dilution") else ""
+    return f"; {name} {amount} per mu{dilution}"
 
 
 def message_for(grower: str, plots: Mapping[str, str], recs: Sequence[Mapping], day: date,
@@ -176,9 +179,8 @@ def compose_messages(session, *, run_id: str, day: date,
     grower's plots (after the review hook, :func:`approved_only` by default); growers with nothing to do
     get none."""
     review = review or approved_only
-    rows = session.scalars(select(store.RecommendationRecord).where(store.RecommendationRecord.run_id == run_id,
-                                                                    store.RecommendationRecord.topic.in_(
-                                                                        NOTIFY_TOPICS)))
+    record = store.RecommendationRecord
+    rows = session.scalars(select(record).where(record.run_id == run_id, record.topic.in_(NOTIFY_TOPICS)))
     columns = [c.name for c in store.RecommendationRecord.__table__.columns]
     recs = review(session, [{c: getattr(r, c) for c in columns} for r in rows])
     plots = {p.plot_id: (p.owner_id, p.name) for p in session.scalars(select(store.Plot))}
@@ -191,8 +193,9 @@ def compose_messages(session, *, run_id: str, day: date,
         user = session.get(store.User, ch.user_id)
         names = {pid: name for pid, (owner, name) in plots.items() if owner == ch.user_id}
         subject, body = message_for(user.display_name, names, mine, day, ch.language)
-        messages.append({"cycle_date": day, "user_id": ch.user_id, "channel": ch.channel, "address": ch.address,
-                         "language": ch.language, "subject": subject, "body": body, "run_id": run_id})
+        messages.append({"cycle_date": day, "user_id": ch.user_id, "channel": ch.channel,
+                         "address": ch.address, "language": ch.language, "subject": subject, "body": body,
+                         "run_id": run_id})
     return messages
 
 
@@ -218,7 +221,8 @@ def list_outbox(session, cycle_date: date | None = None) -> list[dict]:
     if cycle_date is not None:
         query = query.where(store.OutboxMessage.cycle_date == cycle_date)
     columns = [c.name for c in store.OutboxMessage.__table__.columns]
-    return [{c: getattr(m, c) for c in columns} for m in session.scalars(query.order_by(store.OutboxMessage.id))]
+    rows = session.scalars(query.order_by(store.OutboxMessage.id))
+    return [{c: getattr(m, c) for c in columns} for m in rows]
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -265,13 +269,14 @@ class WebhookSender:
                    "subject": message["subject"], "body": message["body"],
                    "cycle_date": str(message["cycle_date"])}
         try:
-            response = requests.post(message["address"], data=json.dumps(payload, ensure_ascii=False).encode(),
+            body = json.dumps(payload, ensure_ascii=False).encode()
+            response = requests.post(message["address"], data=body,
                                      headers={"Content-Type": "application/json; charset=utf-8",
                                               "Idempotency-Key": f"orchard-outbox-{message['id']}"},
                                      timeout=self.timeout_s)
         except requests.exceptions.Timeout:
-            raise DeliveryError(f"the webhook of {message['user_id']} did not answer within {self.timeout_s:g} s"
-                                ) from None
+            raise DeliveryError(f"the webhook of {message['user_id']} did not answer within "
+                                f"{self.timeout_s:g} s") from None
         except requests.exceptions.RequestException as exc:
             raise DeliveryError(f"the webhook of {message['user_id']} could not be reached "
                                 f"({type(exc).__name__})") from None
@@ -282,7 +287,8 @@ class WebhookSender:
 def senders_from_env() -> dict:
     """Senders configured by the environment: e-mail when ``ORCHARD_SMTP_HOST`` is set (``_PORT``, ``_FROM``,
     ``_USER``, ``_PASSWORD``, ``_STARTTLS=1``), the webhook always (``ORCHARD_WEBHOOK_TIMEOUT_S``)."""
-    senders: dict = {"webhook": WebhookSender(timeout_s=float(os.environ.get("ORCHARD_WEBHOOK_TIMEOUT_S", 10)))}
+    timeout = float(os.environ.get("ORCHARD_WEBHOOK_TIMEOUT_S", 10))
+    senders: dict = {"webhook": WebhookSender(timeout_s=timeout)}
     host = os.environ.get("ORCHARD_SMTP_HOST")
     if host:
         senders["email"] = EmailSender(host=host, port=int(os.environ.get("ORCHARD_SMTP_PORT", 25)),
@@ -338,8 +344,9 @@ def deliver(engine, *, senders: Mapping, now: datetime | None = None, max_attemp
                 m = session.get(store.OutboxMessage, message_id)
                 m.state = "failed" if m.attempts >= max_attempts else "queued"
                 m.last_error = str(exc)
-            then = ("it is given up after " + f"{payload['attempts']} attempts" if payload["attempts"] >= max_attempts
-                    else f"it stays queued (attempt {payload['attempts']} of {max_attempts})")
+            attempts = payload["attempts"]
+            then = (f"it is given up after {attempts} attempts" if attempts >= max_attempts
+                    else f"it stays queued (attempt {attempts} of {max_attempts})")
             report.errors.append(f"message {message_id}: {exc}; {then}.")
             continue
         with store.session_scope(engine) as session:

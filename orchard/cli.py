@@ -198,8 +198,8 @@ def plots_weather(
     if ctx.invoked_subcommand is not None:
         return
     if start is None or end is None:
-        raise InputError("give --start and --end (local dates) for the plots' weather, or use `orchard weather "
-                         "fetch` to fetch forecasts.")
+        raise InputError("give --start and --end (local dates) for the plots' weather, or use "
+                         "`orchard weather fetch` to fetch forecasts.")
     from orchard import store
     from orchard.plot_weather import plot_weather
     from orchard.plots import PlotSet
@@ -351,8 +351,10 @@ def _terrain(plots, dem: Path, search_distance: float | None = None):
 
 @stations_app.command("add")
 def stations_add(
-    cma: Annotated[str, typer.Option("--cma", help="CMA station id of the Three Gorges belt, e.g. 57348 (Fengjie).")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the station and its relocations as JSON.")] = False,
+    cma: Annotated[str, typer.Option("--cma", help="CMA station id of the Three Gorges belt, e.g. 57348 "
+                                     "(Fengjie).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the station and its relocations as "
+                                          "JSON.")] = False,
 ) -> None:
     """Add (or update) a CMA station from the shipped station list: name, position and elevation of its latest
     location, no typing of coordinates."""
@@ -387,8 +389,8 @@ def stations_list(as_json: Annotated[bool, typer.Option("--json", help="Print JS
 
 @weather_app.command("fetch")
 def weather_fetch(
-    date: Annotated[str | None, typer.Option("--date", help="Issue date, YYYY-MM-DD (default today, China time).")
-                    ] = None,
+    date: Annotated[str | None, typer.Option("--date", help="Issue date, YYYY-MM-DD (default today, China "
+                                             "time).")] = None,
     kinds: Annotated[list[str] | None, typer.Option("--kind", help="forecast, ensemble or seasonal (repeat; "
                                                     "default all three).")] = None,
     archive: Annotated[bool, typer.Option("--archive/--no-archive", help="Reanalysis for stations without "

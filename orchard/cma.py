@@ -19,7 +19,8 @@ import pandas as pd
 from orchard.config import sample_data_dir
 from orchard.errors import InputError
 
-__all__ = ["CMA_FOLDER", "STATION_FILE", "RELOCATION_FILE", "cma_station", "station_record", "degrees_from_dm"]
+__all__ = ["CMA_FOLDER", "STATION_FILE", "RELOCATION_FILE", "cma_station", "station_record",
+           "degrees_from_dm"]
 
 CMA_FOLDER = Path("cma_stations")
 STATION_FILE = "cma_stations_region_105.5-111.5E_28.5-32.5N.csv"

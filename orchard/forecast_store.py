@@ -2,10 +2,10 @@
 were issued for, when they were fetched and from where (tables ``forecast_issues`` and ``forecast_values``,
 migration 0009).
 
-:func:`store_forecast` writes one parsed Open-Meteo response (:func:`orchard.sources.openmeteo.parse_openmeteo`,
-dims (time, station[, member])); fetching the same station, kind and issue date again replaces it, so a day's
-cycle run twice stores the same thing. :func:`stored_forecast` gives the members back as a weather dataset
-(time, station, member) for the chain, or None when none is stored for that date.
+:func:`store_forecast` writes one parsed Open-Meteo response
+(:func:`orchard.sources.openmeteo.parse_openmeteo`, dims (time, station[, member])); fetching the same
+station, kind and issue date again replaces it, so a day's cycle run twice stores the same thing.
+:func:`stored_forecast` gives the members back as a weather dataset (time, station, member) for the chain, or None when none is stored for that date.
 """
 
 from __future__ import annotations
@@ -86,8 +86,8 @@ def list_forecast_issues(session, issued_on: date | None = None) -> list[dict]:
         query = query.where(store.ForecastIssue.issued_on == issued_on)
     columns = ("id", "station_id", "kind", "issued_on", "fetched_utc", "source", "n_members", "first_day",
                "last_day")
-    return [{c: getattr(r, c) for c in columns}
-            for r in session.scalars(query.order_by(store.ForecastIssue.station_id, store.ForecastIssue.kind))]
+    order = (store.ForecastIssue.station_id, store.ForecastIssue.kind)
+    return [{c: getattr(r, c) for c in columns} for r in session.scalars(query.order_by(*order))]
 
 
 def stored_forecast(session, issued_on: date, kind: str, station_ids=None) -> xr.Dataset | None:

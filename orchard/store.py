@@ -1663,8 +1663,8 @@ class NotificationChannel(Base):
     __tablename__ = "notification_channels"
     __table_args__ = (CheckConstraint(_in_list("channel", CHANNELS), name="channel"),
                       CheckConstraint(_in_list("language", LANGUAGES), name="language"),
-                      CheckConstraint("(quiet_start_h IS NULL OR (quiet_start_h >= 0 AND quiet_start_h < 24)) "
-                                      "AND (quiet_end_h IS NULL OR (quiet_end_h >= 0 AND quiet_end_h < 24))",
+                      CheckConstraint("(quiet_start_h IS NULL OR (quiet_start_h >= 0 AND quiet_start_h < 24))"
+                                      " AND (quiet_end_h IS NULL OR (quiet_end_h >= 0 AND quiet_end_h < 24))",
                                       name="quiet_hours"))
 
     user_id: Mapped[str] = mapped_column(ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True)
@@ -1701,5 +1701,5 @@ class OutboxMessage(Base):
     delivered_utc: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-__all__ += ["ForecastIssue", "ForecastValue", "CycleRun", "IngestedFile", "NotificationChannel", "OutboxMessage",
-            "FORECAST_KINDS", "CHANNELS", "LANGUAGES", "OUTBOX_STATES"]
+__all__ += ["ForecastIssue", "ForecastValue", "CycleRun", "IngestedFile", "NotificationChannel",
+            "OutboxMessage", "FORECAST_KINDS", "CHANNELS", "LANGUAGES", "OUTBOX_STATES"]

@@ -74,8 +74,8 @@ class FetchSettings:
 
     @classmethod
     def from_env(cls, **overrides) -> FetchSettings:
-        """Settings from ``ORCHARD_OPENMETEO_URL``, ``ORCHARD_FETCH_TIMEOUT_S``, ``ORCHARD_FETCH_TRIES`` and the
-        cache in ``ORCHARD_HOME/cache/openmeteo``; keyword arguments override them."""
+        """Settings from ``ORCHARD_OPENMETEO_URL``, ``ORCHARD_FETCH_TIMEOUT_S``, ``ORCHARD_FETCH_TRIES``
+        and the cache in ``ORCHARD_HOME/cache/openmeteo``; keyword arguments override them."""
         values = {"base_url": os.environ.get("ORCHARD_OPENMETEO_URL") or None,
                   "cache_dir": config.orchard_home() / "cache" / "openmeteo"}
         for key, name, kind in (("timeout_s", "ORCHARD_FETCH_TIMEOUT_S", float),
@@ -85,7 +85,8 @@ class FetchSettings:
                 try:
                     values[key] = kind(raw)
                 except ValueError:
-                    raise InputError(f"{name}={raw!r} is not a number; set it to a {kind.__name__}.") from None
+                    raise InputError(f"{name}={raw!r} is not a number; set it to a "
+                                     f"{kind.__name__}.") from None
         return replace(cls(**values), **overrides)
 
 
@@ -188,8 +189,9 @@ def get_json(url: str, *, what: str, settings: FetchSettings, http=requests,
         try:
             payload = json.loads(body.decode("utf-8"))
         except (ValueError, UnicodeDecodeError):
-            raise InputError(f"{what}: Open-Meteo answered with {len(body)} bytes that are not JSON (malformed "
-                             "or truncated); nothing was stored for it, try again later.") from None
+            raise InputError(f"{what}: Open-Meteo answered with {len(body)} bytes that are not JSON "
+                             "(malformed or truncated); nothing was stored for it, try again later.") \
+                from None
         if not isinstance(payload, dict):
             raise InputError(f"{what}: Open-Meteo answered with JSON that is not an object; nothing was "
                              "stored for it, try again later.")
@@ -199,16 +201,16 @@ def get_json(url: str, *, what: str, settings: FetchSettings, http=requests,
         return payload, False
     tries = max(1, settings.tries)
     if problem == "timeout":
-        raise Unreachable(f"Open-Meteo at {host} did not answer within {settings.timeout_s:g} s ({tries} tries); "
-                          "the weather stored before stays in use, try again later.")
+        raise Unreachable(f"Open-Meteo at {host} did not answer within {settings.timeout_s:g} s "
+                          f"({tries} tries); the weather stored before stays in use, try again later.")
     if problem.startswith("connection"):
-        raise Unreachable(f"could not reach Open-Meteo at {host} ({tries} tries); check the network connection "
-                          "or try again later: the weather stored before stays in use.")
+        raise Unreachable(f"could not reach Open-Meteo at {host} ({tries} tries); check the network "
+                          "connection or try again later: the weather stored before stays in use.")
     if problem == "truncated":
         raise InputError(f"{what}: Open-Meteo's answer was cut off {tries} times (truncated); nothing was "
                          "stored for it, try again later.")
-    raise InputError(f"{what}: Open-Meteo failed with {problem.upper()} {tries} times; nothing was stored for "
-                     "it, try again later.")
+    raise InputError(f"{what}: Open-Meteo failed with {problem.upper()} {tries} times; nothing was stored "
+                     "for it, try again later.")
 
 
 def _request_url(kind: str, station: dict, settings: FetchSettings, *, start=None, end=None) -> str:
@@ -243,7 +245,8 @@ def _fetch_forecast(engine, station: dict, kind: str, issued_on: date, settings,
     url = _request_url(kind, station, settings)
     payload, from_cache = get_json(url, what=what, settings=settings, http=http, sleep=sleep)
     ds = openmeteo.parse_openmeteo(payload, sid, resolution="daily", kind=kind, where=f"Open-Meteo {what}",
-                                   lat=station["lat"], lon=station["lon"], elevation_m=station.get("elevation_m"))
+                                   lat=station["lat"], lon=station["lon"],
+                                   elevation_m=station.get("elevation_m"))
     first = pd.Timestamp(ds["time"].values[0]).date()
     if abs((first - issued_on).days) > 1:
         raise InputError(f"{what}: the answer starts {first}, not at the issue date {issued_on}; Open-Meteo "
@@ -265,7 +268,8 @@ def _fetch_archive(engine, station: dict, issued_on: date, settings, http, sleep
     end = issued_on - timedelta(days=1)
     start = (last + timedelta(days=1)) if last else date(end.year - settings.archive_years, 1, 1)
     if start > end:
-        return {"station_id": sid, "kind": "reanalysis", "days": 0, "members": 1, "values": 0, "cached": False}
+        return {"station_id": sid, "kind": "reanalysis", "days": 0, "members": 1, "values": 0,
+                "cached": False}
     what = f"reanalysis for station {sid}"
     url = _request_url("archive", station, settings, start=start, end=end)
     payload, from_cache = get_json(url, what=what, settings=settings, http=http, sleep=sleep)
@@ -302,12 +306,14 @@ def fetch_weather(engine, *, issued_on: date | None = None, settings: FetchSetti
     with store.session_scope(engine) as session:
         stations = store.list_stations(session)
     if not stations:
-        raise InputError("there are no stations in the database; add one first (orchard stations add --cma ID).")
+        raise InputError("there are no stations in the database; add one first "
+                         "(orchard stations add --cma ID).")
     report = FetchReport(issued_on=issued_on)
     stored = set()
     if skip_stored:
         with store.session_scope(engine) as session:
-            stored = {(i["station_id"], i["kind"]) for i in forecast_store.list_forecast_issues(session, issued_on)}
+            issues = forecast_store.list_forecast_issues(session, issued_on)
+            stored = {(i["station_id"], i["kind"]) for i in issues}
     for station in stations:
         sid = station["station_id"]
         if station.get("lat") is None or station.get("lon") is None:

@@ -86,7 +86,8 @@ class TinySMTP:
                             if chunk in (b".\r\n", b".\n", b""):
                                 break
                             data.append(chunk[1:] if chunk.startswith(b"..") else chunk)
-                        owner.messages.append(email.message_from_bytes(b"".join(data), policy=email.policy.default))
+                        raw = b"".join(data)
+                        owner.messages.append(email.message_from_bytes(raw, policy=email.policy.default))
                         self.reply("250 queued")
                     elif verb == "QUIT":
                         self.reply("221 bye")

@@ -29,7 +29,8 @@ def engine(sample_home_copy):
 def _fetch(engine, kinds=("forecast", "ensemble", "seasonal")):
     with OpenMeteoStub() as stub:
         report = fetch_weather(engine, issued_on=date(2016, 7, 15), kinds=kinds, archive=False,
-                               settings=FetchSettings(base_url=stub.url, cache_dir=None), sleep=lambda s: None)
+                               settings=FetchSettings(base_url=stub.url, cache_dir=None),
+                               sleep=lambda s: None)
     assert not report.errors and report.unreachable is None
 
 

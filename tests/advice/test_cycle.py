@@ -23,8 +23,8 @@ DAY = date(2016, 7, 15)
 PLOTS = ["CT01", "CT02", "CT03", "CT04", "CT05", "CT06"]  # li: CT01, CT04; wang: CT02, CT05; chen: CT03, CT06
 NOON_UTC = datetime(2016, 7, 15, 2, 0, tzinfo=timezone.utc)
 TABLES = (store.ForecastIssue, store.ForecastValue, store.WeatherReading, store.AdviceRun,
-          store.RecommendationRecord, store.PlotStatus, store.OutboxMessage, store.CycleRun, store.IngestedFile,
-          store.SensorReading)
+          store.RecommendationRecord, store.PlotStatus, store.OutboxMessage, store.CycleRun,
+          store.IngestedFile, store.SensorReading)
 
 
 def _counts(engine) -> dict:
@@ -44,17 +44,20 @@ def cycled(sample_home, tmp_path_factory):
         engine = store.init_db(config.database_url())
         with OpenMeteoStub() as stub, WebhookReceiver() as hook, TinySMTP() as smtp:
             with store.session_scope(engine) as session:
-                notify.set_channel(session, "grower_li", channel="webhook", address=hook.url("/li"), language="zh")
+                notify.set_channel(session, "grower_li", channel="webhook", address=hook.url("/li"),
+                                   language="zh")
                 notify.set_channel(session, "grower_wang", channel="email", address="wang@example.org",
                                    language="en")
             senders = {"webhook": notify.WebhookSender(timeout_s=2),
-                       "email": notify.EmailSender(host="127.0.0.1", port=smtp.port, sender="orchard@example.cn")}
+                       "email": notify.EmailSender(host="127.0.0.1", port=smtp.port,
+                                                   sender="orchard@example.cn")}
             settings = FetchSettings(base_url=stub.url, cache_dir=home / "cache", backoff_s=0.01)
             kwargs = dict(fetch_settings=settings, senders=senders, now=NOON_UTC,
                           run_chain_kwargs={"plot_ids": PLOTS})
             first = run_cycle(engine, DAY, **kwargs)
             after_first = _counts(engine)
-            requests_first, hooks_first, mails_first = len(stub.requests), list(hook.received), list(smtp.messages)
+            requests_first = len(stub.requests)
+            hooks_first, mails_first = list(hook.received), list(smtp.messages)
             second = run_cycle(engine, DAY, **kwargs)
             yield {"engine": engine, "first": first, "second": second, "after_first": after_first,
                    "after_second": _counts(engine), "requests": (requests_first, len(stub.requests)),
@@ -132,8 +135,8 @@ def test_two_cycles_never_overlap(sample_home_copy, run_cli):
     engine = store.init_db(config.database_url())
     before = _counts(engine)
     with cycle_lock(config.orchard_home() / "cycle.lock"):
-        with pytest.raises(CycleBusy, match=r"another cycle is running \(pid \d+, lock .*cycle.lock\); this one "
-                                            "stops without changing anything."):
+        busy = r"another cycle is running \(pid \d+, lock .*cycle.lock\); this one stops without changing"
+        with pytest.raises(CycleBusy, match=busy):
             run_cycle(engine, DAY, senders={})
         code, out, err = run_cli(["cycle", "--date", "2016-07-15", "--no-fetch"])
         assert code == 75 and err.startswith("orchard: another cycle is running") and err.count("\n") == 1
@@ -143,7 +146,8 @@ def test_two_cycles_never_overlap(sample_home_copy, run_cli):
 def test_the_cli_cycle_logs_and_exits_with_a_code_the_scheduler_reads(sample_home_copy, run_cli):
     engine = store.init_db(config.database_url())
     with store.session_scope(engine) as session:  # a run issued yesterday: the weekly run is not due today
-        store.store_advice_run(session, {"run_id": "week-yesterday", "issued_on": DAY - timedelta(days=1)}, [])
+        store.store_advice_run(session, {"run_id": "week-yesterday", "issued_on": DAY - timedelta(days=1)},
+                               [])
     code, out, err = run_cli(["cycle", "--date", "2016-07-15", "--no-fetch"])
     assert code == 0 and "advice: not due" in out
     log = (sample_home_copy / "logs" / "cycle.log").read_text(encoding="utf-8")
@@ -200,3 +204,17 @@ def test_new_sensor_files_in_the_watched_folder_are_ingested_once(sample_home_co
     before = _counts(engine)
     assert ingest_new_files(engine, watch, lines.append)[0] == 0
     assert _counts(engine) == before
+
+
+def test_a_cycle_whose_advice_could_not_run_is_retried_by_the_next(sample_home_copy):
+    """The sample weather ends 2017-12-31: a cycle for 2018-03-01 cannot run the chain; the date stays
+    'failed' (not done), so the next cycle for it tries again instead of skipping."""
+    engine = store.init_db(config.database_url())
+    day = date(2018, 3, 1)
+    first = run_cycle(engine, day, fetch=False, senders={}, now=NOON_UTC)
+    assert first.code == 2 and first.run_id is None
+    assert any(w.startswith("advice: not run: ") and "\n" not in w for w in first.warnings)
+    with store.session_scope(engine) as session:
+        assert session.get(store.CycleRun, day).state == "failed"
+    again = run_cycle(engine, day, fetch=False, senders={}, now=NOON_UTC)
+    assert not again.already_done and any(w.startswith("advice: not run: ") for w in again.warnings)

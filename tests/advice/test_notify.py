@@ -41,8 +41,9 @@ def _queue(engine, hook, users=("li", "wang", "chen"), quiet=None):
             notify.set_channel(session, u, channel="webhook", address=hook.url(f"/{u}"), language="zh",
                                quiet_hours=quiet)
         n = notify.queue_messages(session, [
-            {"cycle_date": DAY, "user_id": u, "channel": "webhook", "address": hook.url(f"/{u}"), "language": "zh",
-             "subject": "柑橘园 7月15日 农事建议", "body": f"{u}：喷药", "run_id": "week-x"} for u in users])
+            {"cycle_date": DAY, "user_id": u, "channel": "webhook", "address": hook.url(f"/{u}"),
+             "language": "zh", "subject": "柑橘园 7月15日 农事建议", "body": f"{u}：喷药", "run_id": "week-x"}
+            for u in users])
     return n
 
 
@@ -85,7 +86,8 @@ def test_webhook_delivery_sends_each_message_once_with_its_key(engine, hook):
     assert again.sent == [] and len(hook.received) == 3
 
 
-@pytest.mark.parametrize("mode, words", [("500", "answered HTTP 500"), ("hang", "did not answer within 0.3 s")])
+@pytest.mark.parametrize("mode, words", [("500", "answered HTTP 500"),
+                                         ("hang", "did not answer within 0.3 s")])
 def test_a_failing_webhook_is_one_sentence_and_the_message_stays_queued(engine, hook, mode, words):
     _queue(engine, hook, users=("li",))
     hook.mode = mode
@@ -107,7 +109,8 @@ def test_a_message_is_given_up_after_the_last_attempt_but_kept(engine, hook):
     for _ in range(2):
         report = notify.deliver(engine, senders={"webhook": notify.WebhookSender()}, now=NOON_UTC,
                                 max_attempts=2)
-    assert report.errors == ["message 1: the webhook of li answered HTTP 500; it is given up after 2 attempts."]
+    assert report.errors == ["message 1: the webhook of li answered HTTP 500; it is given up after 2 "
+                             "attempts."]
     assert _states(engine) == [("li", "failed", 2)]
 
 
@@ -156,7 +159,8 @@ def test_email_without_a_server_stays_queued_with_one_sentence(engine):
                              "ORCHARD_SMTP_HOST)."]
     closed = notify.EmailSender(host="127.0.0.1", port=1, timeout_s=0.5)
     report = notify.deliver(engine, senders={"email": closed}, now=NOON_UTC)
-    assert report.errors[0].startswith("message 1: e-mail to wang via 127.0.0.1:1 failed (ConnectionRefusedError")
+    assert report.errors[0].startswith("message 1: e-mail to wang via 127.0.0.1:1 failed "
+                                       "(ConnectionRefusedError")
     assert _states(engine) == [("wang", "queued", 1)]
 
 
@@ -230,10 +234,10 @@ def test_the_review_hook_defaults_to_no_review_required():
 
 
 def test_one_short_message_per_grower_with_plot_action_window_and_dose_per_mu():
-    spray = {"plot_id": "CT04", "topic": "spray", "severity": 4, "valid_from": DAY, "valid_to": date(2016, 7, 18),
-             "action_numbers": {"pest": "canker"},
-             "products": [{"product_id": "cu", "name_zh": "77%氢氧化铜可湿性粉剂", "name_en": "copper hydroxide 77% WP",
-                           "dose": {"per_mu": 187.5, "per_mu_unit": "g", "dilution": 800}}]}
+    spray = {"plot_id": "CT04", "topic": "spray", "severity": 4, "valid_from": DAY,
+             "valid_to": date(2016, 7, 18), "action_numbers": {"pest": "canker"},
+             "products": [{"product_id": "cu", "name_zh": "77%氢氧化铜可湿性粉剂",
+                           "name_en": "copper hydroxide 77% WP", "dose": {"per_mu": 187.5, "per_mu_unit": "g", "dilution": 800}}]}
     others = [{"plot_id": f"CT{i:02d}", "topic": "fertilise", "severity": 2, "valid_from": DAY,
                "valid_to": date(2016, 8, 5), "action_numbers": {}, "products": []} for i in range(5, 11)]
     names = {"CT04": "李家湾2号地", **{f"CT{i:02d}": f"李家湾{i}号地" for i in range(5, 11)}}

@@ -42,7 +42,8 @@ def test_fengjie_is_where_it_stands_now_with_its_history():
     # the latest period (109°29' E, 31°02' N, 299.8 m), not the list's 1978-2002 site at 607.3 m
     assert (station["lat"], station["lon"], station["elevation_m"]) == (moves[-1]["lat"], moves[-1]["lon"],
                                                                         moves[-1]["elevation_m"])
-    assert station["elevation_m"] == pytest.approx(299.8) and station["lon"] == pytest.approx(109.4833, abs=1e-4)
+    assert station["elevation_m"] == pytest.approx(299.8)
+    assert station["lon"] == pytest.approx(109.4833, abs=1e-4)
     assert [m["start"] for m in moves] == sorted(m["start"] for m in moves)
 
 

@@ -34,7 +34,8 @@ def engine(tmp_path):
         store.upsert_stations(session, STATIONS)
         # both sample stations have observations of their own (one reading is enough to say so)
         store.upsert_weather(session, pd.DataFrame({
-            "station_id": ["58911", "chengdu"], "resolution": ["daily", "hourly"], "variable": ["tmax_c", "t_c"],
+            "station_id": ["58911", "chengdu"], "resolution": ["daily", "hourly"],
+            "variable": ["tmax_c", "t_c"],
             "time_utc": pd.to_datetime(["2016-07-01 12:00", "2016-07-01 04:00"]).tz_localize("UTC"),
             "value": [33.0, 28.0], "qc_flags": [0, 0], "source": ["station: test", "station: test"]}))
     return engine
@@ -99,7 +100,8 @@ def test_a_second_fetch_the_same_morning_asks_nothing_and_changes_nothing(engine
 def test_a_station_without_observations_gets_the_reanalysis_once(engine, stub, tmp_path):
     with store.session_scope(engine) as session:
         store.upsert_stations(session, [cma.station_record(cma.cma_station("57348"))])
-    report = fetch_weather(engine, issued_on=date(2016, 7, 10), settings=settings(stub, tmp_path, archive_years=2),
+    report = fetch_weather(engine, issued_on=date(2016, 7, 10),
+                           settings=settings(stub, tmp_path, archive_years=2),
                            kinds=("forecast",), sleep=lambda s: None)
     reanalysis = [r for r in report.stored if r["kind"] == "reanalysis"]
     assert [r["station_id"] for r in reanalysis] == ["57348"]  # the sample stations have their own
@@ -181,8 +183,8 @@ def test_a_bad_answer_is_one_sentence_per_station_and_kind_and_loses_nothing(eng
 def test_a_forecast_for_another_day_is_refused(engine, stub, tmp_path):
     report = fetch_weather(engine, issued_on=date(2017, 1, 10), settings=settings(stub, tmp_path),
                            kinds=("forecast",), sleep=lambda s: None)
-    assert report.errors[0] == ("forecast for station 58911: the answer starts 2016-07-15, not at the issue date "
-                                "2017-01-10; Open-Meteo serves only current forecasts, so fetch without --date "
-                                "(or give today's date).")
+    assert report.errors[0] == ("forecast for station 58911: the answer starts 2016-07-15, not at the issue "
+                                "date 2017-01-10; Open-Meteo serves only current forecasts, so fetch without "
+                                "--date (or give today's date).")
     assert _issues(engine) == []
     assert np.isfinite(len(report.errors))

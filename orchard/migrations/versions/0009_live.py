@@ -69,8 +69,8 @@ def upgrade() -> None:
     sa.CheckConstraint('(quiet_start_h IS NULL OR (quiet_start_h >= 0 AND quiet_start_h < 24)) AND '
                        '(quiet_end_h IS NULL OR (quiet_end_h >= 0 AND quiet_end_h < 24))',
                        name=op.f('ck_notification_channels_quiet_hours')),
-    sa.ForeignKeyConstraint(['user_id'], ['users.user_id'], name=op.f('fk_notification_channels_user_id_users'),
-        ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.user_id'],
+        name=op.f('fk_notification_channels_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('user_id', 'channel', name=op.f('pk_notification_channels'))
     )
     op.create_table('outbox',

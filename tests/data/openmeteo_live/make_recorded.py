@@ -21,7 +21,8 @@ import pandas as pd
 HERE = Path(__file__).parent
 ISSUE = "2016-07-15"
 #: station id -> (lat, lon, elevation of the model cell, July tmax, tmin, RH)
-STATIONS = {"58911": (25.75, 116.33, 270.0, 33.5, 24.0, 78.0), "chengdu": (30.66, 104.07, 500.0, 30.5, 22.5, 81.0)}
+STATIONS = {"58911": (25.75, 116.33, 270.0, 33.5, 24.0, 78.0),
+            "chengdu": (30.66, 104.07, 500.0, 30.5, 22.5, 81.0)}
 UNITS = {"temperature_2m_max": "°C", "temperature_2m_min": "°C", "temperature_2m_mean": "°C",
          "relative_humidity_2m_mean": "%", "precipitation_sum": "mm", "wind_speed_10m_mean": "m/s",
          "shortwave_radiation_sum": "MJ/m²"}
@@ -37,9 +38,12 @@ def _series(rng, days: pd.DatetimeIndex, tmax: float, tmin: float, rh: float, ho
     return {
         "temperature_2m_max": np.round(tx, 1), "temperature_2m_min": np.round(np.minimum(tn, tx - 3), 1),
         "temperature_2m_mean": np.round((tx + np.minimum(tn, tx - 3)) / 2, 1),
-        "relative_humidity_2m_mean": np.round(np.clip(rh + 2.0 * (rain > 1) + rng.normal(0, 4, len(days)), 30, 100)),
-        "precipitation_sum": np.round(rain, 1), "wind_speed_10m_mean": np.round(rng.gamma(4.0, 0.45, len(days)), 1),
-        "shortwave_radiation_sum": np.round(np.clip(21.0 - 0.4 * rain + rng.normal(0, 2, len(days)), 3, 30), 2),
+        "relative_humidity_2m_mean": np.round(
+            np.clip(rh + 2.0 * (rain > 1) + rng.normal(0, 4, len(days)), 30, 100)),
+        "precipitation_sum": np.round(rain, 1),
+        "wind_speed_10m_mean": np.round(rng.gamma(4.0, 0.45, len(days)), 1),
+        "shortwave_radiation_sum": np.round(
+            np.clip(21.0 - 0.4 * rain + rng.normal(0, 2, len(days)), 3, 30), 2),
     }
 
 
@@ -65,7 +69,8 @@ def main() -> None:
             days = pd.date_range(issue, periods=n_days, freq="D")
             members = [_series(rng, days, tmax, tmin, rh, hot=1.0) for _ in range(n_members)]
             payload = _response(lat, lon, elev, days, members)
-            (HERE / f"{kind}_{sid}.json").write_text(json.dumps(payload, ensure_ascii=False) + "\n", encoding="utf-8")
+            text = json.dumps(payload, ensure_ascii=False) + "\n"
+            (HERE / f"{kind}_{sid}.json").write_text(text, encoding="utf-8")
     # reanalysis of the belt's Fengjie station (57348, no observations shipped): 2009-01-01 to the day before
     days = pd.date_range("2009-01-01", issue - pd.Timedelta(days=1), freq="D")
     payload = _response(31.0333, 109.4833, 299.8, days, [_series(rng, days, 33.0, 24.5, 76.0)])
