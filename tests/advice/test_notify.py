@@ -249,3 +249,28 @@ def test_one_short_message_per_grower_with_plot_action_window_and_dose_per_mu():
     subject, body = notify.message_for("Li Ming", names, [spray], DAY, "en")
     assert body.splitlines()[1] == ("李家湾2号地: spray against canker, 15 Jul–18 Jul; copper hydroxide 77% WP "
                                     "187.5 g per mu (800x dilution)")
+
+
+def test_notify_cli_opts_in_lists_the_outbox_and_refuses_bad_input(engine, run_cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("ORCHARD_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("ORCHARD_DB_URL", str(engine.url))
+    code, out, _ = run_cli(["notify", "channel", "li", "--webhook", "https://sms.example.cn/send", "--quiet",
+                            "21-7"])
+    assert code in (0, None) and "li: webhook on (https://sms.example.cn/send, zh, quiet 21-7)" in out
+    code, _, err = run_cli(["notify", "channel", "li", "--email", "li@", "--language", "en"])
+    assert code == 1 and err == "orchard: error: 'li@' is not an e-mail address.\n"
+    code, _, err = run_cli(["notify", "channel", "li", "--email", "li@example.org", "--quiet", "evening"])
+    assert code == 1 and "quiet hours 'evening' are not START-END clock hours" in err
+    with store.session_scope(engine) as session:
+        rows = [(r.user_id, r.channel, r.quiet_start_h, r.quiet_end_h)
+                for r in session.query(store.NotificationChannel).all()]
+    assert rows == [("li", "webhook", 21, 7)]  # the refused ones stored nothing
+    with store.session_scope(engine) as session:
+        notify.queue_messages(session, [{"cycle_date": DAY, "user_id": "li", "channel": "webhook",
+                                         "address": "https://sms.example.cn/send", "language": "zh",
+                                         "subject": "s", "body": "b", "run_id": None}])
+    code, out, _ = run_cli(["notify", "outbox", "--json"])
+    import json
+
+    (row,) = json.loads(out)
+    assert (row["user_id"], row["state"], row["attempts"]) == ("li", "queued", 0)
