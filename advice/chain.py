@@ -234,17 +234,23 @@ def weather_step(state: ChunkState) -> None:
 def _plot_forecasts(state: ChunkState) -> None:
     """The stored forecasts of the issue date on the chunk's plots (advice/forecasts.py); a forecast that
     does not fit (a station without one) is a note, and the outlooks use past years as before."""
-    from advice.forecasts import forecast_on_plots
+    from advice.forecasts import forecast_on_plots, plot_climatology
 
     lapse = float(state.inputs.bundle["weather"]["elevation.lapse_rate"])
-    used = []
+    issue = state.inputs.issue
+    used, climate = [], None
+    stored_sets = [s for s in (state.inputs.forecast, state.inputs.seasonal) if s is not None]
+    if stored_sets:  # one climatology for both, over the longest span
+        last = max(pd.Timestamp(s["time"].values[-1]) for s in stored_sets)
+        span = int((last - issue) / pd.Timedelta(days=1))
+        climate = plot_climatology(state.weather, issue=issue, days=max(span, 1))
     for name in ("forecast", "seasonal"):
         stored = getattr(state.inputs, name)
         if stored is None:
             continue
         try:
-            on_plots = forecast_on_plots(stored, state.plots, state.weather, issue=state.inputs.issue,
-                                         lapse_rate_c_per_100m=lapse)
+            on_plots = forecast_on_plots(stored, state.plots, state.weather, issue=issue,
+                                         lapse_rate_c_per_100m=lapse, climate=climate)
         except InputError as exc:
             state.notes.append(f"{name}: {exc}")
             continue

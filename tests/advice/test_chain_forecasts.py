@@ -133,3 +133,23 @@ def test_forecast_on_plots_moves_the_station_forecast_and_relaxes_it_to_the_plot
     expected = -0.006 * (plots["elevation_m"] - 265.0) + weather["delta_tmax_c"].sel(
         time=slice(issue - pd.Timedelta(days=29), issue)).mean("time")
     assert np.allclose(shift, expected, atol=0.05)
+
+
+def test_the_plot_climatology_of_the_forecast_days_is_the_whole_years_one():
+    import pandas as pd
+
+    from advice.forecasts import plot_climatology
+    from orchard import weather as ow
+
+    times = pd.date_range("2010-01-01", "2016-12-31", freq="D")
+    rng = np.random.default_rng(7)
+    weather = xr.Dataset({"tmax_c": (("time", "plot"), rng.normal(25, 5, (len(times), 3))),
+                          "precip_mm": (("time", "plot"), rng.gamma(0.5, 8, (len(times), 3)))},
+                         coords={"time": times, "plot": ["a", "b", "c"]}, attrs={"resolution": "daily"})
+    issue = pd.Timestamp("2016-12-10")  # the 92 days run over the new year
+    part = plot_climatology(weather, issue=issue, days=92)
+    whole = ow.climatology(weather)
+    need = ow.leap_day_of_year(pd.date_range(issue + pd.Timedelta(days=1), periods=92, freq="D"))
+    for name in ("tmax_c", "precip_mm"):
+        assert np.allclose(part[name].sel(dayofyear=need), whole[name].sel(dayofyear=need))
+    assert np.isnan(part["tmax_c"].sel(dayofyear=200)).all()  # July is not needed in December
