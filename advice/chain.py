@@ -96,6 +96,11 @@ class ChainInputs:
     #: Latest clear NDVI of each plot up to the issue date (index plot_id; ``ndvi``, ``ndvi_date``), from the
     #: monitoring step; None without imagery.
     ndvi: pd.DataFrame | None = None
+    #: Stored forecasts of the issue date at the stations (time, station, member), issue #20: the 15-day
+    #: members (ensemble + deterministic) and the seasonal members; None when none is stored
+    #: (advice/forecasts.py).
+    forecast: xr.Dataset | None = None
+    seasonal: xr.Dataset | None = None
 
 
 @dataclass
@@ -114,6 +119,8 @@ class ChunkState:
     growth_outlook: xr.Dataset | None = None
     pests: xr.Dataset | None = None
     decisions: pd.DataFrame | None = None
+    forecast: xr.Dataset | None = None  # the 15-day members on the plots, bias-adjusted (issue #20)
+    seasonal: xr.Dataset | None = None  # the seasonal members on the plots, blended with climatology
     recommendations: list = field(default_factory=list)
     min_phi: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
@@ -221,6 +228,36 @@ def weather_step(state: ChunkState) -> None:
         return
     state.weather = plot_weather_on_slope(state.plots, state.inputs.station_weather, state.inputs.bundle)
     state.sources["weather"] = state.weather.attrs["source"]
+    _plot_forecasts(state)
+
+
+def _plot_forecasts(state: ChunkState) -> None:
+    """The stored forecasts of the issue date on the chunk's plots (advice/forecasts.py); a forecast that
+    does not fit (a station without one) is a note, and the outlooks use past years as before."""
+    from advice.forecasts import forecast_on_plots, plot_climatology
+
+    lapse = float(state.inputs.bundle["weather"]["elevation.lapse_rate"])
+    issue = state.inputs.issue
+    used, climate = [], None
+    stored_sets = [s for s in (state.inputs.forecast, state.inputs.seasonal) if s is not None]
+    if stored_sets:  # one climatology for both, over the longest span
+        last = max(pd.Timestamp(s["time"].values[-1]) for s in stored_sets)
+        span = int((last - issue) / pd.Timedelta(days=1))
+        climate = plot_climatology(state.weather, issue=issue, days=max(span, 1))
+    for name in ("forecast", "seasonal"):
+        stored = getattr(state.inputs, name)
+        if stored is None:
+            continue
+        try:
+            on_plots = forecast_on_plots(stored, state.plots, state.weather, issue=issue,
+                                         lapse_rate_c_per_100m=lapse, climate=climate)
+        except InputError as exc:
+            state.notes.append(f"{name}: {exc}")
+            continue
+        setattr(state, name, on_plots)
+        used.append(f"{name}: {on_plots.attrs['source']}; "
+                    f"bias adjustment: {on_plots.attrs['bias_adjustment']}")
+    state.sources["forecast"] = " | ".join(used) if used else "none (climatology)"
 
 
 def plot_weather_on_slope(plots: xr.Dataset, stations: xr.Dataset, bundle) -> xr.Dataset:
@@ -331,9 +368,13 @@ def growth_step(state: ChunkState) -> None:
     state.parameter_sets["growth"] = state.growth.attrs["parameter_set"]
     try:
         state.expected = growth_outlook.expected_dates(state.plots, state.weather, issue, params)
-        state.growth_outlook = growth_outlook.outlook(state.plots, state.weather, issue, params, ks=ks)
+        state.growth_outlook = growth_outlook.outlook(state.plots, state.weather, issue, params, ks=ks,
+                                                      forecast=state.forecast)
         state.sources["growth"] = (f"{state.growth.attrs['weather_source']}; members: "
                                    f"{state.expected.attrs['member_sources']}")
+        state.sources["growth_outlook"] = (
+            f"30-day outlook: {state.forecast.attrs['source']} over its days, then past years"
+            if state.forecast is not None else "30-day outlook: past years only (climatology)")
     except InputError as exc:  # too few past years: the season stands, the expectation says why
         state.notes.append(f"growth outlook: {exc}")
         state.sources["growth"] = state.growth.attrs["weather_source"]
@@ -359,7 +400,7 @@ def pests_step(state: ChunkState) -> None:
     host = None if state.growth is None else host_from_growth(state.growth)
     params = load_all(params=state.inputs.bundle)
     state.pests = pest_outlook(state.plots, state.weather, state.inputs.issue, host=host, params=params,
-                               workers=1)
+                               workers=1, forecast=state.forecast, seasonal=state.seasonal)
     state.parameter_sets["pests"] = state.pests.attrs["parameter_set"]
     state.sources["pests"] = (f"{state.pests.attrs.get('forecast_source', '')}; "
                               f"{state.pests.attrs.get('observed_weather_source', '')}")
@@ -729,6 +770,9 @@ def _modules(state: ChunkState) -> dict[str, xr.Dataset]:
         ds = o[keep + strings]
         for v in strings:
             ds[v] = ds[v].astype(str)
+        if "weather_source" in o:  # which weather each horizon ran on (forecast, seasonal or past years)
+            for h, text in zip(o["horizon"].values, o["weather_source"].values, strict=True):
+                ds.attrs[f"weather_source_{h}"] = str(text)
         out["pests"] = _float32(ds)
     if state.balance is not None:
         b = state.balance.isel(time=slice(-SOIL_DAYS_STORED, None))
@@ -1097,6 +1141,11 @@ class WeeklyChain:
         if preloaded.get("applications") is not None and len(preloaded["applications"]):
             history = _with_followed(history, preloaded["applications"], day)
         alerts, monitoring_source, notes = None, "", []
+        forecast = seasonal = None
+        if "plot_weather" not in preloaded:  # a season replay runs on its record alone, as before
+            from advice.forecasts import stored_members
+
+            forecast, seasonal = stored_members(session, day)
         seconds["prepare"] = seconds.get("prepare", 0.0) + time.perf_counter() - t0
         if "monitoring" not in self.skip:
             progress("monitoring")
@@ -1118,7 +1167,7 @@ class WeeklyChain:
                              monitoring_source=monitoring_source, run_attrs=attrs,
                              plot_weather=preloaded.get("plot_weather"),
                              hindcast=bool(preloaded.get("hindcast", False)),
-                             ndvi=latest_ndvi(keep.get("monitoring")))
+                             ndvi=latest_ndvi(keep.get("monitoring")), forecast=forecast, seasonal=seasonal)
         return plots_ds, inputs, notes
 
     def run(self, engine, issue_date, *, plot_ids=None, district: str | None = None, bundle=None,

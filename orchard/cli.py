@@ -35,6 +35,8 @@ app.add_typer(plots_app, name="plots")
 app.add_typer(params_app, name="params")
 users_app = typer.Typer(no_args_is_help=True, help="User accounts and their passwords (for the app's sign-in).")
 app.add_typer(users_app, name="users")
+stations_app = typer.Typer(no_args_is_help=True, help="Weather stations (the belt's CMA stations by id).")
+app.add_typer(stations_app, name="stations")
 
 WEATHER_FORMATS = ("csv", "changting", "uci", "netcdf", "openmeteo")
 TERRAIN_COLUMNS = ("plot_id", "area_ha", "elevation_m", "slope_deg", "aspect_deg", "sky_view_factor")
@@ -177,10 +179,15 @@ def terrain(
     _print_records(records, TERRAIN_COLUMNS, as_json, title=f"terrain from {dem.name}")
 
 
-@app.command("weather")
+weather_app = typer.Typer(help="Weather on the plots (with --start/--end), or `weather fetch` for forecasts.")
+app.add_typer(weather_app, name="weather")
+
+
+@weather_app.callback(invoke_without_command=True)
 def plots_weather(
-    start: Annotated[str, typer.Option(help="First local date, e.g. 2016-03-01.")],
-    end: Annotated[str, typer.Option(help="Last local date, e.g. 2016-03-31.")],
+    ctx: typer.Context,
+    start: Annotated[str | None, typer.Option(help="First local date, e.g. 2016-03-01.")] = None,
+    end: Annotated[str | None, typer.Option(help="Last local date, e.g. 2016-03-31.")] = None,
     out_file: Annotated[Path | None, typer.Option("--out", help="Write the plot weather to NetCDF.")] = None,
     resolution: Annotated[str, typer.Option(help="daily or hourly.")] = "daily",
     user: Annotated[str | None, typer.Option(help="Only this user's plots.")] = None,
@@ -188,6 +195,11 @@ def plots_weather(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Weather on each plot (station readings moved to the plot's elevation) for a date range."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if start is None or end is None:
+        raise InputError("give --start and --end (local dates) for the plots' weather, or use "
+                         "`orchard weather fetch` to fetch forecasts.")
     from orchard import store
     from orchard.plot_weather import plot_weather
     from orchard.plots import PlotSet
@@ -335,6 +347,82 @@ def _terrain(plots, dem: Path, search_distance: float | None = None):
         plots.frame.reset_index(), dem,
         search_distance_m=search_distance or core["terrain.horizon_search_distance"],
         observer_height_m=core["terrain.observer_height"])
+
+
+@stations_app.command("add")
+def stations_add(
+    cma: Annotated[str, typer.Option("--cma", help="CMA station id of the Three Gorges belt, e.g. 57348 "
+                                     "(Fengjie).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the station and its relocations as "
+                                          "JSON.")] = False,
+) -> None:
+    """Add (or update) a CMA station from the shipped station list: name, position and elevation of its latest
+    location, no typing of coordinates."""
+    from orchard import cma as cma_list
+    from orchard import store
+
+    station = cma_list.cma_station(cma)
+    with store.session_scope(_engine()) as session:
+        store.upsert_stations(session, [cma_list.station_record(station)])
+    if as_json:
+        import json
+
+        print(json.dumps(station, ensure_ascii=False, indent=1))
+        return
+    moves = station["relocations"]
+    out.print(f"station {station['station_id']} {station['name']} ({station['province']}, "
+              f"{station['station_type']}): {station['lat']:.4f} N {station['lon']:.4f} E, "
+              f"{station['elevation_m']:g} m, the location since {moves[-1]['start'] if moves else '?'}; "
+              f"{max(len(moves) - 1, 0)} relocations since {station['record_start']}")
+
+
+@stations_app.command("list")
+def stations_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """The stations in the database."""
+    from orchard import store
+
+    with store.session_scope(_engine()) as session:
+        rows = store.list_stations(session)
+    _print_records(rows, ("station_id", "name", "lat", "lon", "elevation_m", "kind", "source"), as_json,
+                   title="stations")
+
+
+@weather_app.command("fetch")
+def weather_fetch(
+    date: Annotated[str | None, typer.Option("--date", help="Issue date, YYYY-MM-DD (default today, China "
+                                             "time).")] = None,
+    kinds: Annotated[list[str] | None, typer.Option("--kind", help="forecast, ensemble or seasonal (repeat; "
+                                                    "default all three).")] = None,
+    archive: Annotated[bool, typer.Option("--archive/--no-archive", help="Reanalysis for stations without "
+                                          "observations.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Fetch Open-Meteo forecast, ensemble and seasonal members for every station (and reanalysis for stations
+    without observations) and store them with their issue date and source."""
+    from orchard import weather_fetch as wf
+
+    issued_on = wf.local_today() if date is None else _date_option(date)
+    with _progress() as progress:
+        task = progress.add_task("fetching weather", total=None)
+        report = wf.fetch_weather(_engine(), issued_on=issued_on, kinds=tuple(kinds or wf.FORECAST_KINDS),
+                                  archive=archive,
+                                  progress=lambda step: progress.update(task, description=f"fetching {step}"))
+    if report.stored:
+        _print_records(report.stored, ("station_id", "kind", "days", "members", "values", "cached"), as_json,
+                       title=f"weather fetched for {issued_on}")
+    for sentence in report.errors:
+        err.print(f"orchard: error: {sentence}")
+    if report.unreachable:
+        raise InputError(report.unreachable)
+    if report.errors:
+        raise typer.Exit(1)
+
+
+def _date_option(value: str):
+    try:
+        return pd.to_datetime(value, format="%Y-%m-%d").date()
+    except (ValueError, TypeError):
+        raise InputError(f"date {value!r} is not a date; write it as YYYY-MM-DD.") from None
 
 
 #: Entry-point group through which each package adds its commands: ``NAME = "package.cli:register"``, a

@@ -1584,3 +1584,122 @@ def list_scouting_observations(session: Session, caller: str | None = None, star
 
 __all__ += ["ScoutingObservation", "SCOUTING_PESTS", "SCOUTING_MEASURES", "add_scouting_observations",
             "list_scouting_observations"]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Issue #20 (run live): fetched forecasts with their issue date and source, the daily cycle's record, the
+# sensor files it has ingested, growers' notification channels and the outbox of messages (migration 0009).
+# The functions that read and write them live in orchard/forecast_store.py and advice/outbox.py.
+# ----------------------------------------------------------------------------------------------------------
+FORECAST_KINDS = ("forecast", "ensemble", "seasonal")
+CHANNELS = ("email", "webhook")
+LANGUAGES = ("zh", "en")
+OUTBOX_STATES = ("queued", "sending", "sent", "failed")
+CYCLE_STATES = ("running", "done", "failed")
+
+
+class ForecastIssue(Base):
+    """One fetched forecast of one station: which API (kind), the local date it was issued for (the day
+    before its first forecast day), when it was fetched and from where."""
+
+    __tablename__ = "forecast_issues"
+    __table_args__ = (CheckConstraint(_in_list("kind", FORECAST_KINDS), name="kind"),
+                      UniqueConstraint("station_id", "kind", "issued_on"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    station_id: Mapped[str] = mapped_column(ForeignKey("stations.station_id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    issued_on: Mapped[date] = mapped_column(Date, index=True)
+    fetched_utc: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now_utc)
+    source: Mapped[str] = mapped_column(String(500))                       # request URL or recorded file
+    n_members: Mapped[int] = mapped_column(Integer)
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date)
+
+
+class ForecastValue(Base):
+    """A daily value of one member of a stored forecast (member 0 = control or the deterministic run)."""
+
+    __tablename__ = "forecast_values"
+
+    issue_id: Mapped[int] = mapped_column(ForeignKey("forecast_issues.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    member: Mapped[int] = mapped_column(Integer, primary_key=True)
+    variable: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    value: Mapped[float | None] = mapped_column(Float)
+
+
+class CycleRun(Base):
+    """One daily cycle (``orchard cycle``): its date, state, the chain run it made and its log lines."""
+
+    __tablename__ = "cycle_runs"
+    __table_args__ = (CheckConstraint(_in_list("state", CYCLE_STATES), name="state"),)
+
+    cycle_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    started_utc: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now_utc)
+    finished_utc: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    run_id: Mapped[str | None] = mapped_column(String(64))
+    log: Mapped[list | None] = mapped_column(JSON)
+
+
+class IngestedFile(Base):
+    """A sensor file the cycle has ingested from its watched folder, by content (a renamed copy is no new
+    file)."""
+
+    __tablename__ = "ingested_files"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    path: Mapped[str] = mapped_column(String(1000))
+    readings: Mapped[int] = mapped_column(Integer, default=0)
+    ingested_utc: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now_utc)
+
+
+class NotificationChannel(Base):
+    """A grower's opt-in to one channel: where to send, in which language, and their quiet hours (local
+    clock hours; start > end spans midnight, e.g. 21 to 7)."""
+
+    __tablename__ = "notification_channels"
+    __table_args__ = (CheckConstraint(_in_list("channel", CHANNELS), name="channel"),
+                      CheckConstraint(_in_list("language", LANGUAGES), name="language"),
+                      CheckConstraint("(quiet_start_h IS NULL OR (quiet_start_h >= 0 AND quiet_start_h < 24))"
+                                      " AND (quiet_end_h IS NULL OR (quiet_end_h >= 0 AND quiet_end_h < 24))",
+                                      name="quiet_hours"))
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    address: Mapped[str] = mapped_column(String(500))                      # e-mail address or https URL
+    language: Mapped[str] = mapped_column(String(8), default="zh")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    quiet_start_h: Mapped[int | None] = mapped_column(Integer)
+    quiet_end_h: Mapped[int | None] = mapped_column(Integer)
+
+
+class OutboxMessage(Base):
+    """One message to one grower on one channel for one cycle date (unique: a cycle run twice queues it once);
+    ``state`` queued -> sending -> sent (or failed after the last attempt)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (CheckConstraint(_in_list("state", OUTBOX_STATES), name="state"),
+                      CheckConstraint(_in_list("channel", CHANNELS), name="channel"),
+                      UniqueConstraint("cycle_date", "user_id", "channel"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    cycle_date: Mapped[date] = mapped_column(Date, index=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.user_id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(500))
+    language: Mapped[str] = mapped_column(String(8))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    run_id: Mapped[str | None] = mapped_column(String(64))
+    created_utc: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now_utc)
+    delivered_utc: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+__all__ += ["ForecastIssue", "ForecastValue", "CycleRun", "IngestedFile", "NotificationChannel",
+            "OutboxMessage", "FORECAST_KINDS", "CHANNELS", "LANGUAGES", "OUTBOX_STATES"]

@@ -5,6 +5,8 @@ Endpoints (documented at https://open-meteo.com/en/docs):
 - forecast  https://api.open-meteo.com/v1/forecast           (deterministic, up to 16 days)
 - ensemble  https://ensemble-api.open-meteo.com/v1/ensemble   (members as ``<variable>_memberNN``)
 - seasonal  https://seasonal-api.open-meteo.com/v1/seasonal   (members as ``<variable>_memberNN``)
+- archive   https://archive-api.open-meteo.com/v1/archive     (reanalysis, ERA5 and successors; needs
+  ``start_date`` and ``end_date``)
 
 A JSON response holds ``latitude``, ``longitude``, ``elevation``, ``utc_offset_seconds``, ``timezone`` and
 blocks ``hourly``/``hourly_units`` and ``daily``/``daily_units`` with a ``time`` array and one array per
@@ -34,6 +36,7 @@ OPENMETEO_URLS = {
     "forecast": "https://api.open-meteo.com/v1/forecast",
     "ensemble": "https://ensemble-api.open-meteo.com/v1/ensemble",
     "seasonal": "https://seasonal-api.open-meteo.com/v1/seasonal",
+    "archive": "https://archive-api.open-meteo.com/v1/archive",
 }
 
 #: Open-Meteo hourly variable -> ours (with legacy spellings).
@@ -246,8 +249,9 @@ def read_openmeteo(path, station_id: str, *, resolution: str | None = None, kind
 
 def openmeteo_url(kind: str, lat: float, lon: float, *, hourly: Sequence[str] | None = None,
                   daily: Sequence[str] | None = None, days: int = 16, timezone: str = CHINA_TIMEZONE,
-                  models: str | Sequence[str] | None = None) -> str:
-    """The request URL (metric units, wind in m/s, local time of ``timezone``)."""
+                  models: str | Sequence[str] | None = None, start_date=None, end_date=None) -> str:
+    """The request URL (metric units, wind in m/s, local time of ``timezone``); with ``start_date`` and
+    ``end_date`` (YYYY-MM-DD, required by the archive) the span replaces ``forecast_days``."""
     if kind not in OPENMETEO_URLS:
         raise InputError(f"unknown Open-Meteo kind '{kind}'; use one of {', '.join(OPENMETEO_URLS)}.")
     if not (-90.0 <= float(lat) <= 90.0 and -180.0 <= float(lon) <= 180.0):
@@ -259,7 +263,13 @@ def openmeteo_url(kind: str, lat: float, lon: float, *, hourly: Sequence[str] | 
         params["hourly"] = ",".join(hourly)
     if daily:
         params["daily"] = ",".join(daily)
-    params.update({"forecast_days": str(int(days)), "timezone": timezone, "wind_speed_unit": "ms",
+    if (start_date is None) != (end_date is None):
+        raise InputError("give both start_date and end_date, or neither.")
+    if kind == "archive" and start_date is None:
+        raise InputError("the Open-Meteo archive needs start_date and end_date.")
+    span = ({"start_date": str(start_date), "end_date": str(end_date)} if start_date is not None
+            else {"forecast_days": str(int(days))})
+    params.update({**span, "timezone": timezone, "wind_speed_unit": "ms",
                    "temperature_unit": "celsius", "precipitation_unit": "mm"})
     if models:
         params["models"] = models if isinstance(models, str) else ",".join(models)
