@@ -984,7 +984,9 @@ def not_yours(what: str, object_id) -> AccessError:
 
 
 def _readable_plot(session: Session, user: User, plot_id: str) -> Plot:
-    plot = session.get(Plot, plot_id) if isinstance(plot_id, str) else None
+    if not isinstance(plot_id, str):
+        raise InputError(f"plot id {plot_id!r} is not text; give one plot id.")
+    plot = session.get(Plot, plot_id)
     if user.role == "grower" and (plot is None or plot.owner_id != user.user_id):
         raise not_yours("plot", plot_id)
     if plot is None:
