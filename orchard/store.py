@@ -29,13 +29,17 @@ role        reads                           writes (plots, observations)
 ==========  ==============================  ========================================================
 grower      own plots only                  own plots only
 agronomist  all plots                       all plots
-extension   all plots, ``owner_id`` None    nothing (read-only; no personal data leaves the layer)
+extension   all plots, ``owner_id`` None,   nothing (read-only; no personal data leaves the layer:
+            pseudonymous labels as names    purchases, applications and scouting without grower ids,
+                                            suppliers, notes or recorders)
 admin       all plots                       nothing here: admins manage users and roles (ecosystem
                                             notes §5 rule 3, "no default data write")
 ==========  ==============================  ========================================================
 
 Every id that arrives from a URL or form goes through :func:`get_plot` (or a function built on it), which
-checks it against the caller. An unknown (or missing) caller is an :class:`~orchard.errors.AccessError`.
+checks it against the caller. An unknown (or missing) caller is an :class:`~orchard.errors.AccessError`. A
+grower asking for a plot (purchase, photo) that is missing or another grower's gets one and the same refusal
+(:func:`not_yours`), so a refusal never reveals whether another grower's object exists.
 Imports and listings by the operator (:func:`upsert_plots` …, :func:`all_plots`) are not caller-scoped, but an
 import never re-assigns an existing plot to another owner.
 Stations and their weather are shared, not personal, and are not scoped.
@@ -1029,9 +1033,10 @@ def get_plot(session: Session, caller: str, plot_id: str) -> dict[str, Any]:
     Raises
     ------
     orchard.errors.AccessError
-        Unknown caller, or a grower asking for another grower's plot.
+        Unknown caller, or a grower asking for a plot that is not theirs, whether another grower's or none
+        at all (one sentence for both, :func:`not_yours`).
     orchard.errors.InputError
-        No such plot.
+        No such plot (callers who may see every plot), or an id that is not text.
     """
     user = _caller(session, caller)
     return _plot_dict(_readable_plot(session, user, plot_id), user)
