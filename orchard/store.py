@@ -78,6 +78,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy import exc as sa_exc
+from sqlalchemy import delete as sa_delete
 from sqlalchemy import insert as sa_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -1715,17 +1716,24 @@ def record_sign_in_failure(session: Session, keys: Mapping[str, str], now: datet
     """Count a failed sign-in against each key and return the wait it now imposes [s]."""
     now = now or _now_utc()
     wait = 0.0
-    for kind, (digest, row) in _throttle_rows(session, keys).items():
-        if row is None:
-            row = SignInFailures(key_sha256=digest, kind=kind, failures=0, last_failure_utc=now)
-            session.add(row)
-        elif not _recent(row, now):
+    rows = _throttle_rows(session, keys)
+    missing = [{"key_sha256": digest, "kind": kind, "failures": 0, "last_failure_utc": now}
+               for kind, (digest, row) in rows.items() if row is None]
+    if missing:  # two servers failing the same key at once: one inserts, the other counts on that row
+        insert = _dialect_insert(session)
+        session.execute(insert(SignInFailures).on_conflict_do_nothing(index_elements=["key_sha256"]), missing)
+        rows = _throttle_rows(session, keys)
+    for kind, (digest, row) in rows.items():
+        if not _recent(row, now):
             row.failures = 0
         row.failures += 1
         row.last_failure_utc = now
         delay = sign_in_delay_s(row.failures, **SIGN_IN_THROTTLE[kind])
         row.wait_until_utc = now + pd.Timedelta(seconds=delay).to_pytimedelta() if delay else None
         wait = max(wait, delay)
+    # forgotten failures leave the table, so addresses that tried once long ago do not pile up
+    forget = now - pd.Timedelta(seconds=SIGN_IN_FORGET_S).to_pytimedelta()
+    session.execute(sa_delete(SignInFailures).where(SignInFailures.last_failure_utc < forget))
     session.flush()
     return wait
 

@@ -166,3 +166,7 @@ def test_typing_wrong_passwords_for_an_id_slows_the_typist_not_its_owner(engine)
         assert store.sign_in_wait_s(s, attacker, now=now + timedelta(seconds=store.SIGN_IN_FORGET_S)) == 0
         rows = s.query(store.SignInFailures).all()
     assert all("grower_li" not in r.key_sha256 and len(r.key_sha256) == 64 for r in rows)  # keys hashed
+    later = now + timedelta(seconds=store.SIGN_IN_FORGET_S + 1)
+    with store.session_scope(engine) as s:  # the next failure, a day later, clears the forgotten rows
+        store.record_sign_in_failure(s, {"client": "ip:192.0.2.1"}, now=later)
+        assert s.query(store.SignInFailures).count() == 1
