@@ -7,8 +7,9 @@ Failed sign-ins are stored in the database (``orchard.store.record_sign_in_failu
 nothing, and slow a key down instead of locking it: each failure beyond a few free ones doubles the wait of
 the user id from this client, of this client, and (by far the least) of the user id from everywhere, so typing
 wrong passwords for a grower's id costs the typist hours but keeps the grower, on their own phone, waiting a
-minute at most (``orchard.store.SIGN_IN_THROTTLE``). A client is the connection's IP address, or this
-browser session when Streamlit does not know the address (a local connection).
+minute at most (``orchard.store.SIGN_IN_THROTTLE``). A client is the connection's IP address (behind a
+reverse proxy on the same machine, the address the proxy adds to ``X-Forwarded-For``: else every grower would
+share the proxy's address and its throttle), or this browser session when no address is known.
 
 A sign-in survives a reload of the page: a signed, expiring cookie (:data:`COOKIE_NAME`, :func:`make_token`)
 holds the user id and the expiry, with an HMAC-SHA256 over them and the user's password hash, keyed by the
@@ -54,10 +55,25 @@ COOKIE_KEY_PURPOSE = "sign-in-cookie"
 # ----------------------------------------------------------------------------------------------------------
 # Failed sign-ins, stored in the database
 # ----------------------------------------------------------------------------------------------------------
+def client_address(peer: str | None, forwarded_for: str | None) -> str | None:
+    """The client's IP address: the connection's peer, or, when the peer is this machine (Streamlit then
+    reports None: a reverse proxy here, as ``orchard app`` binds 127.0.0.1), the address that proxy appended
+    last to ``X-Forwarded-For``. Earlier entries of that header come from the client and are not trusted."""
+    if isinstance(peer, str) and peer:
+        return peer
+    if isinstance(forwarded_for, str) and forwarded_for.strip():
+        return forwarded_for.split(",")[-1].strip() or None
+    return None
+
+
 def client_id() -> str:
     """Who is signing in, as far as the server can tell: the IP address, else this browser session."""
-    address = getattr(st.context, "ip_address", None)
-    if isinstance(address, str) and address:
+    try:
+        forwarded = st.context.headers.get("X-Forwarded-For")
+    except Exception:  # noqa: BLE001 - no browser (a bare script run): no headers
+        forwarded = None
+    address = client_address(getattr(st.context, "ip_address", None), forwarded)
+    if address:
         return f"ip:{address}"
     token = st.session_state.get("_signin_client")
     if not isinstance(token, str):

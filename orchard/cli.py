@@ -342,8 +342,8 @@ def users_passwd(
 def run_app(
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501,
     address: Annotated[str, typer.Option(
-        help="Address to listen on: 127.0.0.1 (this machine only) unless told otherwise, e.g. 0.0.0.0 behind "
-             "a reverse proxy with HTTPS.")] = "127.0.0.1",
+        help="Address to listen on: 127.0.0.1 (this machine only, e.g. behind a reverse proxy with HTTPS "
+             "here) unless told otherwise, e.g. 0.0.0.0 for every interface.")] = "127.0.0.1",
 ) -> None:
     """Start the Streamlit app on the database in ORCHARD_HOME / ORCHARD_DB_URL."""
     home = Path(__file__).resolve().parent.parent / "app" / "Home.py"

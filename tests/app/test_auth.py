@@ -125,6 +125,13 @@ def test_sign_out_returns_to_the_form_and_keeps_the_language(app_env):
     assert [x.label for x in at.text_input] == ["User name", "Password"]
 
 
+def test_the_client_is_the_peer_or_the_address_a_local_proxy_appended():
+    assert auth.client_address("203.0.113.9", "198.51.100.1") == "203.0.113.9"  # a direct connection
+    # behind a proxy on this machine (Streamlit reports no peer): the proxy's entry, not the client's own
+    assert auth.client_address(None, "10.9.9.9, 198.51.100.7") == "198.51.100.7"
+    assert auth.client_address(None, None) is None and auth.client_address(None, " ") is None
+
+
 # ----------------------------------------------------------------------------------------------------------
 # The sign-in cookie: a reload keeps the user signed in
 # ----------------------------------------------------------------------------------------------------------
