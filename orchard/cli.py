@@ -79,8 +79,8 @@ def _warn_sample_passwords(engine) -> None:
                   if store.authenticate(session, u["user_id"], SAMPLE_PASSWORD) is not None]
     if public:
         err.print(f"warning: {len(public)} sample accounts ({', '.join(public)}) sign in with the public "
-                  f"password '{SAMPLE_PASSWORD}'; change each with `orchard users passwd USER` (or remove them) "
-                  "before anyone else can reach the app.", markup=False, soft_wrap=True)
+                  f"password '{SAMPLE_PASSWORD}'; change each with `orchard users passwd USER` (or remove "
+                  "them) before anyone else can reach the app.", markup=False, soft_wrap=True)
 
 
 @app.command("import-plots")

@@ -973,8 +973,8 @@ def _caller(session: Session, caller: str) -> User:
 def _plot_dict(plot: Plot, user: User) -> dict[str, Any]:
     out = {c: getattr(plot, c) for c in _columns_of(Plot)}
     if user.role == "extension":
-        # Extension staff see plots, not who owns them; names such as 李家湾1号地 point to families, so
-        # they get the plot's pseudonymous label instead (orchard.privacy: stable, keyed by the home's secret).
+        # Extension staff see plots, not who owns them; names such as 李家湾1号地 point to families, so they
+        # get the plot's pseudonymous label instead (orchard.privacy: stable, keyed by the home's secret).
         from orchard.privacy import plot_label
 
         out["owner_id"] = None

@@ -126,7 +126,7 @@ def test_application_checks_target_and_purchase(engine, catalogue):
             unit="kg",
             purchased_on="2025-04-01",
         )
-        with pytest.raises(AccessError, match=f"^purchase {wang} is not one of yours; check the purchase id.$"):
+        with pytest.raises(AccessError, match=f"^purchase {wang} is not one of yours; check the purchase id"):
             record_application(
                 session,
                 "grower_li",

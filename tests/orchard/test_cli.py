@@ -341,7 +341,7 @@ def test_sample_accounts_sign_in_and_plots_carry_the_district(home, capsys, monk
     monkeypatch.setattr(sys, "stdin", io.StringIO("a new secret\n"))
     code, out, err_text = run(capsys, "users", "passwd", "grower_li", "--password-stdin")
     assert code == 0 and "changed" in out and err_text == ""
-    code, out, err_text = run(capsys, "init", "--sample")  # loading the sample again keeps the changed password
+    code, out, err_text = run(capsys, "init", "--sample")  # loading the sample again keeps a changed password
     # issue #18: the accounts still on the public password are named, on stderr, in one warning
     (warning,) = [line for line in err_text.splitlines() if line.startswith("warning:")]
     others = [u["user_id"] for u in SAMPLE_USERS if u["user_id"] != "grower_li"]
@@ -373,8 +373,8 @@ def test_users_passwd_keeps_the_password_out_of_the_process_list(home, capsys, m
     assert code == 0 and err_text.startswith("warning: --password puts the password in the process list")
     engine = store.init_db(f"sqlite:///{home / 'orchard.db'}")
     with store.session_scope(engine) as session:
-        for user_id, password in [("grower_wang", "typed at a prompt"), ("grower_chen", "from the environment"),
-                                  ("admin", "on the command line")]:
+        for user_id, password in [("grower_wang", "typed at a prompt"),
+                                  ("grower_chen", "from the environment"), ("admin", "on the command line")]:
             assert store.authenticate(session, user_id, password) is not None
     engine.dispose()
 
@@ -389,7 +389,8 @@ def test_orchard_app_runs_streamlit_where_the_production_settings_are(monkeypatc
     assert exit_info.value.code in (0, None)
     (command, cwd), = calls
     # issue #18: this machine only, unless the operator says otherwise
-    assert command[-6:] == ["--server.port", "8600", "--server.address", "127.0.0.1", "--server.headless", "true"]
+    assert command[-6:] == ["--server.port", "8600", "--server.address", "127.0.0.1",
+                            "--server.headless", "true"]
     with pytest.raises(SystemExit):
         main(["app", "--address", "0.0.0.0"])
     assert calls[-1][0][-5:-2] == ["8501", "--server.address", "0.0.0.0"]
