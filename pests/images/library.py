@@ -2,9 +2,10 @@
 
 Each photo is one row of ``image_samples`` (:class:`orchard.store.ImageSample`) and one file, stored under
 ``ORCHARD_HOME`` by its content: ``images/<sha256[:2]>/<sha256>.<jpg|png|webp>``. The same photo added twice
-is stored once (the second add returns the first sample with ``duplicate=True``); a grower adding a photo
-that only another grower has gets a sample of their own pointing at the same file, so the answer never
-reveals that the other grower's sample exists. A photo is validated
+is stored once (the second add returns the first sample with ``duplicate=True``, without personal fields
+when the caller may not see it and it belongs to the reference collection); a grower adding a photo that only
+another grower has (taken on a plot, or added by a grower) gets a sample of their own pointing at the same
+file, so the answer never reveals that the other grower's sample exists. A photo is validated
 completely (:func:`pests.images.validate.check_image`) before anything is written; the file is written
 atomically (temporary file + ``os.replace``) and removed again if the database insert or the transaction
 fails, so a row never points at a missing file.
@@ -129,6 +130,15 @@ def _visible(session: Session, user: store.User, row: store.ImageSample) -> bool
         plot = session.get(store.Plot, row.plot_id)
         return plot is not None and plot.owner_id == user.user_id
     return False
+
+
+def _a_growers(session: Session, row: store.ImageSample) -> bool:
+    """Whether a sample is a grower's data: taken on a plot, or added by a grower (else it belongs to the
+    reference collection: imported by the operator, or added by staff without a plot)."""
+    if row.plot_id is not None:
+        return True
+    adder = session.get(store.User, row.added_by) if row.added_by else None
+    return adder is not None and adder.role == "grower"
 
 
 def _taken_utc(value) -> datetime | None:
@@ -424,11 +434,17 @@ def _add(
         name=None if not isinstance(source, (bytes, bytearray, memoryview)) else (original_name or None),
     )
     sha256 = hashlib.sha256(checked.data).hexdigest()
-    same = session.scalars(select(store.ImageSample).where(store.ImageSample.sha256 == sha256)
-                           .order_by(store.ImageSample.sample_id))
+    same = list(session.scalars(select(store.ImageSample).where(store.ImageSample.sha256 == sha256)
+                                .order_by(store.ImageSample.sample_id)))
     existing = next((row for row in same if user is None or _visible(session, user, row)), None)
     if existing is not None:
         return _sample_dict(existing, user, duplicate=True)
+    reference = next((row for row in same if not _a_growers(session, row)), None)
+    if reference is not None:  # the reference collection (no grower's photo): say it is there, no more
+        redacted = _sample_dict(reference, None, duplicate=True)
+        for key in (*PERSONAL_FIELDS, "plot_id", "lat", "lon"):
+            redacted[key] = None
+        return redacted
     # A photo only another grower has is added as this caller's own sample (the file, stored by content,
     # is shared): the answer is that of a new photo and never reveals the other grower's sample.
 
