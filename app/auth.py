@@ -30,6 +30,7 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import secrets
 import time
 from collections.abc import Callable
@@ -270,6 +271,13 @@ def oidc_user(url: str | None = None) -> dict | None:
 # ----------------------------------------------------------------------------------------------------------
 # The form and the sign-out button
 # ----------------------------------------------------------------------------------------------------------
+def wait_text(wait_s: float, lang: str) -> str:
+    """The sentence for a sign-in that must wait: in seconds up to a minute and a half, else in minutes."""
+    if wait_s <= 90:
+        return t("auth.locked", lang, seconds=math.ceil(wait_s))
+    return t("auth.locked_minutes", lang, minutes=math.ceil(wait_s / 60))
+
+
 def sign_in_form(lang: str) -> None:
     """The sign-in page: user id and password (and the identity provider's button when configured)."""
     st.title(t("app.title", lang))
@@ -288,7 +296,7 @@ def sign_in_form(lang: str) -> None:
     if submitted:
         user, wait = password_sign_in(user_id, password)
         if wait > 0:
-            st.error(t("auth.locked", lang, seconds=int(wait) + 1))
+            st.error(wait_text(wait, lang))
         elif user is None:
             st.error(t("auth.failed", lang))
         else:

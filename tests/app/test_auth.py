@@ -125,6 +125,12 @@ def test_sign_out_returns_to_the_form_and_keeps_the_language(app_env):
     assert [x.label for x in at.text_input] == ["User name", "Password"]
 
 
+def test_a_long_wait_is_said_in_minutes():
+    assert auth.wait_text(4.2, "zh-CN") == "登录失败次数太多，请 5 秒后再试。"
+    assert auth.wait_text(900, "zh-CN") == "登录失败次数太多，请 15 分钟后再试。"
+    assert auth.wait_text(3600, "en") == "Too many failed sign-ins; please try again in 60 minutes."
+
+
 def test_the_client_is_the_peer_or_the_address_a_local_proxy_appended():
     assert auth.client_address("203.0.113.9", "198.51.100.1") == "203.0.113.9"  # a direct connection
     # behind a proxy on this machine (Streamlit reports no peer): the proxy's entry, not the client's own
