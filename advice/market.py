@@ -13,7 +13,7 @@ from datetime import date
 import pandas as pd
 
 from orchard import store
-from orchard.errors import AccessError, InputError
+from orchard.errors import InputError
 
 from .catalogue import AMOUNT_UNITS, Catalogue, default_catalogue
 from .products import rotation_parameters, season_window
@@ -88,21 +88,13 @@ def record_purchase(session, caller: str, catalogue: Catalogue | None = None, **
 
 
 def _check_purchase(session, caller: str, purchase_id, product_id: str, plot_id: str) -> None:
-    purchase = session.get(store.Purchase, purchase_id) if isinstance(purchase_id, int) else None
-    if purchase is None:
-        raise InputError(
-            f"purchase {purchase_id!r} does not exist; list purchases with `orchard purchases list`."
-        )
+    # Ownership first, in the store, with one refusal for a missing purchase and another grower's, so a
+    # stranger learns nothing about other growers' purchases; only then what the purchase was of.
+    purchase = store.linkable_purchase(session, caller, purchase_id, plot_id=plot_id)
     if purchase.product_id != product_id:
         raise InputError(
             f"purchase {purchase_id} was of '{purchase.product_id}', not '{product_id}'; link the "
             "application to a purchase of the same product."
-        )
-    user = session.get(store.User, caller)
-    if user is not None and user.role == "grower" and purchase.grower_id != user.user_id:
-        raise AccessError(
-            f"purchase {purchase_id} belongs to {purchase.grower_id}; {caller} can link "
-            f"applications on plot {plot_id} only to their own purchases."
         )
 
 
@@ -138,7 +130,6 @@ def record_application(session, caller: str, catalogue: Catalogue | None, plot_i
             f"are {', '.join(targets)}."
         )
     if fields.get("purchase_id") is not None:
-        store.get_plot(session, caller, plot_id)  # access first: a stranger learns nothing about purchases
         _check_purchase(session, caller, fields["purchase_id"], pid, plot_id)
     return store.add_application(session, caller, plot_id, **fields)
 

@@ -5,7 +5,8 @@ Run with ``orchard app`` (or ``streamlit run app/Home.py`` from the repository r
 it sets the page layout, shows the language switch (中文 | English) and, once signed in, builds the
 navigation of the user's role with ``st.navigation`` from the page files under ``app/pages/`` that exist
 (see ``session.ROLE_PAGES``). Before sign-in every address shows the sign-in form; the user comes only from
-the sign-in (``auth.py``), never from the URL. Page addresses (``session.page_url``) are never the names of
+the sign-in (``auth.py``: the form, the identity provider or the signed cookie of an earlier sign-in), never
+from the URL. Page addresses (``session.page_url``) are never the names of
 the page files, because Streamlit runs a session's first script run the old way while ``app/pages/`` exists.
 """
 
@@ -29,9 +30,14 @@ LAYOUTS = {"grower": "centered"}
 
 auth.finish_sign_out()
 user = signed_in_user()
+if user is None:  # a reloaded page (a new browser session) signed in before: its signed cookie says who
+    user = auth.cookie_user()
+    if user is not None:
+        st.session_state["user"] = user
 st.set_page_config(page_title="柑橘果园 / Citrus orchard", page_icon="🍊",
                    layout=LAYOUTS.get(user["role"], "wide") if user else "centered")
 lang = choose_language()
+auth.write_cookie()  # after a sign-in or sign-out: write or delete the cookie (a hidden script, once)
 
 if user is None:
     oidc = auth.oidc_user()

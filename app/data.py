@@ -71,9 +71,10 @@ def plot(user_id: str, plot_id) -> dict:
     Raises
     ------
     orchard.errors.AccessError
-        A grower asking for another grower's plot (or an unknown user).
+        A grower asking for a plot that is not theirs, another grower's or none at all (the same sentence),
+        or an unknown user.
     orchard.errors.InputError
-        No such plot.
+        No such plot (staff).
     """
     with _session(database_url()) as session:
         return store.get_plot(session, user_id, plot_id if isinstance(plot_id, str) else None)

@@ -378,6 +378,7 @@ _APP: dict[str, dict[str, str]] = {
         "auth.submit": "登录",
         "auth.failed": "用户名或密码不正确，请重新输入。",
         "auth.locked": "登录失败次数太多，请 {seconds} 秒后再试。",
+        "auth.locked_minutes": "登录失败次数太多，请 {minutes} 分钟后再试。",
         "auth.help": "忘记密码请联系管理员重设。",
         "auth.oidc": "用单位统一身份认证登录",
         "auth.oidc_unknown": "您已通过统一身份认证，但本系统没有对应的账号；请联系管理员。",
@@ -508,6 +509,7 @@ _APP: dict[str, dict[str, str]] = {
         "auth.submit": "Sign in",
         "auth.failed": "The user name or password is not correct; please try again.",
         "auth.locked": "Too many failed sign-ins; please try again in {seconds} seconds.",
+        "auth.locked_minutes": "Too many failed sign-ins; please try again in {minutes} minutes.",
         "auth.help": "Forgotten your password? Ask the administrator to reset it.",
         "auth.oidc": "Sign in with your organisation's account",
         "auth.oidc_unknown": "You are signed in with your organisation's account, but no account of this app "

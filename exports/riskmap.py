@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from orchard.errors import InputError, OrchardError, StorageError
+from orchard.privacy import derived_key, plot_label
 from pests.outlook import LEVEL_NAMES, LEVEL_NAMES_EN
 from pests.paramsets import PEST_LABELS, check_pests
 from pests.riskmap import (
@@ -506,7 +507,8 @@ def write_rasters(
 def plots_table(run: RiskGridRun, plots, status: pd.DataFrame, reasons: dict | None = None) -> pd.DataFrame:
     """Plot attributes for the vector exports (without geometry), in column order.
 
-    ``plot_id``, ``name``, ``district``, ``area_ha``, ``lon``, ``lat`` (a point inside the plot [deg]),
+    ``plot_id``, ``name`` (the plot's pseudonymous label, :func:`orchard.privacy.plot_label`: plot names
+    point to families), ``district``, ``area_ha``, ``lon``, ``lat`` (a point inside the plot [deg]),
     ``cells`` (grid cells the plot touches), ``issued_on`` (issue date of the weekly run the numbers come
     from), ``max_level_15d``, ``description`` (one line: each pest's 15-day level in Chinese and English)
     and per pest and horizon ``{pest}_{h}_level`` (1-5), ``{pest}_{h}_prob`` (0-1) and ``{pest}_{h}_reason``.
@@ -543,10 +545,12 @@ def plots_table(run: RiskGridRun, plots, status: pd.DataFrame, reasons: dict | N
         return plots[name].fillna("").astype(str).to_numpy() if name in plots else ""
 
     point = plots.geometry.to_crs("EPSG:4326").representative_point()
+    label_key = derived_key("plot-label")
     base = pd.DataFrame(
         {
             "plot_id": plots["plot_id"].astype(str).to_numpy(),
-            "name": text("name"),
+            # the pseudonymous label, never the plot's name (names point to families; orchard.privacy)
+            "name": [plot_label(pid, label_key) for pid in plots["plot_id"].astype(str)],
             "district": text("district"),
             "area_ha": pd.to_numeric(plots["area_ha"], errors="coerce").round(3).to_numpy()
             if "area_ha" in plots

@@ -46,6 +46,7 @@ TERRAIN_COLUMNS = ("plot_id", "area_ha", "elevation_m", "slope_deg", "aspect_deg
 def init(sample: Annotated[bool, typer.Option("--sample", help="Load the sample district.")] = False) -> None:
     """Create (or upgrade) the database; with --sample, load the sample district."""
     from orchard import sample as sample_district
+    from orchard.privacy import ensure_secret
 
     with _progress() as progress:
         task = progress.add_task("creating the database", total=None)
@@ -59,12 +60,29 @@ def init(sample: Annotated[bool, typer.Option("--sample", help="Load the sample 
             for entry_point in sample_loaders():
                 progress.update(task, description=f"loading sample {entry_point.name.replace('_', ' ')}")
                 counts.update(entry_point.load()(engine, config.sample_data_dir()))
+    ensure_secret()  # the key of sign-in cookies and plot labels (orchard.privacy), never in the code
     out.print(f"database ready: {_shown_url()}")
+    if sample:
+        _warn_sample_passwords(engine)
     if counts:
         out.print(f"sample district loaded: {counts['plots']} plots, {counts['daily_days']} days of daily "
                   f"weather, {counts['hourly_hours']} hours of hourly weather, {counts.get('scenes', 0)} "
                   f"satellite scenes, {counts.get('sensor_readings', 0)} sensor readings, "
                   f"{counts.get('leaf_photos', 0)} leaf photos")
+
+
+def _warn_sample_passwords(engine) -> None:
+    """Say on stderr which accounts still sign in with the sample's public password (README, source code)."""
+    from orchard import store
+    from orchard.sample import SAMPLE_PASSWORD, SAMPLE_USERS
+
+    with store.session_scope(engine) as session:
+        public = [u["user_id"] for u in SAMPLE_USERS
+                  if store.authenticate(session, u["user_id"], SAMPLE_PASSWORD) is not None]
+    if public:
+        err.print(f"warning: {len(public)} sample accounts ({', '.join(public)}) sign in with the public "
+                  f"password '{SAMPLE_PASSWORD}'; change each with `orchard users passwd USER` (or remove "
+                  "them) before anyone else can reach the app.", markup=False, soft_wrap=True)
 
 
 @app.command("import-plots")
@@ -298,22 +316,47 @@ def users_add(
     out.print(f"user {user_id} ({role}) saved; set a password with: orchard users passwd {user_id}")
 
 
+#: Environment variable a script may pass a new password in: unlike an argument it is not in the process list
+#: (other users of the machine cannot read another process's environment) nor in the shell history.
+PASSWORD_ENV = "ORCHARD_NEW_PASSWORD"
+
+
 @users_app.command("passwd")
 def users_passwd(
     user_id: Annotated[str, typer.Argument(help="Account id.")],
-    password: Annotated[str, typer.Option(prompt=True, confirmation_prompt=True, hide_input=True,
-                                          help="New password (asked for when not given).")],
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="Read the new password from the first line of standard input (scripts).")]
+    = False,
+    password: Annotated[str | None, typer.Option(
+        help="Deprecated and unsafe: the password shows in the process list and the shell history. Without "
+             f"it the password is asked for (hidden), or read from --password-stdin or ${PASSWORD_ENV}.")]
+    = None,
 ) -> None:
-    """Set an account's password (stored as a salted scrypt hash)."""
+    """Set an account's password (stored as a salted scrypt hash); asked for twice, hidden, by default."""
     from orchard import store
 
+    if password is not None:
+        err.print("warning: --password puts the password in the process list and the shell history; type it "
+                  f"at the prompt, or use --password-stdin or ${PASSWORD_ENV} in scripts.", markup=False,
+                  soft_wrap=True)
+    elif password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif os.environ.get(PASSWORD_ENV):
+        password = os.environ[PASSWORD_ENV]
+    else:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
     with store.session_scope(_engine()) as session:
         store.set_password(session, user_id, password)
     out.print(f"password of {user_id} changed.")
 
 
 @app.command("app")
-def run_app(port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501) -> None:
+def run_app(
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501,
+    address: Annotated[str, typer.Option(
+        help="Address to listen on: 127.0.0.1 (this machine only, e.g. behind a reverse proxy with HTTPS "
+             "here) unless told otherwise, e.g. 0.0.0.0 for every interface.")] = "127.0.0.1",
+) -> None:
     """Start the Streamlit app on the database in ORCHARD_HOME / ORCHARD_DB_URL."""
     home = Path(__file__).resolve().parent.parent / "app" / "Home.py"
     if not home.exists():
@@ -321,8 +364,11 @@ def run_app(port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501)
     # Production settings live in .streamlit/config.toml at the repository root (no usage statistics, no
     # error internals, viewer toolbar, upload limit, XSRF on, larger type); Streamlit reads it from the
     # working directory, so the app runs from there.
+    # Only this machine by default: the app holds growers' data and signs in with passwords, so reaching it
+    # from the network is the operator's explicit choice (--address), not Streamlit's default of every
+    # interface.
     command = [sys.executable, "-m", "streamlit", "run", str(home), "--server.port", str(port),
-               "--server.headless", "true"]
+               "--server.address", address, "--server.headless", "true"]
     raise typer.Exit(subprocess.call(command, cwd=home.parent.parent))
 
 

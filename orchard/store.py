@@ -29,13 +29,17 @@ role        reads                           writes (plots, observations)
 ==========  ==============================  ========================================================
 grower      own plots only                  own plots only
 agronomist  all plots                       all plots
-extension   all plots, ``owner_id`` None    nothing (read-only; no personal data leaves the layer)
+extension   all plots, ``owner_id`` None,   nothing (read-only; no personal data leaves the layer:
+            pseudonymous labels as names    purchases, applications and scouting without grower ids,
+                                            suppliers, notes or recorders)
 admin       all plots                       nothing here: admins manage users and roles (ecosystem
                                             notes §5 rule 3, "no default data write")
 ==========  ==============================  ========================================================
 
 Every id that arrives from a URL or form goes through :func:`get_plot` (or a function built on it), which
-checks it against the caller. An unknown (or missing) caller is an :class:`~orchard.errors.AccessError`.
+checks it against the caller. An unknown (or missing) caller is an :class:`~orchard.errors.AccessError`. A
+grower asking for a plot (purchase, photo) that is missing or another grower's gets one and the same refusal
+(:func:`not_yours`), so a refusal never reveals whether another grower's object exists.
 Imports and listings by the operator (:func:`upsert_plots` …, :func:`all_plots`) are not caller-scoped, but an
 import never re-assigns an existing plot to another owner.
 Stations and their weather are shared, not personal, and are not scoped.
@@ -74,6 +78,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy import exc as sa_exc
+from sqlalchemy import delete as sa_delete
 from sqlalchemy import insert as sa_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -968,17 +973,29 @@ def _caller(session: Session, caller: str) -> User:
 def _plot_dict(plot: Plot, user: User) -> dict[str, Any]:
     out = {c: getattr(plot, c) for c in _columns_of(Plot)}
     if user.role == "extension":
-        out["owner_id"] = None  # extension staff see plots, not who owns them
+        # Extension staff see plots, not who owns them; names such as 李家湾1号地 point to families, so they
+        # get the plot's pseudonymous label instead (orchard.privacy: stable, keyed by the home's secret).
+        from orchard.privacy import plot_label
+
+        out["owner_id"] = None
+        out["name"] = plot_label(plot.plot_id)
     return out
 
 
+def not_yours(what: str, object_id) -> AccessError:
+    """The one refusal a grower gets for an object that is missing *or* another grower's (same class, same
+    sentence, no user id), so a refusal never reveals whether another grower's object exists."""
+    return AccessError(f"{what} {object_id} is not one of yours; check the {what} id.")
+
+
 def _readable_plot(session: Session, user: User, plot_id: str) -> Plot:
-    plot = session.get(Plot, plot_id) if isinstance(plot_id, str) else None
+    if not isinstance(plot_id, str):
+        raise InputError(f"plot id {plot_id!r} is not text; give one plot id.")
+    plot = session.get(Plot, plot_id)
+    if user.role == "grower" and (plot is None or plot.owner_id != user.user_id):
+        raise not_yours("plot", plot_id)
     if plot is None:
         raise InputError(f"plot {plot_id} does not exist; check the plot id.")
-    if user.role == "grower" and plot.owner_id != user.user_id:
-        raise AccessError(f"plot {plot_id} does not belong to {user.user_id}; growers can open only their "
-                          "own plots.")
     return plot
 
 
@@ -1017,9 +1034,10 @@ def get_plot(session: Session, caller: str, plot_id: str) -> dict[str, Any]:
     Raises
     ------
     orchard.errors.AccessError
-        Unknown caller, or a grower asking for another grower's plot.
+        Unknown caller, or a grower asking for a plot that is not theirs, whether another grower's or none
+        at all (one sentence for both, :func:`not_yours`).
     orchard.errors.InputError
-        No such plot.
+        No such plot (callers who may see every plot), or an id that is not text.
     """
     user = _caller(session, caller)
     return _plot_dict(_readable_plot(session, user, plot_id), user)
@@ -1231,7 +1249,9 @@ class ImageSample(Base):
     __table_args__ = (CheckConstraint(_in_list("label_source", IMAGE_LABEL_SOURCES), name="label_source"),)
 
     sample_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    # Not unique (issue #18, migration 0008): a grower who adds a photo another grower already has gets a
+    # sample of their own (same file), so the answer never reveals that the other one exists.
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
     stored_path: Mapped[str] = mapped_column(String(500))                # relative to ORCHARD_HOME
     original_name: Mapped[str | None] = mapped_column(String(300))
     image_format: Mapped[str] = mapped_column(String(8))                  # JPEG, PNG, WEBP
@@ -1377,6 +1397,8 @@ def add_application(session: Session, caller: str, plot_id: str, *, product_id: 
     user = _caller(session, caller)
     plot = _writable_plot(session, user, plot_id)
     what = f"application of {product_id} on plot {plot_id}"
+    if purchase_id is not None:
+        linkable_purchase(session, user.user_id, purchase_id, plot_id=plot_id)
     area = plot.area_ha if area_ha is None else _positive(what, "area_ha", area_ha)
     row = Application(plot_id=plot_id, product_id=str(product_id),
                       applied_on=_parse_date(what, "applied_on", applied_on),
@@ -1387,10 +1409,43 @@ def add_application(session: Session, caller: str, plot_id: str, *, product_id: 
     return row.id
 
 
+def linkable_purchase(session: Session, caller: str, purchase_id, *, plot_id: str) -> Purchase:
+    """The purchase an application on ``plot_id`` may be linked to: one of the plot owner's purchases.
+
+    A grower links only their own purchases; an agronomist only purchases of the plot's grower. A purchase
+    that is missing and one of another grower get the same refusal (:func:`not_yours`).
+    """
+    user = _caller(session, caller)
+    plot = _readable_plot(session, user, plot_id)
+    purchase = session.get(Purchase, purchase_id) if isinstance(purchase_id, int) and \
+        not isinstance(purchase_id, bool) else None
+    if purchase is None or purchase.grower_id != plot.owner_id:
+        if user.role == "grower":
+            raise not_yours("purchase", purchase_id)
+        raise InputError(f"purchase {purchase_id!r} is not a purchase of the grower of plot {plot_id}; link "
+                         "the application to one of their purchases.")
+    return purchase
+
+
+#: Columns extension users never get (personal data: who bought or recorded what, from whom, free text).
+_EXTENSION_HIDDEN = {"purchases": ("grower_id", "supplier", "recorded_by"),
+                     "applications": ("recorded_by", "note"),
+                     "scouting_observations": ("observer", "note", "recorded_by")}
+
+
+def _for_role(user: User | None, table: str, row: dict[str, Any]) -> dict[str, Any]:
+    if user is not None and user.role == "extension":
+        for column in _EXTENSION_HIDDEN[table]:
+            row[column] = None
+    return row
+
+
 def list_applications(session: Session, caller: str | None = None, plot_ids: Sequence[str] | None = None,
                       start=None, end=None) -> list[dict[str, Any]]:
-    """Applications ordered by date; a grower caller sees only their plots' (``caller=None``: operator)."""
+    """Applications ordered by date; a grower caller sees only their plots' (``caller=None``: operator);
+    extension users get them without ``recorded_by`` and ``note``."""
     query = select(Application)
+    user = None
     if caller is not None:
         user = _caller(session, caller)
         if user.role == "grower":
@@ -1402,17 +1457,18 @@ def list_applications(session: Session, caller: str | None = None, plot_ids: Seq
         query = query.where(Application.applied_on >= _parse_date("applications", "start", start))
     if end is not None:
         query = query.where(Application.applied_on <= _parse_date("applications", "end", end))
-    return [{c: getattr(a, c) for c in _columns_of(Application)}
+    return [_for_role(user, "applications", {c: getattr(a, c) for c in _columns_of(Application)})
             for a in session.scalars(query.order_by(Application.applied_on, Application.id))]
 
 
 def list_purchases(session: Session, caller: str) -> list[dict[str, Any]]:
-    """Purchases: a grower's own, or all for agronomists, extension and admins."""
+    """Purchases: a grower's own, or all for agronomists, extension and admins (extension users without
+    ``grower_id``, ``supplier`` and ``recorded_by``)."""
     user = _caller(session, caller)
     query = select(Purchase)
     if user.role == "grower":
         query = query.where(Purchase.grower_id == user.user_id)
-    return [{c: getattr(p, c) for c in _columns_of(Purchase)}
+    return [_for_role(user, "purchases", {c: getattr(p, c) for c in _columns_of(Purchase)})
             for p in session.scalars(query.order_by(Purchase.purchased_on, Purchase.id))]
 
 
@@ -1464,7 +1520,8 @@ def list_recommendations(session: Session, caller: str, plot_id: str | None = No
 
 
 __all__ += ["Purchase", "Application", "AdviceRun", "RecommendationRecord", "add_purchase", "add_application",
-            "list_applications", "list_purchases", "store_advice_run", "list_recommendations"]
+            "linkable_purchase", "not_yours", "list_applications", "list_purchases", "store_advice_run",
+            "list_recommendations"]
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -1568,6 +1625,7 @@ def list_scouting_observations(session: Session, caller: str | None = None, star
                                end=None) -> list[dict[str, Any]]:
     """Scouting observations by date; a grower caller sees only their plots' (``caller=None``: operator)."""
     query = select(ScoutingObservation)
+    user = None
     if caller is not None:
         user = _caller(session, caller)
         if user.role == "grower":
@@ -1578,7 +1636,8 @@ def list_scouting_observations(session: Session, caller: str | None = None, star
     if end is not None:
         query = query.where(ScoutingObservation.observed_on <= _parse_date("scouting", "end", end))
     order = (ScoutingObservation.observed_on, ScoutingObservation.id)
-    return [{c: getattr(o, c) for c in _columns_of(ScoutingObservation)}
+    columns = _columns_of(ScoutingObservation)
+    return [_for_role(user, "scouting_observations", {c: getattr(o, c) for c in columns})
             for o in session.scalars(query.order_by(*order))]
 
 
@@ -1703,3 +1762,108 @@ class OutboxMessage(Base):
 
 __all__ += ["ForecastIssue", "ForecastValue", "CycleRun", "IngestedFile", "NotificationChannel",
             "OutboxMessage", "FORECAST_KINDS", "CHANNELS", "LANGUAGES", "OUTBOX_STATES"]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Issue #18 (privacy, tenancy, accounts): failed sign-ins, stored so that a restart forgets nothing
+# ----------------------------------------------------------------------------------------------------------
+class SignInFailures(Base):
+    """Failed sign-ins of one key: an account, a client (browser or address) or the pair of both.
+
+    The key is stored as the SHA-256 of its text: people type passwords into the user-name field, and
+    those must not end up in the database in clear.
+    """
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (CheckConstraint(_in_list("kind", ("account", "client", "pair")), name="kind"),)
+
+    key_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_utc: Mapped[datetime] = mapped_column(UTCDateTime())
+    wait_until_utc: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+#: How failed sign-ins slow a key down: after ``free`` failures each further one doubles the wait, from
+#: ``first_s`` up to ``max_s`` [s]. One client guessing one account's password is slowed hardest (pair: a
+#: quarter of an hour at most); one client trying many accounts too (client: an hour); an account tried from
+#: everywhere only so much that its owner, signing in from their own phone, waits a minute at most (account):
+#: nobody can lock a grower out by typing wrong passwords for their id. Guidance: NIST SP 800-63B §5.2.2
+#: (rate limiting, at most 100 consecutive failures per account without a successful one, no permanent lock).
+SIGN_IN_THROTTLE = {
+    "pair": {"free": 3, "first_s": 5.0, "max_s": 900.0},
+    "client": {"free": 10, "first_s": 5.0, "max_s": 3600.0},
+    "account": {"free": 10, "first_s": 5.0, "max_s": 60.0},
+}
+#: Failures are forgotten this long after the last one [s].
+SIGN_IN_FORGET_S = 24 * 3600.0
+
+
+def sign_in_delay_s(failures: int, *, free: int, first_s: float, max_s: float) -> float:
+    """The wait after the ``failures``-th failure in a row [s]: none for the first ``free``, then doubling."""
+    if failures < free:
+        return 0.0
+    return float(min(max_s, first_s * 2.0 ** min(failures - free, 60)))
+
+
+def _throttle_rows(session: Session, keys: Mapping[str, str]) -> dict[str, tuple[str, SignInFailures | None]]:
+    import hashlib
+
+    out = {}
+    for kind, text in keys.items():
+        if kind not in SIGN_IN_THROTTLE:
+            raise ValueError(f"unknown sign-in throttle kind {kind!r}")
+        digest = hashlib.sha256(f"{kind}:{text}".encode()).hexdigest()
+        out[kind] = (digest, session.get(SignInFailures, digest))
+    return out
+
+
+def _recent(row: SignInFailures | None, now: datetime) -> bool:
+    return row is not None and (now - row.last_failure_utc).total_seconds() < SIGN_IN_FORGET_S
+
+
+def sign_in_wait_s(session: Session, keys: Mapping[str, str], now: datetime | None = None) -> float:
+    """Seconds before a sign-in with these keys (``{"account": id, "client": …, "pair": …}``) is checked."""
+    now = now or _now_utc()
+    waits = [(row.wait_until_utc - now).total_seconds()
+             for _, row in _throttle_rows(session, keys).values()
+             if _recent(row, now) and row.wait_until_utc is not None]
+    return max([0.0, *waits])
+
+
+def record_sign_in_failure(session: Session, keys: Mapping[str, str], now: datetime | None = None) -> float:
+    """Count a failed sign-in against each key and return the wait it now imposes [s]."""
+    now = now or _now_utc()
+    wait = 0.0
+    rows = _throttle_rows(session, keys)
+    missing = [{"key_sha256": digest, "kind": kind, "failures": 0, "last_failure_utc": now}
+               for kind, (digest, row) in rows.items() if row is None]
+    if missing:  # two servers failing the same key at once: one inserts, the other counts on that row
+        insert = _dialect_insert(session)
+        session.execute(insert(SignInFailures).on_conflict_do_nothing(index_elements=["key_sha256"]), missing)
+        rows = _throttle_rows(session, keys)
+    for kind, (digest, row) in rows.items():
+        if not _recent(row, now):
+            row.failures = 0
+        row.failures += 1
+        row.last_failure_utc = now
+        delay = sign_in_delay_s(row.failures, **SIGN_IN_THROTTLE[kind])
+        row.wait_until_utc = now + pd.Timedelta(seconds=delay).to_pytimedelta() if delay else None
+        wait = max(wait, delay)
+    # forgotten failures leave the table, so addresses that tried once long ago do not pile up
+    forget = now - pd.Timedelta(seconds=SIGN_IN_FORGET_S).to_pytimedelta()
+    session.execute(sa_delete(SignInFailures).where(SignInFailures.last_failure_utc < forget))
+    session.flush()
+    return wait
+
+
+def clear_sign_in_failures(session: Session, keys: Mapping[str, str]) -> None:
+    """Forget the failures of these keys (after a successful sign-in: the account and the pair)."""
+    for _, row in _throttle_rows(session, keys).values():
+        if row is not None:
+            session.delete(row)
+    session.flush()
+
+
+__all__ += ["SignInFailures", "SIGN_IN_THROTTLE", "SIGN_IN_FORGET_S", "sign_in_delay_s", "sign_in_wait_s",
+            "record_sign_in_failure", "clear_sign_in_failures"]

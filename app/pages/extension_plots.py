@@ -1,7 +1,8 @@
 """Extension page: the district's plots with area, cultivar, latest advice and this week's risk per pest.
 
 Plots come from ``store.list_plots`` for the signed-in extension user, which leaves owners out in the data
-layer (``owner_id`` None), so the table never names a grower. The risk columns are the chosen weekly export's
+layer (``owner_id`` None) and gives each plot its pseudonymous label for a name (``orchard.privacy``), so the
+table never names a grower or a family's plot. The risk columns are the chosen weekly export's
 plot table (``plots.csv`` of ``exports.riskmap``), the severity the latest stored advice.
 """
 

@@ -2,7 +2,10 @@
 
 Each photo is one row of ``image_samples`` (:class:`orchard.store.ImageSample`) and one file, stored under
 ``ORCHARD_HOME`` by its content: ``images/<sha256[:2]>/<sha256>.<jpg|png|webp>``. The same photo added twice
-is stored once (the second add returns the first sample with ``duplicate=True``). A photo is validated
+is stored once (the second add returns the first sample with ``duplicate=True``, without personal fields
+when the caller may not see it and it belongs to the reference collection); a grower adding a photo that only
+another grower has (taken on a plot, or added by a grower) gets a sample of their own pointing at the same
+file, so the answer never reveals that the other grower's sample exists. A photo is validated
 completely (:func:`pests.images.validate.check_image`) before anything is written; the file is written
 atomically (temporary file + ``os.replace``) and removed again if the database insert or the transaction
 fails, so a row never points at a missing file.
@@ -127,6 +130,15 @@ def _visible(session: Session, user: store.User, row: store.ImageSample) -> bool
         plot = session.get(store.Plot, row.plot_id)
         return plot is not None and plot.owner_id == user.user_id
     return False
+
+
+def _a_growers(session: Session, row: store.ImageSample) -> bool:
+    """Whether a sample is a grower's data: taken on a plot, or added by a grower (else it belongs to the
+    reference collection: imported by the operator, or added by staff without a plot)."""
+    if row.plot_id is not None:
+        return True
+    adder = session.get(store.User, row.added_by) if row.added_by else None
+    return adder is not None and adder.role == "grower"
 
 
 def _taken_utc(value) -> datetime | None:
@@ -422,14 +434,19 @@ def _add(
         name=None if not isinstance(source, (bytes, bytearray, memoryview)) else (original_name or None),
     )
     sha256 = hashlib.sha256(checked.data).hexdigest()
-    existing = session.scalars(select(store.ImageSample).where(store.ImageSample.sha256 == sha256)).first()
+    same = list(session.scalars(select(store.ImageSample).where(store.ImageSample.sha256 == sha256)
+                                .order_by(store.ImageSample.sample_id)))
+    existing = next((row for row in same if user is None or _visible(session, user, row)), None)
     if existing is not None:
-        if user is None or _visible(session, user, existing):
-            return _sample_dict(existing, user, duplicate=True)
-        redacted = _sample_dict(existing, None, duplicate=True)
+        return _sample_dict(existing, user, duplicate=True)
+    reference = next((row for row in same if not _a_growers(session, row)), None)
+    if reference is not None:  # the reference collection (no grower's photo): say it is there, no more
+        redacted = _sample_dict(reference, None, duplicate=True)
         for key in (*PERSONAL_FIELDS, "plot_id", "lat", "lon"):
             redacted[key] = None
         return redacted
+    # A photo only another grower has is added as this caller's own sample (the file, stored by content,
+    # is shared): the answer is that of a new photo and never reveals the other grower's sample.
 
     now = datetime.now(UTC)
     verified_by = user.user_id if (user is not None and label_source == "agronomist") else None
@@ -602,11 +619,14 @@ def all_samples(
 def get_sample(session: Session, caller: str, sample_id: int) -> dict[str, Any]:
     """One sample, after checking the caller may see it (InputError if it does not exist)."""
     user = _user(session, caller)
+    if user.role == "grower":  # one refusal for a missing sample and another grower's: existence stays hidden
+        try:
+            row = _row(session, sample_id)
+        except InputError:
+            row = None
+        if row is None or not _visible(session, user, row):
+            raise store.not_yours("sample", sample_id)
     row = _row(session, sample_id)
-    if not _visible(session, user, row):
-        raise AccessError(
-            f"sample {sample_id} was added by another grower; growers see only their own photos."
-        )
     return _sample_dict(row, user)
 
 
@@ -707,7 +727,7 @@ def _csv_value(value):
 
 
 def training_samples(session: Session, caller: str | None = None) -> list[dict[str, Any]]:
-    """Verified samples with a real label (not "unknown"): the training set.
+    """Verified samples with a real label (not "unknown"), each photo once: the training set.
 
     ``caller`` None is the operator; otherwise it must be an agronomist or admin (growers do not train
     models).
@@ -719,7 +739,12 @@ def training_samples(session: Session, caller: str | None = None) -> list[dict[s
                 f"user '{user.user_id}' is {_article(user.role)} {user.role}; only agronomists and "
                 "admins may train the identification model."
             )
-    return [s for s in all_samples(session, verified=True) if s["label"] != UNKNOWN]
+    # One photo once: two growers may each hold a sample of the same file (see the module notes).
+    first: dict[str, dict[str, Any]] = {}
+    for s in all_samples(session, verified=True):
+        if s["label"] != UNKNOWN:
+            first.setdefault(s["sha256"], s)
+    return list(first.values())
 
 
 def label_counts(samples: Iterable[dict]) -> dict[str, int]:

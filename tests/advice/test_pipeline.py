@@ -100,7 +100,7 @@ def test_run_week_cli_stores_and_advice_reads_back(sample_home_copy, run_cli):
     assert code == 0, err
     assert all(r["plot_id"] == "CT13" for r in json.loads(out))
     code, _, err = run_cli(["advice", "CT13", "--user", "grower_wang"])  # CT13 is grower_li's
-    assert code == 1 and "does not belong to grower_wang" in err
+    assert code == 1 and "plot CT13 is not one of yours" in err
 
 
 def test_run_week_bad_input(sample_home_copy, run_cli):

@@ -209,21 +209,43 @@ def test_grower_signs_in_opens_a_plot_sees_advice_and_chart_switches_language_do
     assert rows[1][4] == advice_en
 
 
+def test_a_sign_in_survives_a_reload_until_signing_out(server, browser):
+    # Issue #18: reloading the browser signed the user out. A signed, expiring cookie now keeps them in.
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    try:
+        _sign_in(page, server, "grower_chen")
+        page.get_by_text("陈建国，您好").wait_for()
+        _settle(page)
+        (cookie,) = [c for c in context.cookies() if c["name"] == "orchard_signin"]
+        assert cookie["sameSite"] == "Strict" and cookie["expires"] > time.time() + 6 * 24 * 3600
+        page.reload()
+        page.get_by_text("陈建国，您好").wait_for()
+        _settle(page)
+        assert page.get_by_role("textbox", name="密码").count() == 0
+        page.get_by_role("button", name="退出登录").click()
+        page.get_by_role("textbox", name="密码").wait_for()
+        _settle(page)
+        page.wait_for_function("() => !document.cookie.includes('orchard_signin=')")
+        page.reload()
+        page.get_by_role("textbox", name="密码").wait_for()
+        _settle(page)
+        assert page.get_by_text("陈建国，您好").count() == 0
+    finally:
+        context.close()
+
+
 def test_a_grower_cannot_open_another_growers_plot_from_a_link(server, phone):
     page = phone
     _sign_in(page, server, "grower_li")
     page.get_by_text("李明，您好").wait_for()
     _settle(page)
-    page.goto(f"{server}/plot-view?plot=CT02")  # a new page load: a new session, so sign in again
-    page.get_by_label("用户名").wait_for()
-    page.get_by_label("用户名").fill("grower_li")
-    from orchard.sample import SAMPLE_PASSWORD
-
-    page.get_by_label("密码").fill(SAMPLE_PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    # a new page load is a new session, still signed in by the signed cookie (issue #18)
+    page.goto(f"{server}/plot-view?plot=CT02")
     page.get_by_text("不能打开这个地块").wait_for()
     _settle(page)
-    assert page.get_by_text("does not belong to grower_li").is_visible()
+    assert page.get_by_text("plot CT02 is not one of yours").is_visible()
     assert page.get_by_text("本周建议").count() == 0
 
 

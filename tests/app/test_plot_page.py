@@ -465,7 +465,7 @@ def test_the_page_reader_checks_the_callers_right_to_the_plot(app_env):
         run = pv.find_run(session)
         assert run["issued_on"] == ISSUED and pv.run_dates(session) == [ISSUED]
         assert pv.find_run(session, date(2016, 7, 14)) is None
-        with pytest.raises(AccessError, match="does not belong to grower_li"):
+        with pytest.raises(AccessError, match="plot CT02 is not one of yours"):
             pv.plot_page(session, GROWER, "CT02", run["run_id"])
         page = pv.plot_page(session, GROWER, PLOT, run["run_id"])
     assert set(page) == {"run", "advice", "growth", "pests", "crop", "soil"}

@@ -235,6 +235,10 @@ def test_plot_table_has_no_owner_names_and_the_week_risk(export_home):
     assert t("col.owner", "en") not in table.columns
     flat = table.astype(str).to_numpy().ravel().tolist()
     assert not any(owner in cell for cell in flat for owner in ("grower_li", "grower_wang", "grower_chen"))
+    # issue #18: the plots' names point to families (李家湾1号地 …): the table shows pseudonymous labels
+    assert not any(family in cell for cell in flat for family in ("李家", "王家", "陈家"))
+    names = table[t("staff.plots.col.name", "en")]
+    assert names.str.fullmatch(r"P-[A-Z2-7]{8}").all() and names.is_unique
     risk = table.set_index(t("staff.plots.col.plot_id", "en"))[t("staff.plots.col.risk", "en",
                                                                  pest="Citrus black spot")]
     assert risk["CT01"] == 3 and risk["CT02"] == 4 and pd.isna(risk["CT03"])

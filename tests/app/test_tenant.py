@@ -65,10 +65,10 @@ def _signed_in(page: str, user_id: str, **params) -> AppTest:
 def test_a_grower_gets_only_their_plots_and_any_other_id_is_refused(home):
     assert [p["plot_id"] for p in data.my_plots("grower_li")] == LI_PLOTS
     assert data.plot("grower_li", "CT01")["owner_id"] == "grower_li"
-    with pytest.raises(AccessError, match="plot CT02 does not belong to grower_li"):
+    with pytest.raises(AccessError, match="plot CT02 is not one of yours"):
         data.plot("grower_li", "CT02")
-    with pytest.raises(InputError, match="plot CT99 does not exist"):
-        data.plot("grower_li", "CT99")
+    with pytest.raises(AccessError, match="plot CT99 is not one of yours"):
+        data.plot("grower_li", "CT99")  # missing or another grower's: the same refusal (issue #18)
     with pytest.raises(InputError):
         data.plot("grower_li", ["CT01"])  # a query parameter given twice arrives as a list
     with pytest.raises(AccessError, match="unknown user"):
@@ -88,7 +88,7 @@ def test_a_grower_sees_only_their_advice_purchases_and_applications(home):
     assert [r["plot_id"] for r in data.advice("grower_li")] == ["CT01"]
     assert [r["plot_id"] for r in data.advice("grower_wang")] == ["CT02"]
     assert [r["plot_id"] for r in data.advice("agronomist_zhao")] == ["CT02", "CT01"]  # most severe first
-    with pytest.raises(AccessError, match="does not belong to grower_li"):
+    with pytest.raises(AccessError, match="plot CT02 is not one of yours"):
         data.advice("grower_li", "CT02")
     summary = data.advice_summary("grower_li")
     assert summary["severity"] == {"CT01": 3} and summary["urgent"] == 0 and summary["pest_alerts"] == 1
@@ -104,7 +104,7 @@ def test_a_grower_sees_only_their_advice_purchases_and_applications(home):
 
 
 def test_writes_are_scoped_and_clear_the_users_lists(home):
-    with pytest.raises(AccessError, match="does not belong to grower_li"):
+    with pytest.raises(AccessError, match="plot CT02 is not one of yours"):
         data.record_application("grower_li", "CT02", product_id="mancozeb_80wp", amount=1.0, unit="kg",
                                 applied_on=date(2016, 7, 5), target="black_spot")
     with pytest.raises(AccessError, match="only for themselves"):
@@ -124,8 +124,7 @@ def test_a_grower_opening_another_growers_plot_in_the_url_is_refused(home):
     at = _signed_in("plot", "grower_li", plot="CT02")
     assert not at.exception
     assert [e.value for e in at.error] == [
-        t("plot.denied", "zh-CN", error="plot CT02 does not belong to grower_li; growers can open only their "
-                                        "own plots.")]
+        t("plot.denied", "zh-CN", error="plot CT02 is not one of yours; check the plot id.")]
     choice = at.selectbox(key="plot_choice")
     assert choice.value is None and len(choice.options) == 10
     assert not any(o.startswith("CT02") for o in choice.options)

@@ -5,6 +5,7 @@ and bad input."""
 from __future__ import annotations
 
 import json
+import re
 import struct
 from pathlib import Path
 
@@ -255,7 +256,13 @@ def test_vectors_carry_the_csv_attributes(exported):
     same(kml[list(csv.columns) + ["geometry"]], "kml")
     assert "<styleUrl>#level" in (folder / "plots.kml").read_text(encoding="utf-8")
     # Chinese survives every format
-    assert csv["name"].iloc[0] == gpkg.set_index("plot_id").loc[csv["plot_id"].iloc[0], "name"]
+    first = csv["plot_id"].iloc[0]
+    assert csv["description"].iloc[0] == gpkg.set_index("plot_id").loc[first, "description"]
+    # issue #18: plots carry pseudonymous labels, never their names (李家湾1号地 … point to families)
+    sample_plots = Path(__file__).resolve().parents[2] / "sample_data" / "plots.geojson"
+    sample_names = {f["properties"]["name"] for f in json.loads(sample_plots.read_text("utf-8"))["features"]}
+    assert all(re.fullmatch(r"P-[A-Z2-7]{8}", n) for n in csv["name"]) and csv["name"].is_unique
+    assert not set(csv["name"]) & sample_names and not set(kml["name"]) & sample_names
     assert "轻" in "".join(csv["description"]) or "中等" in "".join(csv["description"])
 
 

@@ -168,7 +168,7 @@ def test_without_exif_the_given_date_is_local_midnight(image_home):
 # ----------------------------------------------------------------------------------------------------------
 def test_who_may_add(image_home):
     _, engine = image_home
-    with pytest.raises(AccessError, match="does not belong to grower_a"):
+    with pytest.raises(AccessError, match="plot P2 is not one of yours"):
         with store.session_scope(engine) as s:
             library.add_image(s, "grower_a", image_bytes(seed=5), plot_id="P2")
     for user in ("ext", "admin"):
@@ -207,13 +207,42 @@ def test_who_sees_what(image_home):
         assert len(seen_by_extension) == 3
         assert all(x[k] is None for x in seen_by_extension for k in library.PERSONAL_FIELDS)
         assert library.list_samples(s, "agro", label="black-spot") == []
-        with pytest.raises(AccessError, match="does not belong to grower_b"):
+        with pytest.raises(AccessError, match="plot P1 is not one of yours"):
             library.list_samples(s, "grower_b", plot_id="P1")
-        with pytest.raises(AccessError, match="another grower"):
-            library.get_sample(s, "grower_b", a["sample_id"])
-        # a grower adding a photo someone else stored learns only that it is stored
-        again = library.add_image(s, "grower_b", image_bytes(seed=10))
-    assert again["duplicate"] and again["collector"] is None and again["plot_id"] is None
+        # another grower's sample and a missing one: the same refusal (issue #18)
+        refusals = []
+        for sample_id in (a["sample_id"], 999):
+            with pytest.raises(AccessError) as refused:
+                library.get_sample(s, "grower_b", sample_id)
+            refusals.append(str(refused.value).replace(str(sample_id), "N"))
+        assert refusals[0] == refusals[1] == "sample N is not one of yours; check the sample id."
+
+
+def test_a_photo_another_grower_has_is_added_as_the_growers_own(image_home):
+    # Issue #18: adding a byte-identical copy of another grower's photo returned that photo's id, label,
+    # time and storage path. Now the answer is the same as for a photo nobody has.
+    _, engine = image_home
+    with store.session_scope(engine) as s:
+        a = library.add_image(s, "grower_a", image_bytes(seed=10), label="canker", plot_id="P1",
+                              collector="Zhang", taken="2024-06-01T08:00+08:00")
+    with store.session_scope(engine) as s:
+        copy = library.add_image(s, "grower_b", image_bytes(seed=10))
+        fresh = library.add_image(s, "grower_b", image_bytes(seed=11))
+    assert copy["duplicate"] is False and copy["sample_id"] not in (a["sample_id"], None)
+    assert (copy["label"], copy["taken_utc"], copy["plot_id"]) == ("unknown", None, None)
+    assert copy["collector"] is None
+    assert set(copy) == set(fresh) and copy["added_by"] == fresh["added_by"] == "grower_b"
+    assert library.image_path(copy).read_bytes() == library.image_path(a).read_bytes()  # one file, shared
+    with store.session_scope(engine) as s:
+        assert [x["sample_id"] for x in library.list_samples(s, "grower_b")] == [copy["sample_id"],
+                                                                                 fresh["sample_id"]]
+        again = library.add_image(s, "grower_b", image_bytes(seed=10))  # their own duplicate: as before
+        assert again["duplicate"] and again["sample_id"] == copy["sample_id"]
+        assert library.add_image(s, "agro", image_bytes(seed=10))["sample_id"] == a["sample_id"]
+        library.verify(s, "agro", a["sample_id"], "canker")
+        library.verify(s, "agro", copy["sample_id"], "canker")
+        assert [x["sample_id"] for x in library.training_samples(s)].count(a["sample_id"]) == 1
+        assert copy["sample_id"] not in [x["sample_id"] for x in library.training_samples(s)]  # once
 
 
 def test_verify_and_relabel(image_home):

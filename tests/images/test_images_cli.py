@@ -76,7 +76,7 @@ def test_bad_photos_are_refused_with_one_line(image_home, tmp_path, run_cli):
     photo = tmp_path / "leaf.jpg"
     photo.write_bytes(image_bytes(seed=2))
     code, _, err = run_cli(["images", "add", str(photo), "--plot", "P2", "--user", "grower_a"])
-    assert code == 1 and "plot P2 does not belong to grower_a" in err
+    assert code == 1 and "plot P2 is not one of yours" in err
 
 
 def test_folder_import_reports_and_exits_non_zero_on_refusals(image_home, tmp_path, run_cli):

@@ -1,5 +1,6 @@
 """The `orchard` command end to end on the sample district, and its handling of bad input."""
 
+import io
 import json
 import shutil
 import subprocess
@@ -327,7 +328,7 @@ def test_semicolon_csv_names_the_cli_option_and_works_with_it(home, capsys, tmp_
     assert code == 0, err
 
 
-def test_sample_accounts_sign_in_and_plots_carry_the_district(home, capsys):
+def test_sample_accounts_sign_in_and_plots_carry_the_district(home, capsys, monkeypatch):
     from orchard.sample import SAMPLE_DISTRICT, SAMPLE_PASSWORD, SAMPLE_USERS
 
     assert (home / "models" / "images" / "model.skops").is_file()  # the identify page works out of the box
@@ -337,18 +338,45 @@ def test_sample_accounts_sign_in_and_plots_carry_the_district(home, capsys):
             assert store.authenticate(session, user["user_id"], SAMPLE_PASSWORD)["role"] == user["role"]
         assert {p["district"] for p in store.all_plots(session)} == {SAMPLE_DISTRICT}
     engine.dispose()
-    code, out, _ = run(capsys, "users", "passwd", "grower_li", "--password", "a new secret")
-    assert code == 0 and "changed" in out
-    code, out, _ = run(capsys, "init", "--sample")  # loading the sample again keeps the changed password
+    monkeypatch.setattr(sys, "stdin", io.StringIO("a new secret\n"))
+    code, out, err_text = run(capsys, "users", "passwd", "grower_li", "--password-stdin")
+    assert code == 0 and "changed" in out and err_text == ""
+    code, out, err_text = run(capsys, "init", "--sample")  # loading the sample again keeps a changed password
+    # issue #18: the accounts still on the public password are named, on stderr, in one warning
+    (warning,) = [line for line in err_text.splitlines() if line.startswith("warning:")]
+    others = [u["user_id"] for u in SAMPLE_USERS if u["user_id"] != "grower_li"]
+    assert f"{len(others)} sample accounts ({', '.join(others)})" in warning and SAMPLE_PASSWORD in warning
+    assert "orchard users passwd USER" in warning
     engine = store.init_db(f"sqlite:///{home / 'orchard.db'}")
     with store.session_scope(engine) as session:
         assert store.authenticate(session, "grower_li", "a new secret") is not None
         assert store.authenticate(session, "grower_li", SAMPLE_PASSWORD) is None
     engine.dispose()
-    code, _, err_text = run(capsys, "users", "passwd", "grower_li", "--password", "short")
+    monkeypatch.setenv("ORCHARD_NEW_PASSWORD", "short")
+    code, _, err_text = run(capsys, "users", "passwd", "grower_li")
     assert code != 0 and "at least 8 characters" in err_text
     code, out, _ = run(capsys, "users", "list", "--json")
     assert all(u["has_password"] for u in json.loads(out))
+
+
+def test_users_passwd_keeps_the_password_out_of_the_process_list(home, capsys, monkeypatch):
+    # issue #18: `--password` put the password in the process list and the shell history
+    prompts = []
+    monkeypatch.setattr("typer.prompt", lambda text, **kw: prompts.append(kw) or "typed at a prompt")
+    monkeypatch.delenv("ORCHARD_NEW_PASSWORD", raising=False)
+    code, out, err_text = run(capsys, "users", "passwd", "grower_wang")
+    assert code == 0 and err_text == "" and prompts == [{"hide_input": True, "confirmation_prompt": True}]
+    monkeypatch.setenv("ORCHARD_NEW_PASSWORD", "from the environment")
+    code, _, err_text = run(capsys, "users", "passwd", "grower_chen")
+    assert code == 0 and err_text == "" and len(prompts) == 1
+    code, _, err_text = run(capsys, "users", "passwd", "admin", "--password", "on the command line")
+    assert code == 0 and err_text.startswith("warning: --password puts the password in the process list")
+    engine = store.init_db(f"sqlite:///{home / 'orchard.db'}")
+    with store.session_scope(engine) as session:
+        for user_id, password in [("grower_wang", "typed at a prompt"),
+                                  ("grower_chen", "from the environment"), ("admin", "on the command line")]:
+            assert store.authenticate(session, user_id, password) is not None
+    engine.dispose()
 
 
 def test_orchard_app_runs_streamlit_where_the_production_settings_are(monkeypatch):
@@ -360,7 +388,12 @@ def test_orchard_app_runs_streamlit_where_the_production_settings_are(monkeypatc
         main(["app", "--port", "8600"])
     assert exit_info.value.code in (0, None)
     (command, cwd), = calls
-    assert command[-4:] == ["--server.port", "8600", "--server.headless", "true"]
+    # issue #18: this machine only, unless the operator says otherwise
+    assert command[-6:] == ["--server.port", "8600", "--server.address", "127.0.0.1",
+                            "--server.headless", "true"]
+    with pytest.raises(SystemExit):
+        main(["app", "--address", "0.0.0.0"])
+    assert calls[-1][0][-5:-2] == ["8501", "--server.address", "0.0.0.0"]
     settings = tomllib.loads((Path(cwd) / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     assert settings["client"] == {"showErrorDetails": "none", "toolbarMode": "viewer"}
     assert settings["browser"]["gatherUsageStats"] is False

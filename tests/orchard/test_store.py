@@ -50,7 +50,9 @@ TABLES = {"users", "image_samples", "scenes", "purchases", "applications", "advi
           "parameter_versions", "plot_status", "scouting_observations",
           # issue #20 (migration 0009)
           "forecast_issues", "forecast_values", "cycle_runs", "ingested_files", "notification_channels",
-          "outbox"}
+          "outbox",
+          # issue #18 (migration 0008)
+          "sign_in_failures"}
 SQUARE = {"type": "Polygon", "coordinates": [[[108.0, 30.8], [108.001, 30.8], [108.001, 30.801],
                                               [108.0, 30.801], [108.0, 30.8]]]}
 
@@ -448,10 +450,12 @@ def test_grower_sees_only_own_plots(engine):
         assert [p["plot_id"] for p in list_plots(s, "grower_li")] == ["P01", "P02"]
         assert [p["plot_id"] for p in list_plots(s, "grower_wang")] == ["P07"]
         assert get_plot(s, "grower_li", "P01")["owner_id"] == "grower_li"
-        with pytest.raises(AccessError, match="plot P07 does not belong to grower_li"):
+        with pytest.raises(AccessError, match="plot P07 is not one of yours"):
             get_plot(s, "grower_li", "P07")
+        with pytest.raises(AccessError, match="plot P99 is not one of yours"):
+            get_plot(s, "grower_li", "P99")  # missing or another's: the same refusal (issue #18)
         with pytest.raises(InputError, match="plot P99 does not exist"):
-            get_plot(s, "grower_li", "P99")
+            get_plot(s, "agro_zhang", "P99")
         with pytest.raises(AccessError, match="unknown user 'mallory'"):
             list_plots(s, "mallory")
         with pytest.raises(AccessError, match="unknown user 'mallory'"):
@@ -483,7 +487,7 @@ def test_observation_write_rights(engine):
                                  variable="fruit_diameter_mm", value=58.5, unit="mm")
         add_observation(s, "agro_zhang", "P07", observed_on=date(2024, 9, 16), kind="brix",
                         variable="tss_brix", value=10.2, unit="degBrix")
-        with pytest.raises(AccessError, match="plot P07 does not belong to grower_li"):
+        with pytest.raises(AccessError, match="plot P07 is not one of yours"):
             add_observation(s, "grower_li", "P07", observed_on="2024-09-15", kind="other", variable="x")
         with pytest.raises(AccessError, match="user 'ext_chen' is an extension with read-only access"):
             add_observation(s, "ext_chen", "P01", observed_on="2024-09-15", kind="other", variable="x")
@@ -504,7 +508,7 @@ def test_update_plot_rights(engine):
     with session_scope(engine) as s:
         assert update_plot(s, "grower_li", "P01", {"irrigation": "sprinkler"})["irrigation"] == "sprinkler"
         assert update_plot(s, "agro_zhang", "P07", {"root_depth_m": 0.8})["root_depth_m"] == 0.8
-        with pytest.raises(AccessError, match="plot P07 does not belong to grower_li"):
+        with pytest.raises(AccessError, match="plot P07 is not one of yours"):
             update_plot(s, "grower_li", "P07", {"irrigation": "drip"})
         with pytest.raises(AccessError, match="read-only access"):
             update_plot(s, "ext_chen", "P01", {"irrigation": "drip"})
@@ -521,7 +525,7 @@ def test_plot_weather_scoped(engine):
         upsert_weather(s, weather_frame())
         assert len(plot_weather(s, "grower_li", "P01")) == 20
         assert len(plot_weather(s, "ext_chen", "P07", start="2024-05-05T00:00+08:00")) == 12
-        with pytest.raises(AccessError, match="plot P07 does not belong to grower_li"):
+        with pytest.raises(AccessError, match="plot P07 is not one of yours"):
             plot_weather(s, "grower_li", "P07")
         with pytest.raises(InputError, match="plot P02 has no station_id"):
             plot_weather(s, "grower_li", "P02")
