@@ -52,13 +52,19 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "advice.none": "{date} 的每周计算没有这块地的建议。",
         "advice.issued": "{date} 发布。",
         "advice.products": "可选药剂/肥料：{items}",
-        "advice.product_item": "{name} {amount}{unit}（约 {cost} 元，安全间隔期 {phi} 天）",
+        "advice.product_item": "{name}：全块 {amount}{unit}（约 {cost} 元）",
+        "advice.product_safety": "安全间隔期 {phi} 天（最后一次喷药到采收至少隔 {phi} 天）",
+        "advice.product_rei": "喷后 {rei} 小时内不要进园",
+        "advice.product_drone": "无人机：每亩兑水 {drone_water_l_per_mu} 升，每 {drone_tank_l} 升药箱加 "
+                                "{per_drone_tank}{per_drone_tank_unit}，可喷 {mu_per_drone_tank} 亩（须用登记可飞防的药剂）",
+        "window.range": "{start}–{end}",
+        "window.before_rain": "{range}，下雨前",
         "advice.product_dose": "每亩 {per_mu}{per_mu_unit}，{dilution} 倍液，每亩兑水 {water_l_per_mu} 升；"
                                "每 {knapsack_l} 升喷雾器加 {per_knapsack}{per_knapsack_unit}",
         "advice.example_catalogue": "注意：产品来自示例目录，使用前请核对登记标签。",
         "advice.severity": "紧急程度 {severity}/5",
-        "advice.action.spray_protective": "{pest}：{latest_date} 前喷一次保护性药剂",
-        "advice.action.spray_curative": "{pest}：已有侵染，尽快喷治疗性药剂（{latest_date} 前）",
+        "advice.action.spray_protective": "{pest}：{action_window}喷一次保护性药剂",
+        "advice.action.spray_curative": "{pest}：已有侵染，{action_window}喷治疗性药剂",
         "advice.action.skip_calendar_spray": "{pest}：风险低，本期可不按日历喷药",
         "advice.action.protected": "{pest}：{sprayed_on} 喷的{product_zh}仍在保护期，约到 {until}"
                                    "（其间累计降雨超过 {rain_mm_left} 毫米就失效），本期不用喷",
@@ -70,7 +76,7 @@ CATALOGUES: dict[str, dict[str, str]] = {
                                     "控梢、剪除病梢",
         "advice.action.scout_mites": "检查红蜘蛛：抽查 {leaves} 片叶再决定是否喷药",
         "advice.action.irrigate": "灌溉：净灌水 {net_mm} 毫米（毛灌水 {gross_mm} 毫米）",
-        "advice.action.fertilise_nitrogen": "追施氮肥：每公顷 {kg_n_per_ha} 公斤纯氮",
+        "advice.action.fertilise_nitrogen": "追施氮肥：每亩 {kg_n_per_mu} 公斤纯氮",
         "advice.action.harvest_window": "预计采收期：{from} 至 {to}",
         "advice.action.inspect_zone": "到田间查看长势差的区域",
         "advice.action.check_data": "数据不全：{module}",
@@ -115,7 +121,7 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "list.sep": "；",
         "spray.curative": "治疗性用药",
         "spray.protective": "保护性用药",
-        "spray.item": "{pest}（{action}，最迟 {date}）",
+        "spray.item": "{pest}（{action}，{date}）",
         "spray.needed": "需要喷药：{items}。",
         "spray.none": "未来15天无需喷药。",
         "soil.ks": "水分胁迫系数 Ks（1＝不缺水）",
@@ -214,14 +220,22 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "advice.none": "The weekly run of {date} has no advice for this plot.",
         "advice.issued": "Issued {date}.",
         "advice.products": "Products that fit: {items}",
-        "advice.product_item": "{name} {amount} {unit} (about {cost} yuan, pre-harvest interval {phi} d)",
+        "advice.product_item": "{name}: {amount} {unit} for the plot (about {cost} yuan)",
+        "advice.product_safety": "pre-harvest interval {phi} d (at least {phi} days from the last spray to "
+                                 "harvest)",
+        "advice.product_rei": "keep out of the plot for {rei} h after spraying",
+        "advice.product_drone": "drone: {drone_water_l_per_mu} L of water per mu, {per_drone_tank} "
+                                "{per_drone_tank_unit} per {drone_tank_l} L tank covering "
+                                "{mu_per_drone_tank} mu (only products registered for aerial spraying)",
+        "window.range": "{start} – {end}",
+        "window.before_rain": "{range}, before the rain",
         "advice.product_dose": "{per_mu} {per_mu_unit} per mu at {dilution}x dilution in {water_l_per_mu} L of "
                                "water per mu; {per_knapsack} {per_knapsack_unit} per {knapsack_l} L knapsack",
         "advice.example_catalogue": "Note: products come from the example catalogue; check the registered "
                                     "label before use.",
         "advice.severity": "urgency {severity}/5",
-        "advice.action.spray_protective": "{pest}: protective spray by {latest_date}",
-        "advice.action.spray_curative": "{pest}: infection under way, curative spray now (by {latest_date})",
+        "advice.action.spray_protective": "{pest}: protective spray {action_window}",
+        "advice.action.spray_curative": "{pest}: infection under way, curative spray {action_window}",
         "advice.action.skip_calendar_spray": "{pest}: low risk, skip this calendar spray",
         "advice.action.protected": "{pest}: protected by the {sprayed_on} {product_en} spray until about "
                                    "{until} (unless more than {rain_mm_left} mm of rain); no spray needed",
@@ -236,7 +250,7 @@ CATALOGUES: dict[str, dict[str, str]] = {
                                     "flush short and cut out infected shoots",
         "advice.action.scout_mites": "Scout for mites: check {leaves} leaves before deciding to spray",
         "advice.action.irrigate": "Irrigate: {net_mm} mm net ({gross_mm} mm gross)",
-        "advice.action.fertilise_nitrogen": "Nitrogen: {kg_n_per_ha} kg N per hectare",
+        "advice.action.fertilise_nitrogen": "Nitrogen: {kg_n_per_mu} kg N per mu",
         "advice.action.harvest_window": "Expected harvest: {from} to {to}",
         "advice.action.inspect_zone": "Inspect the poor-growth zone in the field",
         "advice.action.check_data": "Data missing: {module}",
@@ -278,7 +292,7 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "pest.leaf_miner": "Citrus leafminer",
         "level.1": "light", "level.2": "fairly light", "level.3": "moderate", "level.4": "fairly heavy",
         "level.5": "outbreak",
-        "level.badge": "level {n} {name} ({zh})",
+        "level.badge": "level {n} {name}",
         "horizon.15d": "15 days", "horizon.1m": "1 month", "horizon.3m": "3 months",
         "pests.horizon_item": "{horizon} {p}% ({level})",
         "pests.probabilities": "Chance it occurs: {items}",
@@ -286,7 +300,7 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "list.sep": "; ",
         "spray.curative": "curative",
         "spray.protective": "protective",
-        "spray.item": "{pest} ({action}, by {date})",
+        "spray.item": "{pest} ({action}, {date})",
         "spray.needed": "Spray: {items}.",
         "spray.none": "No spray needed in the next 15 days.",
         "soil.ks": "Water stress Ks (1 = no stress)",
@@ -676,13 +690,43 @@ def cultivar_label(code: str | None, lang: str = DEFAULT_LANGUAGE) -> str:
     return code if text == key else text
 
 
-def date_label(day, lang: str = DEFAULT_LANGUAGE) -> str:
-    """A date as people write it: 2017年3月22日 / 22 Mar 2017 ("" for None)."""
+def as_day(value):
+    """A date from a date, a datetime, a pandas Timestamp or an ISO text ("2016-07-15"); None otherwise."""
+    from datetime import date, datetime
+
+    if value is None or isinstance(value, float):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def date_label(day, lang: str = DEFAULT_LANGUAGE, *, year: bool = True) -> str:
+    """A date as people write it, the one format of each language used on every page: 2016年7月15日 (7月15日
+    with ``year=False``, inside a sentence of this season) / 15 Jul 2016 (English always with its year).
+    Takes what :func:`as_day` takes; "" for None, other text as it is."""
+    value, day = day, as_day(day)
     if day is None:
-        return ""
+        return "" if value is None or isinstance(value, float) else str(value)
     if lang == "zh-CN":
-        return f"{day.year}年{day.month}月{day.day}日"
+        return f"{day.year}年{day.month}月{day.day}日" if year else f"{day.month}月{day.day}日"
     return f"{day.day} {day:%b %Y}"
+
+
+def window_label(start, end, lang: str = DEFAULT_LANGUAGE, *, before_rain: bool = False) -> str:
+    """An action window: 7月15日–7月18日，下雨前 / 15 Jul 2016 – 18 Jul 2016, before the rain."""
+    start, end = as_day(start), as_day(end)
+    if end is None or (start is not None and end <= start):  # a run stored before windows: its one day
+        text = date_label(end or start, lang, year=False)
+    else:
+        text = t("window.range", lang, start=date_label(start, lang, year=False),
+                 end=date_label(end, lang, year=False))
+    return t("window.before_rain", lang, range=text) if before_rain else text
 
 
 def aspect_label(aspect_deg: float, slope_deg: float, lang: str = DEFAULT_LANGUAGE) -> str:
@@ -696,8 +740,18 @@ def aspect_label(aspect_deg: float, slope_deg: float, lang: str = DEFAULT_LANGUA
 # ----------------------------------------------------------------------------------------------------------
 # Stored advice (orchard.store.list_recommendations records) in the reader's language
 # ----------------------------------------------------------------------------------------------------------
+#: Advice numbers that hold a date (ISO text in the stored record), shown in the language's one date format.
+DATE_NUMBERS = ("latest_date", "scout_on", "sprayed_on", "until", "event_date", "since", "from", "to",
+                "window_from", "window_to")
+
+
 def _advice_numbers(numbers: dict | None, lang: str) -> dict:
     out = {k: ("–" if v is None else v) for k, v in (numbers or {}).items()}
+    for key in DATE_NUMBERS:
+        if as_day(out.get(key)) is not None:
+            out[key] = date_label(out[key], lang, year=False)
+    if isinstance(out.get("kg_n_per_ha"), (int, float)):
+        out["kg_n_per_mu"] = round(out["kg_n_per_ha"] / 15.0, 1)  # 15 亩 = 1 ha
     if out.get("pest") not in (None, "–"):
         out["pest"] = t(f"pest.{out['pest']}", lang)
     if isinstance(out.get("probability_15d"), (int, float)):
@@ -713,9 +767,22 @@ def advice_text(record: dict, lang: str = DEFAULT_LANGUAGE) -> str:
     if record.get("action_key") not in CATALOGUES["en"]:
         return record.get("evidence") or str(record.get("action_key"))
     try:
-        return t(record["action_key"], lang, **_advice_numbers(record.get("action_numbers"), lang))
+        numbers = _advice_numbers(record.get("action_numbers"), lang)
+        return t(record["action_key"], lang, **{**numbers, "action_window": action_window(record, lang)})
     except (KeyError, IndexError, ValueError):  # numbers missing for the message: the English evidence
         return record.get("evidence") or record["action_key"]
+
+
+def action_window(record: dict, lang: str = DEFAULT_LANGUAGE) -> str:
+    """The window of a spray recommendation ("7月15日–7月18日，下雨前"): from its stored window (issue #19) or,
+    in a run stored before windows, from the issue day to its latest date; "" for other advice."""
+    numbers = record.get("action_numbers") or {}
+    start = (as_day(numbers.get("window_from")) or as_day(record.get("valid_from"))
+             or as_day(record.get("issued_on")))
+    end = as_day(numbers.get("window_to")) or as_day(numbers.get("latest_date"))
+    if start is None or end is None:
+        return ""
+    return window_label(start, end, lang, before_rain=bool(numbers.get("before_rain")))
 
 
 def reason_text(record: dict, lang: str = DEFAULT_LANGUAGE) -> str:
@@ -743,19 +810,37 @@ def unnecessary_text(record: dict, lang: str = DEFAULT_LANGUAGE) -> str:
     return t(key, lang) if isinstance(key, str) and key in CATALOGUES["en"] else ""
 
 
-def product_items(record: dict, lang: str = DEFAULT_LANGUAGE) -> str:
-    """The products a recommendation proposes, with amount for the plot, cost and pre-harvest interval."""
+def product_lines(record: dict, lang: str = DEFAULT_LANGUAGE) -> list[str]:
+    """One line per product a recommendation proposes: the amount for the plot and its cost; for a spray also
+    how to mix it (per 亩, 倍液 with its water, per knapsack and per drone tank) and the label's PHI
+    (安全间隔期) and REI. Fertilisers have no PHI line."""
     name = "name_zh" if lang == "zh-CN" else "name_en"
-    def item(p):
-        text = t("advice.product_item", lang, name=p[name], amount=round(p["amount"], 1), unit=p["unit"],
-                 cost="–" if p.get("cost_cny") is None else round(p["cost_cny"]), phi=p.get("phi_days"))
-        dose = p.get("dose") or {}
-        if "dilution" in dose:  # a spray: how to mix it, per 亩 and per knapsack (issue #19)
-            numbers = {k: (f"{v:g}" if isinstance(v, float) else v) for k, v in dose.items()}
-            text += ("：" if lang == "zh-CN" else ": ") + t("advice.product_dose", lang, **numbers)
-        return text
+    colon, sep = ("：", "；") if lang == "zh-CN" else (": ", "; ")
 
-    return t("list.sep", lang).join(item(p) for p in record.get("products") or [])
+    def fmt(numbers: dict) -> dict:
+        return {k: (f"{v:g}" if isinstance(v, float) else v) for k, v in numbers.items()}
+
+    lines = []
+    for p in record.get("products") or []:
+        text = t("advice.product_item", lang, name=p[name], amount=f"{round(p['amount'], 1):g}",
+                 unit=p["unit"], cost="–" if p.get("cost_cny") is None else round(p["cost_cny"]))
+        dose = p.get("dose") or {}
+        if "dilution" in dose:  # a spray: how to mix it, and how long before harvest and re-entry
+            parts = [t("advice.product_dose", lang, **fmt(dose))]
+            if "per_drone_tank" in dose:
+                parts.append(t("advice.product_drone", lang, **fmt(dose)))
+            if p.get("phi_days") is not None:
+                parts.append(t("advice.product_safety", lang, phi=p["phi_days"]))
+            if p.get("rei_hours") is not None:
+                parts.append(t("advice.product_rei", lang, rei=f"{float(p['rei_hours']):g}"))
+            text += colon + sep.join(parts)
+        lines.append(text)
+    return lines
+
+
+def product_items(record: dict, lang: str = DEFAULT_LANGUAGE) -> str:
+    """The products of a recommendation on one line (the CSV's column): :func:`product_lines` joined."""
+    return t("list.sep", lang).join(product_lines(record, lang))
 
 
 def advice_csv(records: list[dict], lang: str = DEFAULT_LANGUAGE) -> bytes:
@@ -769,6 +854,7 @@ def advice_csv(records: list[dict], lang: str = DEFAULT_LANGUAGE) -> bytes:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([t(f"advice.csv.{c}", lang) for c in columns])
     for r in records:
-        writer.writerow([r["plot_id"], str(r["issued_on"]), str(r["valid_to"]), r["severity"],
+        writer.writerow([r["plot_id"], date_label(r["issued_on"], lang), date_label(r["valid_to"], lang),
+                         r["severity"],
                          advice_text(r, lang), reason_text(r, lang), product_items(r, lang)])
     return buffer.getvalue().encode("utf-8-sig")

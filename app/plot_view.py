@@ -178,7 +178,8 @@ def pest_rows(pests: Mapping) -> list[dict]:
 
 
 def spray_actions(records: list[Mapping]) -> list[dict]:
-    """The run's spray recommendations for the plot (curative first, then by latest date)."""
+    """The run's spray recommendations for the plot (curative first, then by latest date), each with its
+    action window (``window_from`` .. ``latest_date``, ``before_rain``)."""
     rows = []
     for r in records:
         if r.get("topic") != "spray":
@@ -186,7 +187,9 @@ def spray_actions(records: list[Mapping]) -> list[dict]:
         numbers = r.get("action_numbers") or {}
         action = str(r.get("action_key") or "").rsplit("spray_", 1)[-1]
         rows.append({"pest": str(numbers.get("pest")), "action": action,
-                     "latest_date": _day(numbers.get("latest_date"))})
+                     "latest_date": _day(numbers.get("window_to") or numbers.get("latest_date")),
+                     "window_from": _day(numbers.get("window_from") or r.get("issued_on")),
+                     "before_rain": bool(numbers.get("before_rain"))})
     return sorted(rows, key=lambda r: (r["action"] != "curative", r["latest_date"] or date.max))
 
 

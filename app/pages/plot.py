@@ -29,10 +29,11 @@ from i18n import (  # noqa: E402
     advice_text,
     cultivar_label,
     date_label,
-    product_items,
+    product_lines,
     reason_text,
     t,
     unnecessary_text,
+    window_label,
 )
 from session import page_language, require_user  # noqa: E402
 
@@ -120,8 +121,11 @@ def advice_section(records: list[dict], plot: dict, user: dict, lang: str, issue
         unnecessary = unnecessary_text(record, lang)
         if unnecessary:
             st.caption(unnecessary)
-        if record.get("products"):
-            st.caption(t("advice.products", lang, items=product_items(record, lang)))
+        lines = product_lines(record, lang)
+        if lines:  # one line per product: on a phone a long joined line is hard to follow
+            st.caption(t("advice.products", lang, items=""))
+            for line in lines:
+                st.caption(f"• {line}")
     if any(record.get("products") for record in records):
         st.caption(t("advice.example_catalogue", lang))
     sources = sorted({r["source"] for r in records if r.get("source")})
@@ -285,7 +289,8 @@ def pests_section(result: dict, lang: str) -> None:
         st.markdown(t("pests.probabilities", lang, items=t("list.sep", lang).join(parts)))
     if result["spray"]:
         items = [t("spray.item", lang, pest=t(f"pest.{s['pest']}", lang),
-                   action=t(f"spray.{s['action']}", lang), date=date_label(s["latest_date"], lang))
+                   action=t(f"spray.{s['action']}", lang),
+                   date=window_label(s["window_from"], s["latest_date"], lang, before_rain=s["before_rain"]))
                  for s in result["spray"]]
         st.warning(t("spray.needed", lang, items=t("list.sep", lang).join(items)))
     else:

@@ -127,7 +127,8 @@ def test_grower_sees_this_weeks_advice_with_reasons_first(app_env):
                       t("advice.severity", "zh-CN", severity=first["severity"])])
     assert why in captions
     with_products = next(r for r in stored if r["products"])
-    assert any(c.startswith(f"可选药剂/肥料：{with_products['products'][0]['name_zh']}") for c in captions)
+    assert "可选药剂/肥料：" in captions  # one line per product under it
+    assert any(c.startswith(f"• {with_products['products'][0]['name_zh']}：全块") for c in captions)
     assert "面积 42.0 亩（2.80 公顷）" in captions[0]
     (download,) = at.get("download_button")
     assert download.proto.label == "下载本周建议（CSV 表格）"
@@ -325,29 +326,45 @@ def test_without_a_stored_run_the_page_says_how_to_get_one(sample_home, monkeypa
 # ----------------------------------------------------------------------------------------------------------
 # Advice texts
 # ----------------------------------------------------------------------------------------------------------
-SPRAY = {"plot_id": "CT01", "issued_on": date(2016, 7, 15), "valid_to": date(2016, 7, 15), "severity": 4,
+SPRAY = {"plot_id": "CT01", "issued_on": date(2016, 7, 15), "valid_to": date(2016, 7, 17), "severity": 4,
          "topic": "spray", "action_key": "advice.action.spray_curative",
-         "action_numbers": {"pest": "black_spot", "latest_date": "2016-07-15"},
+         "action_numbers": {"pest": "black_spot", "latest_date": "2016-07-17", "window_from": "2016-07-15",
+                            "window_to": "2016-07-17", "before_rain": False},
          "reason_key": "advice.reason.pest_outlook",
          "reason_numbers": {"pest": "black_spot", "probability_15d": 0.75, "level": 3,
                             "unnecessary_if": "pests.unnecessary.protected_before_event"},
          "evidence": "infection event 3 d ago on susceptible fruit",
          "products": [{"product_id": "cu_hydroxide_77wp", "name_zh": "77%氢氧化铜可湿性粉剂",
                        "name_en": "copper hydroxide 77% WP", "amount": 2.92, "unit": "kg", "cost_cny": 81.7,
-                       "phi_days": 30}]}
+                       "phi_days": 30, "rei_hours": 24.0,
+                       "dose": {"per_mu": 187.5, "per_mu_unit": "g", "per_plot": 2.9, "per_plot_unit": "kg",
+                                "dilution": 800, "water_l_per_mu": 150.0, "water_l_plot": 3150.0,
+                                "per_knapsack": 18.8, "per_knapsack_unit": "g", "knapsack_l": 15.0,
+                                "knapsacks": 210, "drone_tank_l": 30.0, "drone_water_l_per_mu": 3.0,
+                                "mu_per_drone_tank": 10.0, "per_drone_tank": 1.9,
+                                "per_drone_tank_unit": "kg"}}]}
 
 
 def test_advice_texts_translate_action_reason_and_what_makes_a_spray_unnecessary():
-    assert advice_text(SPRAY, "zh-CN") == "柑橘黑斑病：已有侵染，尽快喷治疗性药剂（2016-07-15 前）"
+    assert advice_text(SPRAY, "zh-CN") == "柑橘黑斑病：已有侵染，7月15日–7月17日喷治疗性药剂"
+    assert advice_text(SPRAY, "en") == ("Citrus black spot: infection under way, curative spray "
+                                        "15 Jul 2016 – 17 Jul 2016")
+    rain = {**SPRAY, "action_key": "advice.action.spray_protective",
+            "action_numbers": {**SPRAY["action_numbers"], "before_rain": True}}
+    assert advice_text(rain, "zh-CN") == "柑橘黑斑病：7月15日–7月17日，下雨前喷一次保护性药剂"
+    # a run stored before windows had only a latest date: one day, never "before" it
+    old = {**SPRAY, "action_numbers": {"pest": "black_spot", "latest_date": "2016-07-15"}}
+    assert advice_text(old, "zh-CN") == "柑橘黑斑病：已有侵染，7月15日喷治疗性药剂"
     assert reason_text(SPRAY, "en") == "Citrus black spot: 75% chance in the next 15 days, risk level 3"
     assert unnecessary_text(SPRAY, "zh-CN") == "如果侵染前已喷过保护性药剂，可以不喷。"
     nitrogen = {"action_key": "advice.action.fertilise_nitrogen", "action_numbers": {"kg_n_per_ha": 61.9},
                 "reason_key": "advice.reason.nitrogen_split",
                 "reason_numbers": {"annual_kg_n_per_ha": 177.0, "share": 0.35, "window": "fruit_enlargement"}}
     assert reason_text(nitrogen, "zh-CN") == "全年约需纯氮 177 公斤/公顷，本期施 35%"
+    assert advice_text(nitrogen, "zh-CN") == "追施氮肥：每亩 4.1 公斤纯氮"  # 61.9 kg/ha ÷ 15
     zone = {"action_key": "advice.action.inspect_zone", "reason_key": "monitoring.alert.weak_patch",
             "reason_numbers": {"since": "2016-03-28", "signal": "within_plot"}, "evidence": "poor growth"}
-    assert reason_text(zone, "en") == "Satellite images show weak growth (since 2016-03-28)"
+    assert reason_text(zone, "en") == "Satellite images show weak growth (since 28 Mar 2016)"
     unknown = {"action_key": "advice.action.new_rule", "reason_key": "advice.reason.new_rule",
                "evidence": "the English evidence"}
     assert advice_text(unknown, "zh-CN") == "the English evidence"
@@ -362,8 +379,15 @@ def test_advice_csv_is_readable_by_spreadsheets_in_the_readers_language():
     assert list(frame.columns) == ["地块", "发布日期", "有效至", "紧急程度", "建议", "原因", "可选产品"]
     row = frame.iloc[0]
     assert (row["地块"], row["紧急程度"]) == ("CT01", 4)
-    assert row["建议"] == "柑橘黑斑病：已有侵染，尽快喷治疗性药剂（2016-07-15 前）"
-    assert row["可选产品"] == "77%氢氧化铜可湿性粉剂 2.9kg（约 82 元，安全间隔期 30 天）"
+    assert row["建议"] == "柑橘黑斑病：已有侵染，7月15日–7月17日喷治疗性药剂"
+    assert (row["发布日期"], row["有效至"]) == ("2016年7月15日", "2016年7月17日")
+    assert row["可选产品"] == ("77%氢氧化铜可湿性粉剂：全块 2.9kg（约 82 元）：每亩 187.5g，800 倍液，每亩兑水 150 升；"
+                           "每 15 升喷雾器加 18.8g；无人机：每亩兑水 3 升，每 30 升药箱加 1.9kg，可喷 10 亩"
+                           "（须用登记可飞防的药剂）；安全间隔期 30 天（最后一次喷药到采收至少隔 30 天）；喷后 24 小时内不要进园")
+    fertiliser = {**SPRAY, "topic": "fertilise", "products": [
+        {"product_id": "urea", "name_zh": "尿素", "name_en": "urea", "amount": 20.0, "unit": "kg",
+         "cost_cny": 50.0}]}
+    assert "安全间隔期" not in advice_csv([fertiliser], "zh-CN").decode("utf-8-sig")
     assert pd.read_csv(__import__("io").BytesIO(advice_csv([SPRAY], "en"))).columns[4] == "Advice"
 
 
