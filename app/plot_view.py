@@ -231,7 +231,9 @@ def soil_view(status: Mapping, records: list[Mapping]) -> dict | None:
     out = {"date": _day(status["issued_on"]), "ks": float(status["ks"]),
            "depletion_mm": _float(status.get("depletion_mm")), "raw_mm": _float(status.get("raw_mm")),
            "taw_mm": _float(status.get("taw_mm")), "irrigate": bool(status.get("irrigate")),
-           "gross_mm": gross, "sensor_days": 0, "water": None}
+           "gross_mm": gross, "sensor_days": 0, "water": None,
+           "state": water_state(ks=float(status["ks"]), depletion_mm=_float(status.get("depletion_mm")),
+                                raw_mm=_float(status.get("raw_mm")))}
     balance = results.module_output(status, "soil")
     if balance is not None:
         out["water"] = soil_water_frame(balance)
@@ -271,6 +273,34 @@ def ndvi_trend(series) -> float | None:
     return round(float((smooth[last] - smooth[prev]) / days * 30), 3)
 
 
+#: Change of the smoothed NDVI per 30 days below which growth counts as steady: smaller changes are within the
+#: scatter of a cloud-masked plot median between scenes (the sample's clear-scene series: ±0.01-0.02).
+NDVI_STEADY_PER_30D = 0.02
+#: Share of the readily available water (RAW) already used from which the plot counts as drying: an early
+#: word before the trees are stressed (FAO-56: Ks < 1 only once the depletion passes RAW).
+DRYING_SHARE_OF_RAW = 0.5
+
+
+def growth_direction(trend_per_30d: float | None) -> str:
+    """长势 in words: ``better``, ``steady`` or ``worse`` from the NDVI change per 30 days; ``unknown``
+    without one."""
+    if trend_per_30d is None or not np.isfinite(trend_per_30d):
+        return "unknown"
+    if trend_per_30d >= NDVI_STEADY_PER_30D:
+        return "better"
+    return "worse" if trend_per_30d <= -NDVI_STEADY_PER_30D else "steady"
+
+
+def water_state(*, ks: float, depletion_mm: float | None, raw_mm: float | None) -> str:
+    """水分 in words: ``short`` when the trees are stressed (Ks < 1: the depletion passed RAW), ``dry`` past
+    :data:`DRYING_SHARE_OF_RAW` of RAW, else ``ample``."""
+    if ks < 1.0 - 1e-6:
+        return "short"
+    if depletion_mm is not None and raw_mm and depletion_mm >= DRYING_SHARE_OF_RAW * raw_mm:
+        return "dry"
+    return "ample"
+
+
 def crop_alerts(text: str) -> list[dict]:
     """The plot's stored alerts (``alerts_json``) as the page's message fields: signal, severity,
     message_key, since (date), area_mu and the evidence numbers."""
@@ -306,7 +336,7 @@ def crop_view(status: Mapping, outline: dict | None = None) -> dict:
     alerts = str(series["alerts_json"].values[()]) if "alerts_json" in series else ""
     zones = str(series["zones_geojson"].values[()]) if "zones_geojson" in series else ""
     return {"ndvi": _float(status.get("ndvi")), "last_clear": _day(status.get("ndvi_date")),
-            "trend_per_30d": ndvi_trend(series),
+            "trend_per_30d": ndvi_trend(series), "direction": growth_direction(ndvi_trend(series)),
             "latest_scene": _local_days(times).max().date() if len(times) else None,
             "alerts": crop_alerts(alerts), "series": ndvi_frame(series), "zones": zone_features(zones),
             "outline": outline, "source": series.attrs.get("source", "")}

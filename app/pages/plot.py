@@ -321,8 +321,9 @@ def soil_section(result: dict | None, as_of: date, lang: str) -> None:
     if result is None:
         st.info(t("soil.none", lang, date=date_label(as_of, lang)))
         return
-    st.metric(t("soil.ks", lang), f"{result['ks']:.2f}")
-    st.metric(t("soil.depletion", lang), f"{result['depletion_mm']:.0f}")
+    st.metric(t("soil.water", lang), t(f"soil.water.{result['state']}", lang),
+              help=t("soil.water_help", lang, depletion=result["depletion_mm"] or 0.0,
+                     raw=result["raw_mm"] or 0.0))
     key = "soil.irrigate" if result["irrigate"] else "soil.no_irrigation"
     st.markdown(t(key, lang, depletion=result["depletion_mm"], raw=result["raw_mm"], taw=result["taw_mm"],
                   gross=result["gross_mm"] or 0))
@@ -339,12 +340,13 @@ def soil_section(result: dict | None, as_of: date, lang: str) -> None:
 def ndvi_chart(frame: pd.DataFrame, lang: str) -> dict:
     x = _x_date("%Y-%m")
     line = {"mark": {"type": "line", "color": "#2e7d32", "strokeWidth": 3},
-            "encoding": {"x": x, "y": {"field": "ndvi_smooth", "type": "quantitative", "title": "NDVI",
+            "encoding": {"x": x, "y": {"field": "ndvi_smooth", "type": "quantitative",
+                                       "title": t("crop.index", lang),
                                        "scale": {"zero": False}}}}
     dots = {"mark": {"type": "circle", "size": 60, "color": "#1b5e20"},
             "encoding": {"x": x, "y": {"field": "ndvi", "type": "quantitative"},
                          "tooltip": [_date_tip(lang),
-                                     {"field": "ndvi", "type": "quantitative", "title": "NDVI",
+                                     {"field": "ndvi", "type": "quantitative", "title": t("crop.index", lang),
                                       "format": ".2f"}]}}
     return _chart(frame, [line, dots], 200)
 
@@ -367,9 +369,9 @@ def crop_section(result: dict, lang: str) -> None:
     if result["ndvi"] is None:
         st.info(t("crop.no_clear", lang, date=date_label(result["latest_scene"], lang)))
     else:
-        st.metric(t("crop.ndvi", lang, date=date_label(result["last_clear"], lang)), f"{result['ndvi']:.2f}",
-                  delta=None if result["trend_per_30d"] is None else f"{result['trend_per_30d']:+.3f}",
-                  help=t("crop.ndvi_help", lang))
+        st.metric(t("crop.growth", lang, date=date_label(result["last_clear"], lang)),
+                  t(f"crop.trend.{result['direction']}", lang),
+                  help=t("crop.growth_help", lang, ndvi=result["ndvi"]))
     series = result.get("series")
     if series is not None and series["ndvi"].notna().any():
         st.markdown(f"**{t('crop.series', lang)}**")

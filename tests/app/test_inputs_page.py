@@ -159,8 +159,13 @@ def test_english_labels_with_lang_en(home):
     at = _page(lang="en")
     assert not at.exception
     assert at.title[0].value == "Inputs"
-    assert at.selectbox(key="application_product").label == "Product (mode-of-action group)"
-    assert "mancozeb 80% WP · FRAC M03" in at.selectbox(key="application_product").options
+    # a grower sees product names without FRAC/IRAC codes; staff see the mode-of-action groups
+    assert at.selectbox(key="application_product").label == "Product"
+    assert "mancozeb 80% WP" in at.selectbox(key="application_product").options
+    assert not any("FRAC" in o or "IRAC" in o for o in at.selectbox(key="application_product").options)
+    staff = _page(user="agronomist_zhao", lang="en")
+    assert staff.selectbox(key="application_product").label == "Product (mode-of-action group)"
+    assert "mancozeb 80% WP · FRAC M03" in staff.selectbox(key="application_product").options
     assert "urea 46% N · fertiliser" in at.selectbox(key="application_product").options
     assert at.number_input(key="application_amount").label == "Amount"
     assert [b.label for b in at.button] == ["Save application"]

@@ -157,10 +157,14 @@ def test_page_shows_the_stored_plot_status_and_the_cli_advice_and_runs_no_model(
                  for h, v in horizons.items()]
         assert t("pests.probabilities", lang, items=t("list.sep", lang).join(items)) in markdown
     # soil and crop condition
-    assert float(_metric(at, t("soil.ks", lang))) == status["ks"]
-    assert float(_metric(at, t("soil.depletion", lang))) == status["depletion_mm"]
-    ndvi_label = t("crop.ndvi", lang, date=date_label(status["ndvi_date"], lang))
-    assert float(_metric(at, ndvi_label)) == status["ndvi"]
+    # in plain words: 水分 from the stored Ks and depletion, 长势 from the stored NDVI series' direction
+    state = pv.water_state(ks=status["ks"], depletion_mm=status["depletion_mm"], raw_mm=status["raw_mm"])
+    water = next(m for m in at.metric if m.label == t("soil.water", lang))
+    assert water.value == t(f"soil.water.{state}", lang) and f"{status['depletion_mm']:.0f} 毫米" in water.help
+    growth_label = t("crop.growth", lang, date=date_label(status["ndvi_date"], lang))
+    direction = pv.growth_direction(pv.ndvi_trend(status["modules"]["monitoring"]))
+    assert _metric(at, growth_label) == t(f"crop.trend.{direction}", lang)
+    assert all("Ks" not in m.label and "NDVI" not in m.label for m in at.metric)
     # the charts are the stored module outputs
     expansion, brix, ndvi, soil = _chart_frames(at)
     outlook = status["modules"]["growth_outlook"]
@@ -227,7 +231,8 @@ def test_grower_sees_the_outlook_chart_pests_ndvi_zone_and_soil_water(app_env):
 
     assert len(soil) == pv.SOIL_CHART_DAYS and pd.Timestamp(soil["date"].iloc[-1]) == pd.Timestamp(ISSUED)
     assert soil["available_pct"].between(0, 100).all() and soil["threshold_pct"].between(0, 100).all()
-    assert 0 <= float(_metric(at, t("soil.ks", "zh-CN"))) <= 1
+    words = {t(f"soil.water.{s}", "zh-CN") for s in ("ample", "dry", "short")}
+    assert _metric(at, t("soil.water", "zh-CN")) in words
 
 
 def test_english_switch_shows_english_texts(app_env):
@@ -514,3 +519,13 @@ def test_an_earlier_week_can_be_chosen_and_goes_into_the_address(advised_copy):
     assert t("plot.as_of_run", "en", date=date_label(date(2016, 7, 8), "en")) in [c.value for c in at.caption]
     assert at.query_params["date"] in ("2016-07-08", ["2016-07-08"])
     assert sum("stored no results for plot CT13" in i.value for i in at.info) == 4
+
+
+def test_water_and_growth_in_plain_words_at_their_edges():
+    assert pv.water_state(ks=0.8, depletion_mm=60.0, raw_mm=50.0) == "short"
+    assert pv.water_state(ks=1.0, depletion_mm=25.0, raw_mm=50.0) == "dry"  # half the easy water used
+    assert pv.water_state(ks=1.0, depletion_mm=24.0, raw_mm=50.0) == "ample"
+    assert pv.water_state(ks=1.0, depletion_mm=None, raw_mm=50.0) == "ample"
+    assert pv.growth_direction(0.05) == "better" and pv.growth_direction(-0.023) == "worse"
+    assert pv.growth_direction(0.0) == "steady" and pv.growth_direction(None) == "unknown"
+    assert pv.growth_direction(float("nan")) == "unknown"
