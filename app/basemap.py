@@ -130,3 +130,14 @@ def polygon_layer(features: list[dict], *, fill="properties.colour", line=(40, 4
     return pdk.Layer("GeoJsonLayer", {"type": "FeatureCollection", "features": features}, pickable=pickable,
                      stroked=True, filled=True, get_fill_color=fill, get_line_color=list(line),
                      line_width_min_pixels=line_px)
+
+
+def label_layer(labels: list[dict], *, size_px: float = 15.0):
+    """Text labels on the map: ``labels`` of ``{"position": [lon, lat], "text": str}`` (any script: the font
+    atlas is built from the texts themselves), dark text on a light halo so it reads on every fill colour."""
+    import pydeck as pdk
+
+    return pdk.Layer("TextLayer", labels, get_position="position", get_text="text", get_size=size_px,
+                     get_color=[20, 20, 20, 255], character_set="auto", outline_width=4,
+                     outline_color=[255, 255, 255, 230], font_settings={"sdf": True},
+                     get_alignment_baseline="'center'", pickable=False)

@@ -130,20 +130,19 @@ def advice_summary(user_id: str) -> dict:
     Returns
     -------
     dict
-        ``issued_on`` (date or None), ``severity`` {plot_id: 1-5}, ``urgent`` (recommendations with severity
-        ≥ :data:`URGENT_SEVERITY`), ``pest_alerts`` (spray recommendations), ``most_urgent_plot`` and
-        ``pest_plot`` (plot ids to link to, or None).
+        ``issued_on`` (date or None), ``severity`` {plot_id: 1-5}, ``plots`` (per plot its most urgent
+        recommendation: :func:`plot_view.week_by_plot`), ``urgent`` (recommendations with severity
+        ≥ :data:`URGENT_SEVERITY`), ``pest_alerts`` (spray recommendations) on ``pest_plots`` plots,
+        ``most_urgent_plot`` and ``pest_plot`` (the plots the tiles open, or None).
     """
     records = advice(user_id)
-    severity: dict[str, int] = {}
-    for r in records:
-        severity[r["plot_id"]] = max(severity.get(r["plot_id"], 0), int(r["severity"]))
+    week = pv.week_by_plot(records)
     sprays = [r for r in records if r["topic"] == "spray"]
-    return {"issued_on": records[0]["issued_on"] if records else None, "severity": severity,
+    return {"issued_on": records[0]["issued_on"] if records else None,
+            "severity": {pid: w["severity"] for pid, w in week["plots"].items()}, "plots": week["plots"],
             "urgent": sum(int(r["severity"]) >= URGENT_SEVERITY for r in records),
-            "pest_alerts": len(sprays),
-            "most_urgent_plot": records[0]["plot_id"] if records else None,  # sorted most severe first
-            "pest_plot": sprays[0]["plot_id"] if sprays else None}
+            "pest_alerts": len(sprays), "pest_plots": len({r["plot_id"] for r in sprays}),
+            "most_urgent_plot": week["urgent_plot"], "pest_plot": week["pest_plot"]}
 
 
 def purchases(user_id: str) -> list[dict]:

@@ -373,3 +373,32 @@ def plot_page(session: Session, caller: str, plot_id: str, run_id: str) -> dict:
             "pests": _soft(lambda: pests_view(status, records)),
             "crop": _soft(lambda: crop_view(status, outline)),
             "soil": _soft(lambda: soil_view(status, records))}
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The grower's home: this week per plot
+# ----------------------------------------------------------------------------------------------------------
+def _urgency(record: Mapping) -> tuple:
+    """Sort key, most urgent first: severity, then the action that must be done soonest."""
+    return (-int(record["severity"]), _day(record.get("valid_to")) or date.max, str(record["plot_id"]))
+
+
+def week_by_plot(records: list[Mapping]) -> dict:
+    """This week's stored advice per plot, for the home tiles, the map and the plot list.
+
+    Returns
+    -------
+    dict
+        ``plots``: {plot_id: {"severity" (1-5), "topic" and "record" of the most urgent recommendation,
+        "n" (recommendations)}}; ``urgent_plot``: the plot whose most urgent advice is most urgent (ties:
+        the one to act on soonest); ``pest_plot``: the plot of the most urgent spray (None without one).
+    """
+    plots: dict[str, dict] = {}
+    for r in sorted(records, key=_urgency):
+        entry = plots.setdefault(r["plot_id"], {"severity": int(r["severity"]), "topic": r["topic"],
+                                                "record": r, "n": 0})
+        entry["n"] += 1
+    ranked = sorted(records, key=_urgency)
+    sprays = [r for r in ranked if r["topic"] == "spray"]
+    return {"plots": plots, "urgent_plot": ranked[0]["plot_id"] if ranked else None,
+            "pest_plot": sprays[0]["plot_id"] if sprays else None}
