@@ -200,9 +200,11 @@ def test_grower_home_lists_each_plot_with_its_urgency_area_and_a_link(app_env):
 
 def test_each_home_tile_opens_the_plot_it_is_about(app_env):
     at = _signed_in("grower_li").run()
-    mine = sorted(_stored_advice("grower_li"), key=lambda r: (-r["severity"], str(r["valid_to"]), r["plot_id"]))
+    mine = sorted(_stored_advice("grower_li"),
+                  key=lambda r: (-r["severity"], str(r["valid_to"]), r["plot_id"]))
     sprays = [r for r in mine if r["topic"] == "spray"]
-    tiles = {link.proto.icon: link.proto for link in at.get("page_link") if link.proto.label.startswith("查看 ")}
+    tiles = {link.proto.icon: link.proto for link in at.get("page_link")
+             if link.proto.label.startswith("查看 ")}
     assert tiles[":material/priority_high:"].query_string == f"plot={mine[0]['plot_id']}"
     assert tiles[":material/pest_control:"].query_string == f"plot={sprays[0]['plot_id']}"
     assert tiles[":material/priority_high:"].label == f"查看 {mine[0]['plot_id']}"  # the link says which
