@@ -20,6 +20,11 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "auth.required": "请先登录。",
         "auth.forbidden": "您的账号无权查看此页面。",
         "home.db_error": "无法打开数据库：{error}",
+        "error.access": "没有这个记录，或您的账号不能使用它",
+        "error.input": "填写的内容有误，请检查后再试",
+        "error.not_stored": "本周计算没有这部分结果，请管理员重新计算这一周",
+        "error.storage": "数据库暂时打不开，请稍后再试",
+        "error.other": "出了问题，请稍后再试或联系管理员",
         "col.plot_id": "地块编号",
         "col.name": "名称",
         "col.owner": "果农",
@@ -45,7 +50,7 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "plot.title": "地块详情",
         "plot.choose": "选择地块",
         "plot.choose_placeholder": "请选择您的地块",
-        "plot.denied": "不能打开这个地块：{error}",
+        "plot.denied": "不能打开这个地块：没有这个地块，或它不属于您的账号。",
         "plot.summary": "{plot}，{cultivar}，坡度 {slope:.0f}°，海拔 {elevation:.0f} 米",
         "plot.chart_date": "日期",
         "section.advice": "本周建议",
@@ -53,10 +58,10 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "advice.issued": "{date} 发布。",
         "advice.products": "可选药剂/肥料：{items}",
         "advice.product_item": "{name}：全块 {amount}{unit}（约 {cost} 元）",
-        "advice.product_safety": "安全间隔期 {phi} 天（最后一次喷药到采收至少隔 {phi} 天）",
+        "advice.product_safety": "安全间隔期 {phi} 天",
         "advice.product_rei": "喷后 {rei} 小时内不要进园",
         "advice.product_drone": "无人机：每亩兑水 {drone_water_l_per_mu} 升，每 {drone_tank_l} 升药箱加 "
-                                "{per_drone_tank}{per_drone_tank_unit}，可喷 {mu_per_drone_tank} 亩（须用登记可飞防的药剂）",
+                                "{per_drone_tank}{per_drone_tank_unit}，可喷 {mu_per_drone_tank} 亩（限登记可飞防的药剂）",
         "window.range": "{start}–{end}",
         "window.before_rain": "{range}，下雨前",
         "advice.product_dose": "每亩 {per_mu}{per_mu_unit}，{dilution} 倍液，每亩兑水 {water_l_per_mu} 升；"
@@ -118,7 +123,11 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "pests.horizon_item": "{horizon}内 {p}%（{level}）",
         "pests.probabilities": "发生概率：{items}",
         "pests.source": "天气：{source}",
+        "weather.observed": "到 {date} 为本地气象站实测",
+        "weather.climatology": "之后按往年同期天气推算（{n} 年：{years}）",
+        "weather.forecast": "之后为天气预报",
         "list.sep": "；",
+        "list.comma": "，",
         "spray.curative": "治疗性用药",
         "spray.protective": "保护性用药",
         "spray.item": "{pest}（{action}，{date}）",
@@ -143,11 +152,10 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "crop.no_clear": "最新影像（{date}）被云遮挡，没有可用的长势数据。",
         "crop.no_alerts": "没有长势预警。",
         "crop.imagery_dates": "卫星影像截至 {date}（本周计算所用的最新一景）。",
-        "monitoring.alert.weak_patch": "地块内约 {area_mu:.1f} 亩长势偏弱：NDVI 比全块中位数低 "
+        "monitoring.alert.weak_patch": "地块内约 {area_mu:.1f} 亩长势偏弱：植被指数比全块中位数低 "
                                        "{percent_below:.0f}%（自 {since} 起）。",
-        "monitoring.alert.below_peers": "长势比同品种的其他地块差（z = {peer_z:.1f}，"
-                                        "自 {since} 起）。",
-        "monitoring.alert.below_baseline": "长势低于本地块往年同期：NDVI {observed:.2f}，"
+        "monitoring.alert.below_peers": "长势比同品种的其他地块差（自 {since} 起）。",
+        "monitoring.alert.below_baseline": "长势低于本地块往年同期：植被指数 {observed:.2f}，"
                                            "往年约 {baseline_mean:.2f}（自 {since} 起）。",
         "inputs.title": "投入品",
         "inputs.example_catalogue": "产品目录为示例，不是登记产品清单；用药前请核对农药登记标签。",
@@ -194,6 +202,12 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "auth.required": "Please sign in first.",
         "auth.forbidden": "Your account may not open this page.",
         "home.db_error": "Cannot open the database: {error}",
+        "error.access": "no such record, or your account may not use it",
+        "error.input": "something entered is not right; check it and try again",
+        "error.not_stored": "the weekly run stored no results for this part; ask the administrator to run "
+                            "the week again",
+        "error.storage": "the database cannot be opened just now; try again later",
+        "error.other": "something went wrong; try again later or ask the administrator",
         "col.plot_id": "Plot",
         "col.name": "Name",
         "col.owner": "Grower",
@@ -227,8 +241,7 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "advice.issued": "Issued {date}.",
         "advice.products": "Products that fit: {items}",
         "advice.product_item": "{name}: {amount} {unit} for the plot (about {cost} yuan)",
-        "advice.product_safety": "pre-harvest interval {phi} d (at least {phi} days from the last spray to "
-                                 "harvest)",
+        "advice.product_safety": "pre-harvest interval {phi} d",
         "advice.product_rei": "keep out of the plot for {rei} h after spraying",
         "advice.product_drone": "drone: {drone_water_l_per_mu} L of water per mu, {per_drone_tank} "
                                 "{per_drone_tank_unit} per {drone_tank_l} L tank covering "
@@ -303,7 +316,11 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "pests.horizon_item": "{horizon} {p}% ({level})",
         "pests.probabilities": "Chance it occurs: {items}",
         "pests.source": "Weather: {source}",
+        "weather.observed": "station observations up to {date}",
+        "weather.climatology": "then the same days of {n} past years ({years})",
+        "weather.forecast": "then the weather forecast",
         "list.sep": "; ",
+        "list.comma": ", ",
         "spray.curative": "curative",
         "spray.protective": "protective",
         "spray.item": "{pest} ({action}, {date})",
@@ -491,11 +508,17 @@ _APP: dict[str, dict[str, str]] = {
         "soil.threshold": "低于此线需灌溉",
         "soil.threshold_help": "蓝色为根层有效水；红色虚线以下果树缺水，需要灌溉。",
         "advice.sources": "数据来源",
+        "source.pests": "病虫害：本地气象站实测天气，之后按往年同期天气推算",
+        "source.soil": "水分和施肥：由天气估算的根层水量平衡和预期产量",
+        "source.growth": "生长和采收期：本季天气和往年后续天气",
+        "source.monitoring": "长势：卫星影像",
+        "source.other": "其他：每周计算的结果",
+        "identify.choose": "选择照片",
         "plot.as_of_run": "以下为 {date} 的每周计算结果。",
         "plot.other_week": "看其他周",
         "plot.week": "每周计算的日期",
-        "plot.no_run": "还没有每周计算结果：请先运行 orchard run-week --date {date}（可换成要计算的日期）。",
-        "plot.no_run_before": "{date} 及以前还没有每周计算结果：请先运行 orchard run-week --date {date}。",
+        "plot.no_run": "还没有每周计算结果：请管理员先运行每周计算（{date}）。",
+        "plot.no_run_before": "{date} 及以前还没有每周计算结果：请管理员先运行这一周的计算。",
         # photo identification
         "identify.title": "拍照识病虫",
         "identify.intro": "拍一张清楚的病叶、病果或虫子的照片（JPG、PNG 或 WEBP，最大 {max} MB）。",
@@ -507,7 +530,7 @@ _APP: dict[str, dict[str, str]] = {
         "identify.not_image": "这个文件不是照片，无法识别；请选择 JPG、PNG 或 WEBP 照片。",
         "identify.corrupt": "照片文件已损坏，无法打开；请重新拍照上传。",
         "identify.too_many_pixels": "照片像素太多（{mpx:.0f} 百万），最多 {max:.0f} 百万；请缩小后再上传。",
-        "identify.no_model": "暂时无法识别：{error}",
+        "identify.no_model": "暂时无法识别这张照片（识别模型还没有准备好，或不接受这张照片）。",
         "identify.result": "识别结果（可能性从高到低）",
         "identify.item": "{label}：{percent}%",
         "identify.uncertain": "不能确定是什么病虫。请保存照片，让农艺师查看。",
@@ -644,6 +667,13 @@ _APP: dict[str, dict[str, str]] = {
         "soil.threshold_help": "Blue: water the roots can use; below the red dashed line the trees lack "
                                "water and need irrigation.",
         "advice.sources": "Where the data come from",
+        "source.pests": "Pests: station weather, then the same days of past years",
+        "source.soil": "Water and fertiliser: root-zone water balance from the weather, and the expected "
+                       "yield",
+        "source.growth": "Growth and harvest: this season's weather, then past years' weather",
+        "source.monitoring": "Growth from space: satellite images",
+        "source.other": "Other: the weekly run",
+        "identify.choose": "Choose a photo",
         "plot.as_of_run": "As of {date} (the weekly run).",
         "plot.other_week": "Other weeks",
         "plot.week": "Weekly run of",
@@ -711,6 +741,41 @@ def t(key: str, lang: str = DEFAULT_LANGUAGE, **fields) -> str:
     """The message ``key`` in ``lang`` (falling back to English, then to the key itself)."""
     text = CATALOGUES.get(lang, {}).get(key) or CATALOGUES["en"].get(key) or key
     return text.format(**fields) if fields else text
+
+
+def error_text(error, lang: str = DEFAULT_LANGUAGE) -> str:
+    """An error for the reader: the project's own sentence in English; in Chinese a Chinese sentence by the
+    error's kind (the English detail is for the log and the staff's CLI, never mixed into a Chinese page).
+    ``error`` is an exception, or the sentence of a page section the run did not store."""
+    if lang == "en":
+        return str(error)
+    from orchard.errors import AccessError, InputError, StorageError
+
+    if isinstance(error, str):
+        return t("error.not_stored", lang)
+    kinds = ((AccessError, "error.access"), (StorageError, "error.storage"), (InputError, "error.input"))
+    for kind, key in kinds:
+        if isinstance(error, kind):
+            return t(key, lang)
+    return t("error.other", lang)
+
+
+def weather_source_text(source: str, issued, lang: str = DEFAULT_LANGUAGE) -> str:
+    """Where a run's pest weather came from, for the reader: the stored (English) source line in English; in
+    Chinese a Chinese sentence built from it (observed up to the issue day, then a forecast or past years)."""
+    import re
+
+    if lang == "en":
+        return source
+    parts = [t("weather.observed", lang, date=date_label(issued, lang, year=False))]
+    past = re.search(r"climatology: (\d+) past years \(([^)]*)\)", source or "")
+    if past:
+        years = re.findall(r"\d{4}", past.group(2))
+        shown = t("list.comma", lang).join(years) + ("…" if "…" in past.group(2) else "")
+        parts.append(t("weather.climatology", lang, n=int(past.group(1)), years=shown))
+    elif "forecast" in (source or "").lower():
+        parts.append(t("weather.forecast", lang))
+    return t("list.comma", lang).join(parts)
 
 
 def cultivar_label(code: str | None, lang: str = DEFAULT_LANGUAGE) -> str:

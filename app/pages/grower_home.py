@@ -17,7 +17,7 @@ import streamlit as st
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # app/ holds the shared modules
 import basemap  # noqa: E402
 import data  # noqa: E402
-from i18n import M2_PER_MU, advice_text, date_label, t  # noqa: E402
+from i18n import M2_PER_MU, advice_text, date_label, error_text, t  # noqa: E402
 from session import page_language, require_user  # noqa: E402
 
 from orchard import config  # noqa: E402
@@ -136,7 +136,7 @@ def main() -> None:
         plots = data.my_plots(user["user_id"])
         summary = data.advice_summary(user["user_id"])
     except OrchardError as exc:
-        st.error(t("home.db_error", lang, error=str(exc)))
+        st.error(t("home.db_error", lang, error=error_text(exc, lang)))
         return
     if not plots:
         st.info(t("plot.no_plots", lang))

@@ -17,7 +17,7 @@ import streamlit as st
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # app/ holds the shared modules
 import data  # noqa: E402
 from data import RECORDERS, today_in_china  # noqa: E402
-from i18n import t  # noqa: E402
+from i18n import error_text, t  # noqa: E402
 from session import page_language, require_user  # noqa: E402
 
 from advice.catalogue import PEST_TARGETS, Catalogue, default_catalogue  # noqa: E402
@@ -75,7 +75,7 @@ def save(lang: str, write, success: str) -> None:
     try:
         write()
     except OrchardError as exc:
-        st.error(t("inputs.not_saved", lang, error=str(exc)))
+        st.error(t("inputs.not_saved", lang, error=error_text(exc, lang)))
         return
     st.success(success)
 
@@ -199,7 +199,7 @@ def main() -> None:
     try:
         catalogue = default_catalogue()
     except OrchardError as exc:
-        st.error(t("home.db_error", lang, error=str(exc)))
+        st.error(t("home.db_error", lang, error=error_text(exc, lang)))
         return
     if catalogue.is_example:
         st.caption(t("inputs.example_catalogue", lang))
@@ -214,7 +214,7 @@ def main() -> None:
             purchase_form(lang, uid, role, catalogue)
         history(lang, uid, catalogue)
     except OrchardError as exc:
-        st.error(t("home.db_error", lang, error=str(exc)))
+        st.error(t("home.db_error", lang, error=error_text(exc, lang)))
 
 
 main()

@@ -24,15 +24,18 @@ import basemap  # noqa: E402
 import data  # noqa: E402
 import plot_view as pv  # noqa: E402
 from i18n import (  # noqa: E402
+    CATALOGUES,
     M2_PER_MU,
     advice_csv,
     advice_text,
     cultivar_label,
     date_label,
+    error_text,
     product_lines,
     reason_text,
     t,
     unnecessary_text,
+    weather_source_text,
     window_label,
 )
 from session import page_language, require_user  # noqa: E402
@@ -63,7 +66,7 @@ def choose_plot(lang: str, user: dict) -> dict | None:
         try:
             data.plot(user["user_id"], requested)
         except OrchardError as exc:
-            st.error(t("plot.denied", lang, error=str(exc)))
+            st.error(t("plot.denied", lang, error=error_text(exc, lang)))
             index = None  # show nothing until the user picks one of their own plots
     elif requested in ids:
         index = ids.index(requested)
@@ -131,8 +134,14 @@ def advice_section(records: list[dict], plot: dict, user: dict, lang: str, issue
     sources = sorted({r["source"] for r in records if r.get("source")})
     if sources:
         with st.expander(t("advice.sources", lang)):
-            for source in sources:
-                st.caption(source)
+            if lang == "en":
+                for source in sources:
+                    st.caption(source)
+            else:  # the stored source lines are English technical notes: by module, in the reader's words
+                modules = sorted({r.get("module") or "other" for r in records if r.get("source")})
+                for module in modules:
+                    key = f"source.{module}"
+                    st.caption(t(key if key in CATALOGUES["en"] else "source.other", lang))
     st.download_button(t("advice.download", lang), advice_csv(records, lang), key="advice_csv",
                        file_name=f"advice_{plot['plot_id']}_{records[0]['issued_on']}.csv", mime="text/csv",
                        on_click="ignore", icon=":material/download:", width="stretch")
@@ -205,7 +214,7 @@ def record_form(records: list[dict], plot: dict, user: dict, lang: str) -> None:
             st.success(t("inputs.bought", lang, date=day.isoformat(), quantity=f"{amount:g}",
                          product=product[name], unit=product["unit"]))
     except OrchardError as exc:
-        st.error(t("inputs.not_saved", lang, error=str(exc)))
+        st.error(t("inputs.not_saved", lang, error=error_text(exc, lang)))
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -264,7 +273,7 @@ def growth_section(result: dict, lang: str) -> None:
         st.caption(t("growth.harvest_source", lang, n=harvest["n_members"],
                      first=min(harvest["member_years"]), last=max(harvest["member_years"])))
     if "outlook_error" in result:
-        st.info(t("section.error", lang, error=result["outlook_error"]))
+        st.info(t("section.error", lang, error=error_text(result["outlook_error"], lang)))
         return
     st.markdown(f"**{t('growth.outlook', lang)}**")
     for variable, title in (("fruit_expansion_mm_d", "growth.expansion"), ("brix", "growth.brix")):
@@ -277,7 +286,7 @@ def level_label(level: int, lang: str) -> str:
     return t("level.badge", lang, n=level, name=t(f"level.{level}", lang), zh=t(f"level.{level}", "zh-CN"))
 
 
-def pests_section(result: dict, lang: str) -> None:
+def pests_section(result: dict, issued: date, lang: str) -> None:
     for row in result["pests"]:
         level = row["level"]["15d"]
         colour = pv.LEVEL_COLOURS[level]
@@ -295,7 +304,7 @@ def pests_section(result: dict, lang: str) -> None:
         st.warning(t("spray.needed", lang, items=t("list.sep", lang).join(items)))
     else:
         st.success(t("spray.none", lang))
-    st.caption(t("pests.source", lang, source=result["weather_source"]))
+    st.caption(t("pests.source", lang, source=weather_source_text(result["weather_source"], issued, lang)))
 
 
 def soil_chart(frame: pd.DataFrame, lang: str) -> dict:
@@ -394,7 +403,7 @@ def crop_section(result: dict, lang: str) -> None:
 def section(title_key: str, result: dict, lang: str, draw, *args) -> None:
     st.subheader(t(title_key, lang))
     if "error" in result:
-        st.info(t("section.error", lang, error=result["error"]))
+        st.info(t("section.error", lang, error=error_text(result["error"], lang)))
         return
     draw(result["ok"], *args, lang)
 
@@ -406,7 +415,7 @@ def main() -> None:
     try:
         plot = choose_plot(lang, user)
     except OrchardError as exc:
-        st.error(t("home.db_error", lang, error=str(exc)))
+        st.error(t("home.db_error", lang, error=error_text(exc, lang)))
         return
     if plot is None:
         return
@@ -421,12 +430,12 @@ def main() -> None:
             return
         page = data.plot_page(uid, pid, run)
     except OrchardError as exc:
-        st.info(t("section.error", lang, error=str(exc)))
+        st.info(t("section.error", lang, error=error_text(str(exc), lang)))  # a run without this plot
         return
     issued = page["run"]["issued_on"]
     advice_section(page["advice"], plot, user, lang, issued)
     section("section.growth", page["growth"], lang, growth_section)
-    section("section.pests", page["pests"], lang, pests_section)
+    section("section.pests", page["pests"], lang, pests_section, issued)
     section("section.crop", page["crop"], lang, crop_section)
     section("section.soil", page["soil"], lang, soil_section, issued)
 

@@ -388,7 +388,7 @@ def test_advice_csv_is_readable_by_spreadsheets_in_the_readers_language():
     assert (row["发布日期"], row["有效至"]) == ("2016年7月15日", "2016年7月17日")
     assert row["可选产品"] == ("77%氢氧化铜可湿性粉剂：全块 2.9kg（约 82 元）：每亩 187.5g，800 倍液，每亩兑水 150 升；"
                            "每 15 升喷雾器加 18.8g；无人机：每亩兑水 3 升，每 30 升药箱加 1.9kg，可喷 10 亩"
-                           "（须用登记可飞防的药剂）；安全间隔期 30 天（最后一次喷药到采收至少隔 30 天）；喷后 24 小时内不要进园")
+                           "（限登记可飞防的药剂）；安全间隔期 30 天；喷后 24 小时内不要进园")
     fertiliser = {**SPRAY, "topic": "fertilise", "products": [
         {"product_id": "urea", "name_zh": "尿素", "name_en": "urea", "amount": 20.0, "unit": "kg",
          "cost_cny": 50.0}]}
@@ -529,3 +529,21 @@ def test_water_and_growth_in_plain_words_at_their_edges():
     assert pv.growth_direction(0.05) == "better" and pv.growth_direction(-0.023) == "worse"
     assert pv.growth_direction(0.0) == "steady" and pv.growth_direction(None) == "unknown"
     assert pv.growth_direction(float("nan")) == "unknown"
+
+
+def test_errors_and_the_weather_source_are_in_the_pages_language():
+    from i18n import error_text, weather_source_text
+
+    from orchard.errors import AccessError, InputError
+
+    denied = AccessError("plot CT02 does not belong to grower_li")
+    assert error_text(denied, "en") == "plot CT02 does not belong to grower_li"
+    assert error_text(denied, "zh-CN") == t("error.access", "zh-CN")
+    assert "CT02" not in error_text(denied, "zh-CN")
+    assert error_text(InputError("bad"), "zh-CN") == t("error.input", "zh-CN")
+    assert error_text("the weekly run stored no soil results", "zh-CN") == t("error.not_stored", "zh-CN")
+    source = "climatology: 5 past years (2015, 2014, 2013, …); station CT (daily)"
+    assert weather_source_text(source, ISSUED, "en") == source
+    assert weather_source_text(source, ISSUED, "zh-CN") == ("到 7月15日 为本地气象站实测，之后按往年同期天气推算"
+                                                           "（5 年：2015，2014，2013…）")
+    assert weather_source_text("Open-Meteo forecast", ISSUED, "zh-CN").endswith("之后为天气预报")
