@@ -115,13 +115,19 @@ def _latest_weather(url: str, user_id: str) -> dict[str, dict]:
 def advice(user_id: str, plot_id: str | None = None) -> list[dict]:
     """Recommendations of the latest weekly run on the user's plots (or on one plot, checked), most severe
     first."""
-    return _advice(database_url(), user_id, plot_id)
+    return _advice(database_url(), user_id, plot_id, _review_stamp())
+
+
+def _review_stamp() -> str:
+    """The store's review stamp (never cached): cached advice keys on it, so a hold shows at once."""
+    with _session(database_url()) as session:
+        return store.review_stamp(session)
 
 
 @st.cache_data(ttl=LIST_TTL_S, max_entries=256, show_spinner=False)
-def _advice(url: str, user_id: str, plot_id: str | None) -> list[dict]:
+def _advice(url: str, user_id: str, plot_id: str | None, review_stamp: str = "") -> list[dict]:
     with _session(url) as session:
-        return store.list_recommendations(session, user_id, plot_id=plot_id)
+        return store.approved_recommendations(session, user_id, plot_id=plot_id)  # a grower: reviewed only
 
 
 def advice_summary(user_id: str) -> dict:
@@ -227,11 +233,13 @@ def plot_page(user_id: str, plot_id: str, run: dict) -> dict:
     orchard.errors.AccessError, InputError
         A plot the user may not open (checked before anything is read), or a run without the plot.
     """
-    return _plot_page(database_url(), user_id, plot_id, run["run_id"], run.get("created_utc", ""))
+    return _plot_page(database_url(), user_id, plot_id, run["run_id"], run.get("created_utc", ""),
+                      _review_stamp())
 
 
 @st.cache_data(ttl=MODEL_TTL_S, max_entries=256, show_spinner=False)
-def _plot_page(url: str, user_id: str, plot_id: str, run_id: str, created_utc: str) -> dict:
+def _plot_page(url: str, user_id: str, plot_id: str, run_id: str, created_utc: str,
+               review_stamp: str = "") -> dict:
     with _session(url) as session:
         return pv.plot_page(session, user_id, plot_id, run_id)
 

@@ -56,6 +56,8 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "section.advice": "本周建议",
         "advice.none": "{date} 的每周计算没有这块地的建议。",
         "advice.issued": "{date} 发布。",
+        "advice.under_review": "{date} 的建议正在由农艺师审核，审核后会显示在这里。",
+        "advice.review_note": "农艺师备注：{note}",
         "advice.products": "可选药剂/肥料：{items}",
         "advice.product_item": "{name}：全块 {amount}{unit}（约 {cost} 元）",
         "advice.product_safety": "安全间隔期 {phi} 天",
@@ -239,6 +241,9 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "section.advice": "This week's advice",
         "advice.none": "The weekly run of {date} has no advice for this plot.",
         "advice.issued": "Issued {date}.",
+        "advice.under_review": "The advice of {date} is being reviewed by an agronomist; it shows here once "
+                               "approved.",
+        "advice.review_note": "Agronomist's note: {note}",
         "advice.products": "Products that fit: {items}",
         "advice.product_item": "{name}: {amount} {unit} for the plot (about {cost} yuan)",
         "advice.product_safety": "pre-harvest interval {phi} d",

@@ -351,7 +351,8 @@ def plot_page(session: Session, caller: str, plot_id: str, run_id: str) -> dict:
     Returns
     -------
     dict
-        ``run`` (:func:`run_summary`), ``advice`` (the run's recommendations for the plot, most severe first)
+        ``run`` (:func:`run_summary`), ``advice`` (the run's recommendations for the plot the caller may get,
+        most severe first: :func:`orchard.store.approved_recommendations`), ``review`` (its review state)
         and per section ``growth``, ``pests``, ``crop``, ``soil``: ``{"ok": ...}`` or ``{"error": sentence}``.
 
     Raises
@@ -361,14 +362,18 @@ def plot_page(session: Session, caller: str, plot_id: str, run_id: str) -> dict:
     """
     plot = store.get_plot(session, caller, plot_id)  # the access check, and the outline for the zone map
     status = results.plot_status(session, caller, plot_id, run_id)
-    records = store.list_recommendations(session, caller, plot_id=plot_id, run_id=run_id)
+    # what the caller may get: a grower only advice that is not held (and approved where the district
+    # requires review; issue #19), with the reviewer's note
+    records = store.approved_recommendations(session, caller, plot_id=plot_id, run_id=run_id)
+    review = store.review_state(session, run_id, plot_id)
     if status is None:  # a run without this plot's status (or stored before plot_status existed): its advice
         run = results.get_run(session, run_id)
         missing = {"error": f"the weekly run of {run['issued_on']} stored no results for plot {plot_id}; run "
                             f"`orchard run-week --date {run['issued_on']}` for every plot."}
-        return {"run": run_summary(run), "advice": records, **{s: missing for s in SECTION_MODULES}}
+        return {"run": run_summary(run), "advice": records, "review": review,
+                **{s: missing for s in SECTION_MODULES}}
     outline = json.loads(plot["geometry_geojson"]) if plot.get("geometry_geojson") else None
-    return {"run": run_summary(status["run"]), "advice": records,
+    return {"run": run_summary(status["run"]), "advice": records, "review": review,
             "growth": _soft(lambda: growth_view(status)),
             "pests": _soft(lambda: pests_view(status, records)),
             "crop": _soft(lambda: crop_view(status, outline)),

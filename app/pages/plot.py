@@ -108,12 +108,18 @@ def choose_run(lang: str) -> dict | None:
 # ----------------------------------------------------------------------------------------------------------
 # This week's advice (stored by the weekly run), with reasons, products, records and a CSV
 # ----------------------------------------------------------------------------------------------------------
-def advice_section(records: list[dict], plot: dict, user: dict, lang: str, issued: date) -> None:
+def advice_section(records: list[dict], plot: dict, user: dict, lang: str, issued: date,
+                   review: dict | None = None) -> None:
     st.subheader(t("section.advice", lang))
+    if not records and review and not review["visible"]:  # held, or awaiting review (issue #19)
+        st.info(t("advice.under_review", lang, date=date_label(issued, lang)))
+        return
     if not records:
         st.caption(t("advice.none", lang, date=date_label(issued, lang)))
         return
     st.caption(t("advice.issued", lang, date=date_label(records[0]["issued_on"], lang)))
+    if records[0].get("review_note"):
+        st.info(t("advice.review_note", lang, note=records[0]["review_note"]))
     for record in records:
         severity = int(record["severity"])
         # coloured dots in Streamlit markdown (emoji need a colour-emoji font, which some phones lack)
@@ -433,7 +439,7 @@ def main() -> None:
         st.info(t("section.error", lang, error=error_text(str(exc), lang)))  # a run without this plot
         return
     issued = page["run"]["issued_on"]
-    advice_section(page["advice"], plot, user, lang, issued)
+    advice_section(page["advice"], plot, user, lang, issued, page.get("review"))
     section("section.growth", page["growth"], lang, growth_section)
     section("section.pests", page["pests"], lang, pests_section, issued)
     section("section.crop", page["crop"], lang, crop_section)

@@ -497,7 +497,8 @@ def test_the_page_reader_checks_the_callers_right_to_the_plot(app_env):
         with pytest.raises(AccessError, match="does not belong to grower_li"):
             pv.plot_page(session, GROWER, "CT02", run["run_id"])
         page = pv.plot_page(session, GROWER, PLOT, run["run_id"])
-    assert set(page) == {"run", "advice", "growth", "pests", "crop", "soil"}
+    assert set(page) == {"run", "advice", "review", "growth", "pests", "crop", "soil"}
+    assert page["review"]["visible"] and page["review"]["decision"] is None  # nobody reviewed it yet
     assert all("ok" in page[s] for s in ("growth", "pests", "crop", "soil")), page
 
 
