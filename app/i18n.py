@@ -418,6 +418,7 @@ _APP: dict[str, dict[str, str]] = {
         "nav.extension_plots": "地块总览",
         "nav.extension_exports": "数据导出",
         "nav.extension_accounting": "减药与碳核算",
+        "nav.admin_users": "用户管理",
         "nav.back_home": "返回首页",
         "nav.none": "您的账号还没有可用的页面，请联系管理员。",
         # sign-in
@@ -564,6 +565,7 @@ _APP: dict[str, dict[str, str]] = {
         "nav.extension_plots": "Plots overview",
         "nav.extension_exports": "Exports",
         "nav.extension_accounting": "Pesticide and carbon account",
+        "nav.admin_users": "Users",
         "nav.back_home": "Back to home",
         "nav.none": "Your account has no pages yet; ask the administrator.",
         "auth.title": "Sign in",

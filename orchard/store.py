@@ -1756,3 +1756,117 @@ __all__ += ["AdviceReview", "DistrictReviewSetting", "REVIEW_DECISIONS", "set_re
             "review_stamp",
             "review_required", "review_advice", "list_reviews", "review_state", "advice_visible_to_grower",
             "approved_recommendations"]
+
+
+# Issue #19 (continued): user management by admins in the app, every change logged. Signing in stays in
+# app/auth.py and authenticate(): a disabled account is one without a password hash (it cannot sign in with a
+# password, see User.password_hash); enabling it again means setting a new password.
+USER_ACTIONS = ("add", "role", "reset_password", "disable", "enable")
+
+
+class UserAdminLog(Base):
+    """One change an admin made to a user account: who, to whom, what, when (never a password)."""
+
+    __tablename__ = "user_admin_log"
+    __table_args__ = (CheckConstraint(_in_list("action", USER_ACTIONS), name="action"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    admin_id: Mapped[str] = mapped_column(ForeignKey("users.user_id"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.user_id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(String(200))
+    changed_utc: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now_utc)
+
+
+def _admin(session: Session, caller: str) -> User:
+    user = _caller(session, caller)
+    if user.role != "admin":
+        raise AccessError(f"user '{user.user_id}' may not manage accounts; ask an administrator.")
+    return user
+
+
+def _account(session: Session, user_id: str) -> User:
+    account = session.get(User, user_id) if isinstance(user_id, str) else None
+    if account is None:
+        raise InputError(f"unknown user '{user_id}'; check the user id.")
+    return account
+
+
+def _log_user_change(session: Session, admin: User, user_id: str, action: str, detail: str | None = None):
+    session.add(UserAdminLog(admin_id=admin.user_id, user_id=user_id, action=action, detail=detail,
+                             changed_utc=_now_utc()))
+    session.flush()
+
+
+def add_user(session: Session, caller: str, *, user_id: str, display_name: str, role: str,
+             password: str) -> None:
+    """An admin adds an account with its first password (checked like every password)."""
+    admin = _admin(session, caller)
+    user_id, display_name = (user_id or "").strip(), (display_name or "").strip()
+    if not user_id or not all(c.isalnum() or c in "_-." for c in user_id) or len(user_id) > 64:
+        raise InputError(f"user id '{user_id}' must be 1-64 letters, digits, '_', '-' or '.'; "
+                         "choose another.")
+    if not display_name:
+        raise InputError(f"user '{user_id}' needs a name to show; fill it in.")
+    if role not in ROLES:
+        raise InputError(f"role '{role}' is not one of {', '.join(ROLES)}; pick one of them.")
+    if session.get(User, user_id) is not None:
+        raise InputError(f"user '{user_id}' already exists; choose another id.")
+    session.add(User(user_id=user_id, display_name=display_name, role=role, created_utc=_now_utc(),
+                     password_hash=hash_password(password)))
+    session.flush()
+    _log_user_change(session, admin, user_id, "add", role)
+
+
+def set_user_role(session: Session, caller: str, user_id: str, role: str) -> None:
+    """An admin changes an account's role (not their own: an admin cannot lock every admin out)."""
+    admin = _admin(session, caller)
+    account = _account(session, user_id)
+    if role not in ROLES:
+        raise InputError(f"role '{role}' is not one of {', '.join(ROLES)}; pick one of them.")
+    if account.user_id == admin.user_id:
+        raise InputError("admins cannot change their own role; ask another admin.")
+    if account.role == "grower" and role != "grower" and session.scalar(
+            select(Plot.plot_id).where(Plot.owner_id == account.user_id).limit(1)) is not None:
+        raise InputError(f"user '{user_id}' owns plots; a grower with plots stays a grower.")
+    before, account.role = account.role, role
+    _log_user_change(session, admin, account.user_id, "role", f"{before} -> {role}")
+
+
+def reset_user_password(session: Session, caller: str, user_id: str, password: str) -> None:
+    """An admin sets a new password for an account (which also enables a disabled one)."""
+    admin = _admin(session, caller)
+    account = _account(session, user_id)
+    was_disabled = account.password_hash is None
+    account.password_hash = hash_password(password)
+    _log_user_change(session, admin, account.user_id, "enable" if was_disabled else "reset_password")
+
+
+def disable_user(session: Session, caller: str, user_id: str) -> None:
+    """An admin disables an account: it can no longer sign in with a password (not their own)."""
+    admin = _admin(session, caller)
+    account = _account(session, user_id)
+    if account.user_id == admin.user_id:
+        raise InputError("admins cannot disable their own account; ask another admin.")
+    account.password_hash = None
+    _log_user_change(session, admin, account.user_id, "disable")
+
+
+def list_accounts(session: Session, caller: str) -> list[dict[str, Any]]:
+    """Every account for an admin: id, name, role, created, and whether it can sign in with a password."""
+    _admin(session, caller)
+    return [{"user_id": u.user_id, "display_name": u.display_name, "role": u.role,
+             "created_utc": u.created_utc, "enabled": u.password_hash is not None}
+            for u in session.scalars(select(User).order_by(User.user_id))]
+
+
+def list_user_changes(session: Session, caller: str, limit: int = 200) -> list[dict[str, Any]]:
+    """The admin log, newest first (admins only)."""
+    _admin(session, caller)
+    order = (UserAdminLog.changed_utc.desc(), UserAdminLog.id.desc())
+    rows = session.scalars(select(UserAdminLog).order_by(*order).limit(limit))
+    return [{c: getattr(r, c) for c in _columns_of(UserAdminLog)} for r in rows]
+
+
+__all__ += ["UserAdminLog", "USER_ACTIONS", "add_user", "set_user_role", "reset_user_password",
+            "disable_user", "list_accounts", "list_user_changes"]

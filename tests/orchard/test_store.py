@@ -48,7 +48,7 @@ from orchard.store import (
 
 TABLES = {"users", "image_samples", "scenes", "purchases", "applications", "advice_runs", "recommendations", "plots", "stations", "weather_readings", "sensors", "sensor_readings", "observations",
           "parameter_versions", "plot_status", "scouting_observations", "advice_reviews",
-          "district_review_settings"}
+          "district_review_settings", "user_admin_log"}
 SQUARE = {"type": "Polygon", "coordinates": [[[108.0, 30.8], [108.001, 30.8], [108.001, 30.801],
                                               [108.0, 30.801], [108.0, 30.8]]]}
 

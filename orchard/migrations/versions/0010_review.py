@@ -1,6 +1,6 @@
 """Advice review (issue #19): an agronomist's decisions on a run's advice for a plot or a district (approve,
 with an optional note for the grower, or hold), kept whole as the record of who decided what and when; and
-per district whether growers see only approved advice.
+per district whether growers see only approved advice; the log of admins' changes to user accounts.
 
 Revision ID: 0010
 Revises: 0009
@@ -55,10 +55,27 @@ def upgrade() -> None:
         name=op.f('fk_district_review_settings_changed_by_users')),
     sa.PrimaryKeyConstraint('district', name=op.f('pk_district_review_settings'))
     )
+    op.create_table('user_admin_log',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('admin_id', sa.String(length=64), nullable=False),
+    sa.Column('user_id', sa.String(length=64), nullable=False),
+    sa.Column('action', sa.String(length=32), nullable=False),
+    sa.Column('detail', sa.String(length=200), nullable=True),
+    sa.Column('changed_utc', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("action IN ('add', 'role', 'reset_password', 'disable', 'enable')",
+        name=op.f('ck_user_admin_log_action')),
+    sa.ForeignKeyConstraint(['admin_id'], ['users.user_id'], name=op.f('fk_user_admin_log_admin_id_users')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.user_id'], name=op.f('fk_user_admin_log_user_id_users'),
+        ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_user_admin_log'))
+    )
+    op.create_index(op.f('ix_user_admin_log_user_id'), 'user_admin_log', ['user_id'], unique=False)
 
 
 def downgrade() -> None:
     """Downgrade schema."""
+    op.drop_index(op.f('ix_user_admin_log_user_id'), table_name='user_admin_log')
+    op.drop_table('user_admin_log')
     op.drop_table('district_review_settings')
     op.drop_index(op.f('ix_advice_reviews_run_id'), table_name='advice_reviews')
     op.drop_table('advice_reviews')
