@@ -351,6 +351,7 @@ def test_a_spray_plot_shows_how_to_mix_it_and_a_window_after_the_issue_day(serve
     for _, _, month, day in windows:  # every window ends after the issue day
         assert date(ISSUED.year, int(month), int(day)) > ISSUED
     assert f"{ISSUED:%Y-%m-%d} 前" not in text and "前喷" not in text.replace("下雨前喷", "")
+    page.get_by_text(re.compile("倍液")).first.scroll_into_view_if_needed()  # how to mix it, on a phone
     _screenshot(page, "plot_spray")
 
 
