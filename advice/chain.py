@@ -477,7 +477,8 @@ def products_step(state: ChunkState) -> None:
     excluded = _copper_excluded(state)
     state.min_phi = attach_products(state.recommendations, area, state.day, harvest_by_plot,
                                     state.inputs.history, state.inputs.bundle["rotation"], excluded=excluded,
-                                    not_curative=_not_curative(state))
+                                    not_curative=_not_curative(state),
+                                    application=state.inputs.bundle["advice.rules"])
     params = state.inputs.bundle["advice.protection"]
     rank_by_protection(state.recommendations, _protection_table(params)[0], area,
                        float(params["decision.application_cost_cny_per_ha"]))

@@ -1,9 +1,13 @@
-"""A label dose in the units a grower mixes by: per 亩, as a dilution (倍液) with its water and per knapsack,
-in grams or millilitres when small (issue #19; ecosystem notes §4.3).
+"""A label dose in the units a grower mixes by: per 亩, as a dilution (倍液) with its water, per knapsack and
+per drone tank, in grams or millilitres when small (issue #19; ecosystem notes §4.3).
 
 One 亩 is 666.7 m² (15 亩 = 1 ha). A dilution of ``m`` 倍 means one part of product in ``m`` parts of water,
 so per 亩 the water is the spray volume per 亩 and the product is that water ÷ ``m`` (a water-like liquid,
 1 kg/L).
+
+A plant-protection drone sprays the same product per 亩 in far less water (``drone_water_l_per_mu``, a few
+litres): its tank holds the dose of ``drone_tank_l / drone_water_l_per_mu`` 亩. The sizes are parameters of
+``advice/parameters/rules.toml`` (``application.*``), passed in by the weekly chain.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ def dose_in_grower_units(
     spray_volume_l_per_ha: float | None,
     area_ha: float,
     knapsack_l: float = 15.0,
+    drone_tank_l: float | None = None,
+    drone_water_l_per_mu: float | None = None,
 ) -> dict:
     """The dose per 亩, for the plot, as 倍液 with water and per knapsack.
 
@@ -45,6 +51,9 @@ def dose_in_grower_units(
     knapsack_l : float
         Volume of a knapsack sprayer [L] (a drone sprays far less water per 亩, so its tank needs its own
         label rate, not this dilution).
+    drone_tank_l, drone_water_l_per_mu : float or None
+        Tank of a plant-protection drone [L] and the water it sprays per 亩 [L/亩]; with both, the result
+        also says the product per drone tank and the 亩 one tank covers.
 
     Returns
     -------
@@ -52,7 +61,8 @@ def dose_in_grower_units(
         ``per_mu`` and ``per_mu_unit`` (g, mL, kg or L per 亩), ``per_plot`` and ``per_plot_unit``; for sprays
         also ``dilution`` (the 倍 multiple, rounded), ``water_l_per_mu``, ``water_l_plot``, ``per_knapsack`` /
         ``per_knapsack_unit`` (product for one ``knapsack_l`` tank), ``knapsacks`` (tanks for the plot,
-        rounded up).
+        rounded up); with a drone: ``drone_tank_l``, ``drone_water_l_per_mu``, ``per_drone_tank`` /
+        ``per_drone_tank_unit`` and ``mu_per_drone_tank``.
 
     Examples: 77 % copper hydroxide WP at 800 倍 and 2250 L/ha: 187.5 g and 150 L of water per 亩, 18.8 g per
     15 L knapsack.
@@ -76,4 +86,10 @@ def dose_in_grower_units(
     )
     out["knapsack_l"] = knapsack_l
     out["knapsacks"] = math.ceil(spray_volume_l_per_ha * area_ha / knapsack_l)
+    if drone_tank_l and drone_water_l_per_mu and drone_tank_l > 0 and drone_water_l_per_mu > 0:
+        mu_per_tank = drone_tank_l / drone_water_l_per_mu
+        out["drone_tank_l"] = float(drone_tank_l)
+        out["drone_water_l_per_mu"] = float(drone_water_l_per_mu)
+        out["mu_per_drone_tank"] = mu_per_tank
+        out["per_drone_tank"], out["per_drone_tank_unit"] = _small(per_mu * mu_per_tank, unit)
     return {k: round(v, 1) if isinstance(v, float) else v for k, v in out.items()}

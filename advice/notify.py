@@ -14,8 +14,8 @@ sent again by the next delivery with the same ``Message-ID`` / ``Idempotency-Key
 what lets the mail server or the gateway drop the one duplicate the kill may have caused. Quiet hours (the
 grower's local clock, China Standard Time) defer a message to the next delivery.
 
-Only approved advice is sent when a district requires review: :func:`approved_only` is the hook the review
-gate (issue #19) fills in; by default no review is required and every recommendation passes.
+Only advice a grower may see is sent (:func:`approved_only`, the review gate of issue #19): nothing an
+agronomist has held, and only approved advice where the district requires review.
 """
 
 from __future__ import annotations
@@ -113,12 +113,21 @@ def in_quiet_hours(now_utc: datetime, start: int | None, end: int | None) -> boo
 # Messages
 # ----------------------------------------------------------------------------------------------------------
 def approved_only(session, recommendations: Sequence[Mapping]) -> list[Mapping]:
-    """The recommendations that may be sent to growers: the hook of the advice review gate (issue #19).
+    """The recommendations that may be sent to growers: the advice review gate (issue #19).
 
-    Where a district requires an agronomist's review, the gate replaces this function (or wraps it) to keep
-    only approved advice. Default: **no review required**, every recommendation passes.
+    A recommendation passes when its run's advice for the plot is visible to the grower
+    (:func:`orchard.store.advice_visible_to_grower`): not held by an agronomist, and approved where the
+    plot's district requires review. With no review settings every recommendation passes.
     """
-    return list(recommendations)
+    visible: dict[tuple, bool] = {}
+    kept = []
+    for rec in recommendations:
+        key = (rec["run_id"], rec["plot_id"])
+        if key not in visible:
+            visible[key] = store.advice_visible_to_grower(session, rec["run_id"], rec["plot_id"])
+        if visible[key]:
+            kept.append(rec)
+    return kept
 
 
 def _action_text(rec: Mapping, language: str) -> str:

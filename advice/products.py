@@ -374,28 +374,41 @@ def _pick(allowed: pd.DataFrame, n: int) -> list:
     return chosen
 
 
-def _grower_dose(catalogue: Catalogue, product_id: str, dose_per_ha: float, unit: str, area_ha: float) -> dict:
-    """The spray's dose per 亩, as 倍液 with its water and per 15 L knapsack (advice.doses)."""
+#: Sprayer sizes when the caller passes none (the values of advice/parameters/rules.toml ``application.*``).
+DEFAULT_APPLICATION = {"application.knapsack_l": 15.0, "application.drone_tank_l": 30.0,
+                       "application.drone_water_l_per_mu": 3.0}
+
+
+def _grower_dose(catalogue: Catalogue, product_id: str, dose_per_ha: float, unit: str, area_ha: float,
+                 application: Mapping) -> dict:
+    """The spray's dose per 亩, as 倍液 with its water, per knapsack and per drone tank (advice.doses)."""
     from advice.doses import dose_in_grower_units
 
     volume = catalogue.products.at[product_id, "spray_volume_l_per_ha"]
     return dose_in_grower_units(dose_per_ha=dose_per_ha, unit=unit, area_ha=area_ha,
-                                spray_volume_l_per_ha=None if pd.isna(volume) else float(volume))
+                                spray_volume_l_per_ha=None if pd.isna(volume) else float(volume),
+                                knapsack_l=float(application["application.knapsack_l"]),
+                                drone_tank_l=float(application["application.drone_tank_l"]),
+                                drone_water_l_per_mu=float(application["application.drone_water_l_per_mu"]))
 
 
 def attach_products(recs, area_ha: pd.Series, day: date, harvest_by_plot: dict, history: pd.DataFrame | None,
                     rotation: ParameterSet, catalogue: Catalogue | None = None,
                     excluded: Mapping[str, frozenset] | None = None,
-                    not_curative: frozenset = frozenset()) -> dict[str, float]:
+                    not_curative: frozenset = frozenset(),
+                    application: Mapping | None = None) -> dict[str, float]:
     """Fitting products for every spray and nitrogen recommendation in ``recs`` (set on ``r.products``).
 
     Target matched, rotation and maximum uses against the plot's season ``history`` (applications up to
     ``day``), pre-harvest interval before the expected harvest (``harvest_by_plot``), cheapest first; doses
     scaled to the plot's ``area_ha``. ``excluded`` maps a plot to product ids it may not get this time (the
     copper cap, hot days); ``not_curative`` lists products that cannot stop an infection already under way
-    (contact, copper), never offered for a curative spray. Returns the shortest PHI per pest (for the
-    conflict rules).
+    (contact, copper), never offered for a curative spray. ``application`` holds the sprayer sizes of the
+    grower's dose (``application.*`` of the advice.rules set; :data:`DEFAULT_APPLICATION` when None). Every
+    spray product carries its label PHI (安全间隔期) and REI (re-entry interval); fertilisers carry neither.
+    Returns the shortest PHI per pest (for the conflict rules).
     """
+    application = DEFAULT_APPLICATION if application is None else application
     from advice.catalogue import default_catalogue
 
     catalogue = catalogue or default_catalogue()
@@ -441,9 +454,10 @@ def attach_products(recs, area_ha: pd.Series, day: date, harvest_by_plot: dict, 
              "moa_groups": row["moa_groups"], "amount": round(float(amount), 2), "unit": row["unit"],
              "cost_cny": None if pd.isna(row["cost_cny"])
              else round(float(row["cost_cny"]) * float(amount) / float(row["amount"]), 1),
-             "phi_days": int(row["phi_days"]),
-             **({"dose": _grower_dose(catalogue, row["product_id"], float(amount) / plot_area, row["unit"],
-                                      plot_area)} if r.topic == "spray" else {})}
+             **({"phi_days": int(row["phi_days"]),
+                 "rei_hours": None if pd.isna(row["rei_hours"]) else float(row["rei_hours"]),
+                 "dose": _grower_dose(catalogue, row["product_id"], float(amount) / plot_area, row["unit"],
+                                      plot_area, application)} if r.topic == "spray" else {})}
             for row, amount in zip(rows, amounts, strict=True)]
         if r.topic == "spray" and shortest_phi is not None:
             pest = r.action_numbers.get("pest")

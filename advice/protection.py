@@ -385,7 +385,9 @@ def spray_decisions(*, level, severity_daily, end_offset, days_since_spray, days
     window = np.asarray(curative_window_d, float)
     # a curative spray is a spray too: only where the pest's level says the season is dangerous, and not
     # within the minimum interval after the last spray (the PFD-FAD rule holds for any fungicide)
-    curable = (recent_event & (window > 0) & (since_event <= window) & ~too_soon
+    # (and only while part of the window is left after the advice day: a window closing on the issue day
+    # cannot be met by a grower who reads the advice that day; issue #19)
+    curable = (recent_event & (window > 0) & (since_event < window) & ~too_soon
                & (level >= int(params["decision.level_after_14d"])))
     decision = np.full(level.shape, "low_risk", dtype=object)
     covered = (level >= int(params["decision.level_after_14d"])) & (total >= min_sev) & (open_sum < min_sev)

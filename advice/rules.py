@@ -8,6 +8,8 @@ Each rule is a small function taking the tables the pipeline gathered (pandas Da
 
 from __future__ import annotations
 
+import math
+
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -76,38 +78,47 @@ def spray_rule(decisions: pd.DataFrame, issue: date, params, source: str) -> lis
             "probability_15d": round(float(getattr(row, "probability_15d", np.nan)), 2),
         }
         if code in ("spray", "curative", "tank_mix"):
+            # The action window runs from the issue day to a day the grower can still meet (issue #19): the
+            # end of the curative window, else the first day the forecast expects an infection (spray before
+            # that day's rain), at least the day after the issue day.
+            first_day = int(row.first_day) if row.first_day and np.isfinite(row.first_day) else 0
+            before_rain = False
             if code == "curative":
-                window_left = max(0, int(row.curative_days_left))
+                window_left = max(1, math.ceil(float(row.curative_days_left)))
                 latest = issue + timedelta(days=window_left)
                 evidence = (
                     f"{row.pest}: infection event {row.days_since_event:.0f} d ago on unprotected tissue; "
                     f"a systemic product still stops it until {latest}"
                 )
             elif code == "tank_mix":
-                latest = issue + timedelta(days=max(int(row.first_day) - 1, 0) if row.first_day else 7)
+                before_rain = first_day > 0
+                latest = issue + timedelta(days=first_day if first_day else 7)
                 evidence = (
                     f"{row.pest}: 15-day level {level}, expected severity {row.severity_unprotected:.2f} "
                     "on unprotected tissue; add it to this week's spray"
                 )
             else:
-                latest = issue + timedelta(days=max(int(row.first_day) - 1, 0))
+                before_rain = first_day > 0
+                latest = issue + timedelta(days=max(first_day, 1))
                 evidence = (
                     f"{row.pest}: 15-day level {level}, expected severity {row.severity_unprotected:.2f} "
-                    f"on unprotected susceptible tissue from {issue + timedelta(days=int(row.first_day))}"
+                    f"on unprotected susceptible tissue from {issue + timedelta(days=first_day)}"
                 )
             out.append(
                 Recommendation(
                     plot_id=row.plot_id,
                     issued_on=issue,
                     valid_from=issue,
-                    valid_to=max(latest, issue),
+                    valid_to=latest,
                     topic="spray",
                     severity=5 if code == "curative" else 2 if code == "tank_mix" else min(5, max(3, level)),
                     action_key=f"advice.action.spray_{'curative' if code == 'curative' else 'protective'}",
                     reason_key={"spray": "advice.reason.unprotected_risk", "tank_mix": "advice.reason.tank_mix",
                                 "curative": "advice.reason.unprotected_event"}[code],
                     module="pests",
-                    action_numbers={"pest": row.pest, "latest_date": str(max(latest, issue))},
+                    action_numbers={"pest": row.pest, "latest_date": str(latest),
+                                    "window_from": str(issue), "window_to": str(latest),
+                                    "before_rain": before_rain},
                     reason_numbers=numbers,
                     evidence=evidence,
                     source=source,

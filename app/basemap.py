@@ -130,3 +130,18 @@ def polygon_layer(features: list[dict], *, fill="properties.colour", line=(40, 4
     return pdk.Layer("GeoJsonLayer", {"type": "FeatureCollection", "features": features}, pickable=pickable,
                      stroked=True, filled=True, get_fill_color=fill, get_line_color=list(line),
                      line_width_min_pixels=line_px)
+
+
+def label_layer(labels: list[dict], *, size_px: float = 15.0):
+    """Text labels on the map: ``labels`` of ``{"position": [lon, lat], "text": str}`` (any script: the font
+    atlas holds exactly the labels' characters), dark text on a light halo so it reads on every fill colour.
+    (pydeck turns a string or a list of strings into an accessor expression, and deck.gl would iterate over
+    a function: the characters go as one quoted string, which pydeck passes as a plain string.)"""
+    import pydeck as pdk
+
+    characters = "'" + "".join(sorted({c for label in labels for c in label["text"]} - {"'"})) + "'"
+    return pdk.Layer("TextLayer", labels, get_position="position", get_text="text", get_size=size_px,
+                     get_color=[20, 20, 20, 255], character_set=characters, outline_width=4,
+                     outline_color=[255, 255, 255, 230], font_settings={"sdf": True},
+                     get_alignment_baseline="'center'", get_text_anchor="'start'", get_pixel_offset=[9, 0],
+                     pickable=False)

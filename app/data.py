@@ -116,13 +116,19 @@ def _latest_weather(url: str, user_id: str) -> dict[str, dict]:
 def advice(user_id: str, plot_id: str | None = None) -> list[dict]:
     """Recommendations of the latest weekly run on the user's plots (or on one plot, checked), most severe
     first."""
-    return _advice(database_url(), user_id, plot_id)
+    return _advice(database_url(), user_id, plot_id, _review_stamp())
+
+
+def _review_stamp() -> str:
+    """The store's review stamp (never cached): cached advice keys on it, so a hold shows at once."""
+    with _session(database_url()) as session:
+        return store.review_stamp(session)
 
 
 @st.cache_data(ttl=LIST_TTL_S, max_entries=256, show_spinner=False)
-def _advice(url: str, user_id: str, plot_id: str | None) -> list[dict]:
+def _advice(url: str, user_id: str, plot_id: str | None, review_stamp: str = "") -> list[dict]:
     with _session(url) as session:
-        return store.list_recommendations(session, user_id, plot_id=plot_id)
+        return store.approved_recommendations(session, user_id, plot_id=plot_id)  # a grower: reviewed only
 
 
 def advice_summary(user_id: str) -> dict:
@@ -131,20 +137,19 @@ def advice_summary(user_id: str) -> dict:
     Returns
     -------
     dict
-        ``issued_on`` (date or None), ``severity`` {plot_id: 1-5}, ``urgent`` (recommendations with severity
-        ≥ :data:`URGENT_SEVERITY`), ``pest_alerts`` (spray recommendations), ``most_urgent_plot`` and
-        ``pest_plot`` (plot ids to link to, or None).
+        ``issued_on`` (date or None), ``severity`` {plot_id: 1-5}, ``plots`` (per plot its most urgent
+        recommendation: :func:`plot_view.week_by_plot`), ``urgent`` (recommendations with severity
+        ≥ :data:`URGENT_SEVERITY`), ``pest_alerts`` (spray recommendations) on ``pest_plots`` plots,
+        ``most_urgent_plot`` and ``pest_plot`` (the plots the tiles open, or None).
     """
     records = advice(user_id)
-    severity: dict[str, int] = {}
-    for r in records:
-        severity[r["plot_id"]] = max(severity.get(r["plot_id"], 0), int(r["severity"]))
+    week = pv.week_by_plot(records)
     sprays = [r for r in records if r["topic"] == "spray"]
-    return {"issued_on": records[0]["issued_on"] if records else None, "severity": severity,
+    return {"issued_on": records[0]["issued_on"] if records else None,
+            "severity": {pid: w["severity"] for pid, w in week["plots"].items()}, "plots": week["plots"],
             "urgent": sum(int(r["severity"]) >= URGENT_SEVERITY for r in records),
-            "pest_alerts": len(sprays),
-            "most_urgent_plot": records[0]["plot_id"] if records else None,  # sorted most severe first
-            "pest_plot": sprays[0]["plot_id"] if sprays else None}
+            "pest_alerts": len(sprays), "pest_plots": len({r["plot_id"] for r in sprays}),
+            "most_urgent_plot": week["urgent_plot"], "pest_plot": week["pest_plot"]}
 
 
 def purchases(user_id: str) -> list[dict]:
@@ -229,11 +234,13 @@ def plot_page(user_id: str, plot_id: str, run: dict) -> dict:
     orchard.errors.AccessError, InputError
         A plot the user may not open (checked before anything is read), or a run without the plot.
     """
-    return _plot_page(database_url(), user_id, plot_id, run["run_id"], run.get("created_utc", ""))
+    return _plot_page(database_url(), user_id, plot_id, run["run_id"], run.get("created_utc", ""),
+                      _review_stamp())
 
 
 @st.cache_data(ttl=MODEL_TTL_S, max_entries=256, show_spinner=False)
-def _plot_page(url: str, user_id: str, plot_id: str, run_id: str, created_utc: str) -> dict:
+def _plot_page(url: str, user_id: str, plot_id: str, run_id: str, created_utc: str,
+               review_stamp: str = "") -> dict:
     with _session(url) as session:
         return pv.plot_page(session, user_id, plot_id, run_id)
 

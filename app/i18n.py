@@ -20,6 +20,11 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "auth.required": "请先登录。",
         "auth.forbidden": "您的账号无权查看此页面。",
         "home.db_error": "无法打开数据库：{error}",
+        "error.access": "没有这个记录，或您的账号不能使用它",
+        "error.input": "填写的内容有误，请检查后再试",
+        "error.not_stored": "本周计算没有这部分结果，请管理员重新计算这一周",
+        "error.storage": "数据库暂时打不开，请稍后再试",
+        "error.other": "出了问题，请稍后再试或联系管理员",
         "col.plot_id": "地块编号",
         "col.name": "名称",
         "col.owner": "果农",
@@ -45,20 +50,28 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "plot.title": "地块详情",
         "plot.choose": "选择地块",
         "plot.choose_placeholder": "请选择您的地块",
-        "plot.denied": "不能打开这个地块：{error}",
+        "plot.denied": "不能打开这个地块：没有这个地块，或它不属于您的账号。",
         "plot.summary": "{plot}，{cultivar}，坡度 {slope:.0f}°，海拔 {elevation:.0f} 米",
         "plot.chart_date": "日期",
         "section.advice": "本周建议",
         "advice.none": "{date} 的每周计算没有这块地的建议。",
         "advice.issued": "{date} 发布。",
+        "advice.under_review": "{date} 的建议正在由农艺师审核，审核后会显示在这里。",
+        "advice.review_note": "农艺师备注：{note}",
         "advice.products": "可选药剂/肥料：{items}",
-        "advice.product_item": "{name} {amount}{unit}（约 {cost} 元，安全间隔期 {phi} 天）",
+        "advice.product_item": "{name}：全块 {amount}{unit}（约 {cost} 元）",
+        "advice.product_safety": "安全间隔期 {phi} 天",
+        "advice.product_rei": "喷后 {rei} 小时内不要进园",
+        "advice.product_drone": "无人机：每亩兑水 {drone_water_l_per_mu} 升，每 {drone_tank_l} 升药箱加 "
+                                "{per_drone_tank}{per_drone_tank_unit}，可喷 {mu_per_drone_tank} 亩（限登记可飞防的药剂）",
+        "window.range": "{start}–{end}",
+        "window.before_rain": "{range}，下雨前",
         "advice.product_dose": "每亩 {per_mu}{per_mu_unit}，{dilution} 倍液，每亩兑水 {water_l_per_mu} 升；"
                                "每 {knapsack_l} 升喷雾器加 {per_knapsack}{per_knapsack_unit}",
         "advice.example_catalogue": "注意：产品来自示例目录，使用前请核对登记标签。",
         "advice.severity": "紧急程度 {severity}/5",
-        "advice.action.spray_protective": "{pest}：{latest_date} 前喷一次保护性药剂",
-        "advice.action.spray_curative": "{pest}：已有侵染，尽快喷治疗性药剂（{latest_date} 前）",
+        "advice.action.spray_protective": "{pest}：{action_window}喷一次保护性药剂",
+        "advice.action.spray_curative": "{pest}：已有侵染，{action_window}喷治疗性药剂",
         "advice.action.skip_calendar_spray": "{pest}：风险低，本期可不按日历喷药",
         "advice.action.protected": "{pest}：{sprayed_on} 喷的{product_zh}仍在保护期，约到 {until}"
                                    "（其间累计降雨超过 {rain_mm_left} 毫米就失效），本期不用喷",
@@ -70,7 +83,7 @@ CATALOGUES: dict[str, dict[str, str]] = {
                                     "控梢、剪除病梢",
         "advice.action.scout_mites": "检查红蜘蛛：抽查 {leaves} 片叶再决定是否喷药",
         "advice.action.irrigate": "灌溉：净灌水 {net_mm} 毫米（毛灌水 {gross_mm} 毫米）",
-        "advice.action.fertilise_nitrogen": "追施氮肥：每公顷 {kg_n_per_ha} 公斤纯氮",
+        "advice.action.fertilise_nitrogen": "追施氮肥：每亩 {kg_n_per_mu} 公斤纯氮",
         "advice.action.harvest_window": "预计采收期：{from} 至 {to}",
         "advice.action.inspect_zone": "到田间查看长势差的区域",
         "advice.action.check_data": "数据不全：{module}",
@@ -112,13 +125,19 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "pests.horizon_item": "{horizon}内 {p}%（{level}）",
         "pests.probabilities": "发生概率：{items}",
         "pests.source": "天气：{source}",
+        "weather.observed": "到 {date} 为本地气象站实测",
+        "weather.climatology": "之后按往年同期天气推算（{n} 年：{years}）",
+        "weather.forecast": "之后为天气预报",
         "list.sep": "；",
+        "list.comma": "，",
         "spray.curative": "治疗性用药",
         "spray.protective": "保护性用药",
-        "spray.item": "{pest}（{action}，最迟 {date}）",
+        "spray.item": "{pest}（{action}，{date}）",
         "spray.needed": "需要喷药：{items}。",
         "spray.none": "未来15天无需喷药。",
-        "soil.ks": "水分胁迫系数 Ks（1＝不缺水）",
+        "soil.water": "水分",
+        "soil.water.ample": "充足", "soil.water.dry": "偏干", "soil.water.short": "缺水",
+        "soil.water_help": "根区缺水 {depletion:.0f} 毫米；超过 {raw:.0f} 毫米果树就缺水。",
         "soil.depletion": "根区缺水量（毫米）",
         "soil.no_irrigation": "根区缺水 {depletion:.0f} 毫米，未超过易吸收水量 {raw:.0f} 毫米"
                               "（总有效水 {taw:.0f} 毫米）：不用浇水。",
@@ -127,16 +146,18 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "soil.sensors": "已用 {n} 天的土壤水分传感器读数校正。",
         "soil.weather_only": "这段时间地块没有土壤水分传感器读数：只由天气估算。",
         "soil.none": "{date} 没有土壤水分数据。",
-        "crop.ndvi": "植被指数 NDVI（{date}）",
-        "crop.ndvi_help": "NDVI 越高叶片越茂盛；箭头为近30天的变化。",
+        "crop.growth": "长势（卫星，{date}）",
+        "crop.trend.better": "变好", "crop.trend.steady": "持平", "crop.trend.worse": "变差",
+        "crop.trend.unknown": "暂无变化数据",
+        "crop.growth_help": "由卫星影像的植被指数看近30天叶片是否更茂盛（本期 {ndvi:.2f}，越高越茂盛）。",
+        "crop.index": "植被指数",
         "crop.no_clear": "最新影像（{date}）被云遮挡，没有可用的长势数据。",
         "crop.no_alerts": "没有长势预警。",
         "crop.imagery_dates": "卫星影像截至 {date}（本周计算所用的最新一景）。",
-        "monitoring.alert.weak_patch": "地块内约 {area_mu:.1f} 亩长势偏弱：NDVI 比全块中位数低 "
+        "monitoring.alert.weak_patch": "地块内约 {area_mu:.1f} 亩长势偏弱：植被指数比全块中位数低 "
                                        "{percent_below:.0f}%（自 {since} 起）。",
-        "monitoring.alert.below_peers": "长势比同品种的其他地块差（z = {peer_z:.1f}，"
-                                        "自 {since} 起）。",
-        "monitoring.alert.below_baseline": "长势低于本地块往年同期：NDVI {observed:.2f}，"
+        "monitoring.alert.below_peers": "长势比同品种的其他地块差（自 {since} 起）。",
+        "monitoring.alert.below_baseline": "长势低于本地块往年同期：植被指数 {observed:.2f}，"
                                            "往年约 {baseline_mean:.2f}（自 {since} 起）。",
         "inputs.title": "投入品",
         "inputs.example_catalogue": "产品目录为示例，不是登记产品清单；用药前请核对农药登记标签。",
@@ -145,7 +166,8 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "inputs.kind.purchase": "购买",
         "inputs.read_only": "您的账号只能查看记录，不能填写；请让果农或农艺师记录。",
         "inputs.no_plots": "您还没有地块，不能记录施用。",
-        "inputs.product": "产品（作用机理分组）",
+        "inputs.product": "产品",
+        "inputs.product_moa": "产品（作用机理分组）",
         "inputs.fertiliser": "肥料",
         "inputs.plot": "地块",
         "inputs.amount": "用量",
@@ -182,6 +204,12 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "auth.required": "Please sign in first.",
         "auth.forbidden": "Your account may not open this page.",
         "home.db_error": "Cannot open the database: {error}",
+        "error.access": "no such record, or your account may not use it",
+        "error.input": "something entered is not right; check it and try again",
+        "error.not_stored": "the weekly run stored no results for this part; ask the administrator to run "
+                            "the week again",
+        "error.storage": "the database cannot be opened just now; try again later",
+        "error.other": "something went wrong; try again later or ask the administrator",
         "col.plot_id": "Plot",
         "col.name": "Name",
         "col.owner": "Grower",
@@ -213,15 +241,25 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "section.advice": "This week's advice",
         "advice.none": "The weekly run of {date} has no advice for this plot.",
         "advice.issued": "Issued {date}.",
+        "advice.under_review": "The advice of {date} is being reviewed by an agronomist; it shows here once "
+                               "approved.",
+        "advice.review_note": "Agronomist's note: {note}",
         "advice.products": "Products that fit: {items}",
-        "advice.product_item": "{name} {amount} {unit} (about {cost} yuan, pre-harvest interval {phi} d)",
+        "advice.product_item": "{name}: {amount} {unit} for the plot (about {cost} yuan)",
+        "advice.product_safety": "pre-harvest interval {phi} d",
+        "advice.product_rei": "keep out of the plot for {rei} h after spraying",
+        "advice.product_drone": "drone: {drone_water_l_per_mu} L of water per mu, {per_drone_tank} "
+                                "{per_drone_tank_unit} per {drone_tank_l} L tank covering "
+                                "{mu_per_drone_tank} mu (only products registered for aerial spraying)",
+        "window.range": "{start} – {end}",
+        "window.before_rain": "{range}, before the rain",
         "advice.product_dose": "{per_mu} {per_mu_unit} per mu at {dilution}x dilution in {water_l_per_mu} L of "
                                "water per mu; {per_knapsack} {per_knapsack_unit} per {knapsack_l} L knapsack",
         "advice.example_catalogue": "Note: products come from the example catalogue; check the registered "
                                     "label before use.",
         "advice.severity": "urgency {severity}/5",
-        "advice.action.spray_protective": "{pest}: protective spray by {latest_date}",
-        "advice.action.spray_curative": "{pest}: infection under way, curative spray now (by {latest_date})",
+        "advice.action.spray_protective": "{pest}: protective spray {action_window}",
+        "advice.action.spray_curative": "{pest}: infection under way, curative spray {action_window}",
         "advice.action.skip_calendar_spray": "{pest}: low risk, skip this calendar spray",
         "advice.action.protected": "{pest}: protected by the {sprayed_on} {product_en} spray until about "
                                    "{until} (unless more than {rain_mm_left} mm of rain); no spray needed",
@@ -236,7 +274,7 @@ CATALOGUES: dict[str, dict[str, str]] = {
                                     "flush short and cut out infected shoots",
         "advice.action.scout_mites": "Scout for mites: check {leaves} leaves before deciding to spray",
         "advice.action.irrigate": "Irrigate: {net_mm} mm net ({gross_mm} mm gross)",
-        "advice.action.fertilise_nitrogen": "Nitrogen: {kg_n_per_ha} kg N per hectare",
+        "advice.action.fertilise_nitrogen": "Nitrogen: {kg_n_per_mu} kg N per mu",
         "advice.action.harvest_window": "Expected harvest: {from} to {to}",
         "advice.action.inspect_zone": "Inspect the poor-growth zone in the field",
         "advice.action.check_data": "Data missing: {module}",
@@ -278,18 +316,24 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "pest.leaf_miner": "Citrus leafminer",
         "level.1": "light", "level.2": "fairly light", "level.3": "moderate", "level.4": "fairly heavy",
         "level.5": "outbreak",
-        "level.badge": "level {n} {name} ({zh})",
+        "level.badge": "level {n} {name}",
         "horizon.15d": "15 days", "horizon.1m": "1 month", "horizon.3m": "3 months",
         "pests.horizon_item": "{horizon} {p}% ({level})",
         "pests.probabilities": "Chance it occurs: {items}",
         "pests.source": "Weather: {source}",
+        "weather.observed": "station observations up to {date}",
+        "weather.climatology": "then the same days of {n} past years ({years})",
+        "weather.forecast": "then the weather forecast",
         "list.sep": "; ",
+        "list.comma": ", ",
         "spray.curative": "curative",
         "spray.protective": "protective",
-        "spray.item": "{pest} ({action}, by {date})",
+        "spray.item": "{pest} ({action}, {date})",
         "spray.needed": "Spray: {items}.",
         "spray.none": "No spray needed in the next 15 days.",
-        "soil.ks": "Water stress Ks (1 = no stress)",
+        "soil.water": "Water",
+        "soil.water.ample": "enough", "soil.water.dry": "drying", "soil.water.short": "short",
+        "soil.water_help": "The root zone lacks {depletion:.0f} mm; past {raw:.0f} mm the trees lack water.",
         "soil.depletion": "Root-zone water deficit (mm)",
         "soil.no_irrigation": "The root zone lacks {depletion:.0f} mm, within the {raw:.0f} mm the trees "
                               "take up easily (total available {taw:.0f} mm): no watering needed.",
@@ -299,8 +343,12 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "soil.weather_only": "No soil-moisture sensor readings for this plot in this period: estimated from "
                              "weather only.",
         "soil.none": "No soil water data for {date}.",
-        "crop.ndvi": "Vegetation index NDVI ({date})",
-        "crop.ndvi_help": "Higher NDVI means denser, greener leaves; the arrow is the change over 30 days.",
+        "crop.growth": "Growth (satellite, {date})",
+        "crop.trend.better": "improving", "crop.trend.steady": "steady", "crop.trend.worse": "declining",
+        "crop.trend.unknown": "no change known yet",
+        "crop.growth_help": "Whether the leaves grew denser over the last 30 days, from the satellite "
+                            "vegetation index (NDVI {ndvi:.2f} now; higher is denser).",
+        "crop.index": "NDVI",
         "crop.no_clear": "The latest image ({date}) is clouded: no crop condition data.",
         "crop.no_alerts": "No crop condition alerts.",
         "crop.imagery_dates": "Satellite images up to {date} (the latest the weekly run used).",
@@ -319,7 +367,8 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "inputs.read_only": "Your account can view these records but not add to them; ask the grower or an "
                             "agronomist.",
         "inputs.no_plots": "You have no plots to record an application on.",
-        "inputs.product": "Product (mode-of-action group)",
+        "inputs.product": "Product",
+        "inputs.product_moa": "Product (mode-of-action group)",
         "inputs.fertiliser": "fertiliser",
         "inputs.plot": "Plot",
         "inputs.amount": "Amount",
@@ -369,6 +418,7 @@ _APP: dict[str, dict[str, str]] = {
         "nav.extension_plots": "地块总览",
         "nav.extension_exports": "数据导出",
         "nav.extension_accounting": "减药与碳核算",
+        "nav.admin_users": "用户管理",
         "nav.back_home": "返回首页",
         "nav.none": "您的账号还没有可用的页面，请联系管理员。",
         # sign-in
@@ -394,18 +444,27 @@ _APP: dict[str, dict[str, str]] = {
         "gh.tile.plots_area": "共 {mu:.0f} 亩（{ha:.1f} 公顷）",
         "gh.tile.urgent": "本周紧急建议",
         "gh.tile.pests": "病虫害预警",
-        "gh.tile.pests_help": "需要喷药的条目",
         "gh.tile.identify": "拍照识病虫",
         "gh.tile.identify_help": "拍一张叶片或果实的照片",
         "gh.tile.identify_value": "拍照",
         "gh.open": "查看",
+        "gh.open_plot": "查看 {plot}",
+        "gh.tile.urgent_where": "最急：{plot}",
+        "gh.tile.pests_plots": "{n} 块地需要喷药",
+        "gh.tile.pests_none": "本周不用喷药",
+        "gh.week": "本周：{action}",
+        "gh.week_more": "（另有 {n} 条）",
+        "gh.week_none": "本周没有建议",
+        "gh.topic.spray": "喷药", "gh.topic.skip_spray": "可不喷", "gh.topic.scout": "巡查",
+        "gh.topic.irrigate": "灌溉", "gh.topic.fertilise": "施肥", "gh.topic.harvest": "采收",
+        "gh.topic.inspect": "查看", "gh.topic.data": "缺数据",
         "gh.open_identify": "去拍照",
         "gh.advice_issued": "{date}发布",
         "gh.advice_none": "还没有本周建议（管理员每周运行一次）。",
         "gh.map": "我的地块分布",
         "gh.map_legend": "地块颜色表示本周最紧急的建议：红＝非常紧急，橙＝紧急，黄＝注意，"
                          "蓝＝一般，绿＝提示，"
-                         "灰＝没有建议。底图为地形晕渲。",
+                         "灰＝没有建议；地块上的字是本周先要做的事。底图为地形晕渲。",
         "gh.list": "点地块查看详情",
         "gh.plot_item": "{severity} · {plot} {name} · {mu:.1f} 亩",
         "gh.weather": "最新气象（{date}）：最高 {tmax:.0f}°C，最低 {tmin:.0f}°C，降水 {precip:.0f} 毫米",
@@ -447,8 +506,8 @@ _APP: dict[str, dict[str, str]] = {
         "advice.record.application": "记录施用",
         "advice.record.purchase": "记录购买",
         "advice.record.read_only": "您的账号不能记录用药或购买。",
-        "crop.series": "植被指数 NDVI 变化",
-        "crop.series_help": "点为无云影像的 NDVI；线为平滑后的变化。",
+        "crop.series": "长势变化（植被指数）",
+        "crop.series_help": "点为无云影像的植被指数；线为平滑后的变化；越高叶片越茂盛。",
         "crop.zones": "长势偏弱的区域（红色）",
         "crop.zones_legend": "红色区域长势比本地块其他部分差，约 {area_mu:.1f} 亩；请到田间查看原因。",
         "soil.chart": "近60天根层有效水（%）",
@@ -456,11 +515,17 @@ _APP: dict[str, dict[str, str]] = {
         "soil.threshold": "低于此线需灌溉",
         "soil.threshold_help": "蓝色为根层有效水；红色虚线以下果树缺水，需要灌溉。",
         "advice.sources": "数据来源",
+        "source.pests": "病虫害：本地气象站实测天气，之后按往年同期天气推算",
+        "source.soil": "水分和施肥：由天气估算的根层水量平衡和预期产量",
+        "source.growth": "生长和采收期：本季天气和往年后续天气",
+        "source.monitoring": "长势：卫星影像",
+        "source.other": "其他：每周计算的结果",
+        "identify.choose": "选择照片",
         "plot.as_of_run": "以下为 {date} 的每周计算结果。",
         "plot.other_week": "看其他周",
         "plot.week": "每周计算的日期",
-        "plot.no_run": "还没有每周计算结果：请先运行 orchard run-week --date {date}（可换成要计算的日期）。",
-        "plot.no_run_before": "{date} 及以前还没有每周计算结果：请先运行 orchard run-week --date {date}。",
+        "plot.no_run": "还没有每周计算结果：请管理员先运行每周计算（{date}）。",
+        "plot.no_run_before": "{date} 及以前还没有每周计算结果：请管理员先运行这一周的计算。",
         # photo identification
         "identify.title": "拍照识病虫",
         "identify.intro": "拍一张清楚的病叶、病果或虫子的照片（JPG、PNG 或 WEBP，最大 {max} MB）。",
@@ -472,7 +537,7 @@ _APP: dict[str, dict[str, str]] = {
         "identify.not_image": "这个文件不是照片，无法识别；请选择 JPG、PNG 或 WEBP 照片。",
         "identify.corrupt": "照片文件已损坏，无法打开；请重新拍照上传。",
         "identify.too_many_pixels": "照片像素太多（{mpx:.0f} 百万），最多 {max:.0f} 百万；请缩小后再上传。",
-        "identify.no_model": "暂时无法识别：{error}",
+        "identify.no_model": "暂时无法识别这张照片（识别模型还没有准备好，或不接受这张照片）。",
         "identify.result": "识别结果（可能性从高到低）",
         "identify.item": "{label}：{percent}%",
         "identify.uncertain": "不能确定是什么病虫。请保存照片，让农艺师查看。",
@@ -501,6 +566,7 @@ _APP: dict[str, dict[str, str]] = {
         "nav.extension_plots": "Plots overview",
         "nav.extension_exports": "Exports",
         "nav.extension_accounting": "Pesticide and carbon account",
+        "nav.admin_users": "Users",
         "nav.back_home": "Back to home",
         "nav.none": "Your account has no pages yet; ask the administrator.",
         "auth.title": "Sign in",
@@ -526,18 +592,28 @@ _APP: dict[str, dict[str, str]] = {
         "gh.tile.plots_area": "{mu:.0f} mu ({ha:.1f} ha) in all",
         "gh.tile.urgent": "Urgent this week",
         "gh.tile.pests": "Pest alerts",
-        "gh.tile.pests_help": "items that call for a spray",
         "gh.tile.identify": "Identify a pest",
         "gh.tile.identify_help": "take a photo of a leaf or fruit",
         "gh.tile.identify_value": "Photo",
         "gh.open": "Open",
+        "gh.open_plot": "Open {plot}",
+        "gh.tile.urgent_where": "most urgent: {plot}",
+        "gh.tile.pests_plots": "on {n} plots",
+        "gh.tile.pests_none": "no spray this week",
+        "gh.week": "This week: {action}",
+        "gh.week_more": " (and {n} more)",
+        "gh.week_none": "No advice this week",
+        "gh.topic.spray": "spray", "gh.topic.skip_spray": "skip spray", "gh.topic.scout": "scout",
+        "gh.topic.irrigate": "irrigate", "gh.topic.fertilise": "fertilise", "gh.topic.harvest": "harvest",
+        "gh.topic.inspect": "inspect", "gh.topic.data": "data missing",
         "gh.open_identify": "Take a photo",
         "gh.advice_issued": "issued {date}",
         "gh.advice_none": "No advice for this week yet (the administrator runs it weekly).",
         "gh.map": "My plots",
         "gh.map_legend": "Plot colour shows this week's most urgent advice: red = very urgent, orange = "
-                         "urgent, yellow = attention, blue = routine, green = note, grey = no advice. "
-                         "Background: shaded relief of the terrain.",
+                         "urgent, yellow = attention, blue = routine, green = note, grey = no advice; "
+                         "the word on a plot is what to do first this week. Background: shaded relief "
+                         "of the terrain.",
         "gh.list": "Tap a plot to open it",
         "gh.plot_item": "{severity} · {plot} {name} · {mu:.1f} mu",
         "gh.weather": "Latest weather ({date}): max {tmax:.0f} °C, min {tmin:.0f} °C, rain {precip:.0f} mm",
@@ -600,6 +676,13 @@ _APP: dict[str, dict[str, str]] = {
         "soil.threshold_help": "Blue: water the roots can use; below the red dashed line the trees lack "
                                "water and need irrigation.",
         "advice.sources": "Where the data come from",
+        "source.pests": "Pests: station weather, then the same days of past years",
+        "source.soil": "Water and fertiliser: root-zone water balance from the weather, and the expected "
+                       "yield",
+        "source.growth": "Growth and harvest: this season's weather, then past years' weather",
+        "source.monitoring": "Growth from space: satellite images",
+        "source.other": "Other: the weekly run",
+        "identify.choose": "Choose a photo",
         "plot.as_of_run": "As of {date} (the weekly run).",
         "plot.other_week": "Other weeks",
         "plot.week": "Weekly run of",
@@ -669,6 +752,41 @@ def t(key: str, lang: str = DEFAULT_LANGUAGE, **fields) -> str:
     return text.format(**fields) if fields else text
 
 
+def error_text(error, lang: str = DEFAULT_LANGUAGE) -> str:
+    """An error for the reader: the project's own sentence in English; in Chinese a Chinese sentence by the
+    error's kind (the English detail is for the log and the staff's CLI, never mixed into a Chinese page).
+    ``error`` is an exception, or the sentence of a page section the run did not store."""
+    if lang == "en":
+        return str(error)
+    from orchard.errors import AccessError, InputError, StorageError
+
+    if isinstance(error, str):
+        return t("error.not_stored", lang)
+    kinds = ((AccessError, "error.access"), (StorageError, "error.storage"), (InputError, "error.input"))
+    for kind, key in kinds:
+        if isinstance(error, kind):
+            return t(key, lang)
+    return t("error.other", lang)
+
+
+def weather_source_text(source: str, issued, lang: str = DEFAULT_LANGUAGE) -> str:
+    """Where a run's pest weather came from, for the reader: the stored (English) source line in English; in
+    Chinese a Chinese sentence built from it (observed up to the issue day, then a forecast or past years)."""
+    import re
+
+    if lang == "en":
+        return source
+    parts = [t("weather.observed", lang, date=date_label(issued, lang, year=False))]
+    past = re.search(r"climatology: (\d+) past years \(([^)]*)\)", source or "")
+    if past:
+        years = re.findall(r"\d{4}", past.group(2))
+        shown = t("list.comma", lang).join(years) + ("…" if "…" in past.group(2) else "")
+        parts.append(t("weather.climatology", lang, n=int(past.group(1)), years=shown))
+    elif "forecast" in (source or "").lower():
+        parts.append(t("weather.forecast", lang))
+    return t("list.comma", lang).join(parts)
+
+
 def cultivar_label(code: str | None, lang: str = DEFAULT_LANGUAGE) -> str:
     """Display name of a cultivar code (the code itself when the catalogue does not know it)."""
     if not code:
@@ -678,13 +796,43 @@ def cultivar_label(code: str | None, lang: str = DEFAULT_LANGUAGE) -> str:
     return code if text == key else text
 
 
-def date_label(day, lang: str = DEFAULT_LANGUAGE) -> str:
-    """A date as people write it: 2017年3月22日 / 22 Mar 2017 ("" for None)."""
+def as_day(value):
+    """A date from a date, a datetime, a pandas Timestamp or an ISO text ("2016-07-15"); None otherwise."""
+    from datetime import date, datetime
+
+    if value is None or isinstance(value, float):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def date_label(day, lang: str = DEFAULT_LANGUAGE, *, year: bool = True) -> str:
+    """A date as people write it, the one format of each language used on every page: 2016年7月15日 (7月15日
+    with ``year=False``, inside a sentence of this season) / 15 Jul 2016 (English always with its year).
+    Takes what :func:`as_day` takes; "" for None, other text as it is."""
+    value, day = day, as_day(day)
     if day is None:
-        return ""
+        return "" if value is None or isinstance(value, float) else str(value)
     if lang == "zh-CN":
-        return f"{day.year}年{day.month}月{day.day}日"
+        return f"{day.year}年{day.month}月{day.day}日" if year else f"{day.month}月{day.day}日"
     return f"{day.day} {day:%b %Y}"
+
+
+def window_label(start, end, lang: str = DEFAULT_LANGUAGE, *, before_rain: bool = False) -> str:
+    """An action window: 7月15日–7月18日，下雨前 / 15 Jul 2016 – 18 Jul 2016, before the rain."""
+    start, end = as_day(start), as_day(end)
+    if end is None or (start is not None and end <= start):  # a run stored before windows: its one day
+        text = date_label(end or start, lang, year=False)
+    else:
+        text = t("window.range", lang, start=date_label(start, lang, year=False),
+                 end=date_label(end, lang, year=False))
+    return t("window.before_rain", lang, range=text) if before_rain else text
 
 
 def aspect_label(aspect_deg: float, slope_deg: float, lang: str = DEFAULT_LANGUAGE) -> str:
@@ -698,8 +846,18 @@ def aspect_label(aspect_deg: float, slope_deg: float, lang: str = DEFAULT_LANGUA
 # ----------------------------------------------------------------------------------------------------------
 # Stored advice (orchard.store.list_recommendations records) in the reader's language
 # ----------------------------------------------------------------------------------------------------------
+#: Advice numbers that hold a date (ISO text in the stored record), shown in the language's one date format.
+DATE_NUMBERS = ("latest_date", "scout_on", "sprayed_on", "until", "event_date", "since", "from", "to",
+                "window_from", "window_to")
+
+
 def _advice_numbers(numbers: dict | None, lang: str) -> dict:
     out = {k: ("–" if v is None else v) for k, v in (numbers or {}).items()}
+    for key in DATE_NUMBERS:
+        if as_day(out.get(key)) is not None:
+            out[key] = date_label(out[key], lang, year=False)
+    if isinstance(out.get("kg_n_per_ha"), (int, float)):
+        out["kg_n_per_mu"] = round(out["kg_n_per_ha"] / 15.0, 1)  # 15 亩 = 1 ha
     if out.get("pest") not in (None, "–"):
         out["pest"] = t(f"pest.{out['pest']}", lang)
     if isinstance(out.get("probability_15d"), (int, float)):
@@ -715,9 +873,22 @@ def advice_text(record: dict, lang: str = DEFAULT_LANGUAGE) -> str:
     if record.get("action_key") not in CATALOGUES["en"]:
         return record.get("evidence") or str(record.get("action_key"))
     try:
-        return t(record["action_key"], lang, **_advice_numbers(record.get("action_numbers"), lang))
+        numbers = _advice_numbers(record.get("action_numbers"), lang)
+        return t(record["action_key"], lang, **{**numbers, "action_window": action_window(record, lang)})
     except (KeyError, IndexError, ValueError):  # numbers missing for the message: the English evidence
         return record.get("evidence") or record["action_key"]
+
+
+def action_window(record: dict, lang: str = DEFAULT_LANGUAGE) -> str:
+    """The window of a spray recommendation ("7月15日–7月18日，下雨前"): from its stored window (issue #19) or,
+    in a run stored before windows, from the issue day to its latest date; "" for other advice."""
+    numbers = record.get("action_numbers") or {}
+    start = (as_day(numbers.get("window_from")) or as_day(record.get("valid_from"))
+             or as_day(record.get("issued_on")))
+    end = as_day(numbers.get("window_to")) or as_day(numbers.get("latest_date"))
+    if start is None or end is None:
+        return ""
+    return window_label(start, end, lang, before_rain=bool(numbers.get("before_rain")))
 
 
 def reason_text(record: dict, lang: str = DEFAULT_LANGUAGE) -> str:
@@ -745,19 +916,37 @@ def unnecessary_text(record: dict, lang: str = DEFAULT_LANGUAGE) -> str:
     return t(key, lang) if isinstance(key, str) and key in CATALOGUES["en"] else ""
 
 
-def product_items(record: dict, lang: str = DEFAULT_LANGUAGE) -> str:
-    """The products a recommendation proposes, with amount for the plot, cost and pre-harvest interval."""
+def product_lines(record: dict, lang: str = DEFAULT_LANGUAGE) -> list[str]:
+    """One line per product a recommendation proposes: the amount for the plot and its cost; for a spray also
+    how to mix it (per 亩, 倍液 with its water, per knapsack and per drone tank) and the label's PHI
+    (安全间隔期) and REI. Fertilisers have no PHI line."""
     name = "name_zh" if lang == "zh-CN" else "name_en"
-    def item(p):
-        text = t("advice.product_item", lang, name=p[name], amount=round(p["amount"], 1), unit=p["unit"],
-                 cost="–" if p.get("cost_cny") is None else round(p["cost_cny"]), phi=p.get("phi_days"))
-        dose = p.get("dose") or {}
-        if "dilution" in dose:  # a spray: how to mix it, per 亩 and per knapsack (issue #19)
-            numbers = {k: (f"{v:g}" if isinstance(v, float) else v) for k, v in dose.items()}
-            text += ("：" if lang == "zh-CN" else ": ") + t("advice.product_dose", lang, **numbers)
-        return text
+    colon, sep = ("：", "；") if lang == "zh-CN" else (": ", "; ")
 
-    return t("list.sep", lang).join(item(p) for p in record.get("products") or [])
+    def fmt(numbers: dict) -> dict:
+        return {k: (f"{v:g}" if isinstance(v, float) else v) for k, v in numbers.items()}
+
+    lines = []
+    for p in record.get("products") or []:
+        text = t("advice.product_item", lang, name=p[name], amount=f"{round(p['amount'], 1):g}",
+                 unit=p["unit"], cost="–" if p.get("cost_cny") is None else round(p["cost_cny"]))
+        dose = p.get("dose") or {}
+        if "dilution" in dose:  # a spray: how to mix it, and how long before harvest and re-entry
+            parts = [t("advice.product_dose", lang, **fmt(dose))]
+            if "per_drone_tank" in dose:
+                parts.append(t("advice.product_drone", lang, **fmt(dose)))
+            if p.get("phi_days") is not None:
+                parts.append(t("advice.product_safety", lang, phi=p["phi_days"]))
+            if p.get("rei_hours") is not None:
+                parts.append(t("advice.product_rei", lang, rei=f"{float(p['rei_hours']):g}"))
+            text += colon + sep.join(parts)
+        lines.append(text)
+    return lines
+
+
+def product_items(record: dict, lang: str = DEFAULT_LANGUAGE) -> str:
+    """The products of a recommendation on one line (the CSV's column): :func:`product_lines` joined."""
+    return t("list.sep", lang).join(product_lines(record, lang))
 
 
 def advice_csv(records: list[dict], lang: str = DEFAULT_LANGUAGE) -> bytes:
@@ -771,6 +960,7 @@ def advice_csv(records: list[dict], lang: str = DEFAULT_LANGUAGE) -> bytes:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([t(f"advice.csv.{c}", lang) for c in columns])
     for r in records:
-        writer.writerow([r["plot_id"], str(r["issued_on"]), str(r["valid_to"]), r["severity"],
+        writer.writerow([r["plot_id"], date_label(r["issued_on"], lang), date_label(r["valid_to"], lang),
+                         r["severity"],
                          advice_text(r, lang), reason_text(r, lang), product_items(r, lang)])
     return buffer.getvalue().encode("utf-8-sig")

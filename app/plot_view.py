@@ -178,7 +178,8 @@ def pest_rows(pests: Mapping) -> list[dict]:
 
 
 def spray_actions(records: list[Mapping]) -> list[dict]:
-    """The run's spray recommendations for the plot (curative first, then by latest date)."""
+    """The run's spray recommendations for the plot (curative first, then by latest date), each with its
+    action window (``window_from`` .. ``latest_date``, ``before_rain``)."""
     rows = []
     for r in records:
         if r.get("topic") != "spray":
@@ -186,7 +187,9 @@ def spray_actions(records: list[Mapping]) -> list[dict]:
         numbers = r.get("action_numbers") or {}
         action = str(r.get("action_key") or "").rsplit("spray_", 1)[-1]
         rows.append({"pest": str(numbers.get("pest")), "action": action,
-                     "latest_date": _day(numbers.get("latest_date"))})
+                     "latest_date": _day(numbers.get("window_to") or numbers.get("latest_date")),
+                     "window_from": _day(numbers.get("window_from") or r.get("issued_on")),
+                     "before_rain": bool(numbers.get("before_rain"))})
     return sorted(rows, key=lambda r: (r["action"] != "curative", r["latest_date"] or date.max))
 
 
@@ -228,7 +231,9 @@ def soil_view(status: Mapping, records: list[Mapping]) -> dict | None:
     out = {"date": _day(status["issued_on"]), "ks": float(status["ks"]),
            "depletion_mm": _float(status.get("depletion_mm")), "raw_mm": _float(status.get("raw_mm")),
            "taw_mm": _float(status.get("taw_mm")), "irrigate": bool(status.get("irrigate")),
-           "gross_mm": gross, "sensor_days": 0, "water": None}
+           "gross_mm": gross, "sensor_days": 0, "water": None,
+           "state": water_state(ks=float(status["ks"]), depletion_mm=_float(status.get("depletion_mm")),
+                                raw_mm=_float(status.get("raw_mm")))}
     balance = results.module_output(status, "soil")
     if balance is not None:
         out["water"] = soil_water_frame(balance)
@@ -268,6 +273,34 @@ def ndvi_trend(series) -> float | None:
     return round(float((smooth[last] - smooth[prev]) / days * 30), 3)
 
 
+#: Change of the smoothed NDVI per 30 days below which growth counts as steady: smaller changes are within the
+#: scatter of a cloud-masked plot median between scenes (the sample's clear-scene series: ±0.01-0.02).
+NDVI_STEADY_PER_30D = 0.02
+#: Share of the readily available water (RAW) already used from which the plot counts as drying: an early
+#: word before the trees are stressed (FAO-56: Ks < 1 only once the depletion passes RAW).
+DRYING_SHARE_OF_RAW = 0.5
+
+
+def growth_direction(trend_per_30d: float | None) -> str:
+    """长势 in words: ``better``, ``steady`` or ``worse`` from the NDVI change per 30 days; ``unknown``
+    without one."""
+    if trend_per_30d is None or not np.isfinite(trend_per_30d):
+        return "unknown"
+    if trend_per_30d >= NDVI_STEADY_PER_30D:
+        return "better"
+    return "worse" if trend_per_30d <= -NDVI_STEADY_PER_30D else "steady"
+
+
+def water_state(*, ks: float, depletion_mm: float | None, raw_mm: float | None) -> str:
+    """水分 in words: ``short`` when the trees are stressed (Ks < 1: the depletion passed RAW), ``dry`` past
+    :data:`DRYING_SHARE_OF_RAW` of RAW, else ``ample``."""
+    if ks < 1.0 - 1e-6:
+        return "short"
+    if depletion_mm is not None and raw_mm and depletion_mm >= DRYING_SHARE_OF_RAW * raw_mm:
+        return "dry"
+    return "ample"
+
+
 def crop_alerts(text: str) -> list[dict]:
     """The plot's stored alerts (``alerts_json``) as the page's message fields: signal, severity,
     message_key, since (date), area_mu and the evidence numbers."""
@@ -303,7 +336,7 @@ def crop_view(status: Mapping, outline: dict | None = None) -> dict:
     alerts = str(series["alerts_json"].values[()]) if "alerts_json" in series else ""
     zones = str(series["zones_geojson"].values[()]) if "zones_geojson" in series else ""
     return {"ndvi": _float(status.get("ndvi")), "last_clear": _day(status.get("ndvi_date")),
-            "trend_per_30d": ndvi_trend(series),
+            "trend_per_30d": ndvi_trend(series), "direction": growth_direction(ndvi_trend(series)),
             "latest_scene": _local_days(times).max().date() if len(times) else None,
             "alerts": crop_alerts(alerts), "series": ndvi_frame(series), "zones": zone_features(zones),
             "outline": outline, "source": series.attrs.get("source", "")}
@@ -318,7 +351,8 @@ def plot_page(session: Session, caller: str, plot_id: str, run_id: str) -> dict:
     Returns
     -------
     dict
-        ``run`` (:func:`run_summary`), ``advice`` (the run's recommendations for the plot, most severe first)
+        ``run`` (:func:`run_summary`), ``advice`` (the run's recommendations for the plot the caller may get,
+        most severe first: :func:`orchard.store.approved_recommendations`), ``review`` (its review state)
         and per section ``growth``, ``pests``, ``crop``, ``soil``: ``{"ok": ...}`` or ``{"error": sentence}``.
 
     Raises
@@ -328,15 +362,48 @@ def plot_page(session: Session, caller: str, plot_id: str, run_id: str) -> dict:
     """
     plot = store.get_plot(session, caller, plot_id)  # the access check, and the outline for the zone map
     status = results.plot_status(session, caller, plot_id, run_id)
-    records = store.list_recommendations(session, caller, plot_id=plot_id, run_id=run_id)
+    # what the caller may get: a grower only advice that is not held (and approved where the district
+    # requires review; issue #19), with the reviewer's note
+    records = store.approved_recommendations(session, caller, plot_id=plot_id, run_id=run_id)
+    review = store.review_state(session, run_id, plot_id)
     if status is None:  # a run without this plot's status (or stored before plot_status existed): its advice
         run = results.get_run(session, run_id)
         missing = {"error": f"the weekly run of {run['issued_on']} stored no results for plot {plot_id}; run "
                             f"`orchard run-week --date {run['issued_on']}` for every plot."}
-        return {"run": run_summary(run), "advice": records, **{s: missing for s in SECTION_MODULES}}
+        return {"run": run_summary(run), "advice": records, "review": review,
+                **{s: missing for s in SECTION_MODULES}}
     outline = json.loads(plot["geometry_geojson"]) if plot.get("geometry_geojson") else None
-    return {"run": run_summary(status["run"]), "advice": records,
+    return {"run": run_summary(status["run"]), "advice": records, "review": review,
             "growth": _soft(lambda: growth_view(status)),
             "pests": _soft(lambda: pests_view(status, records)),
             "crop": _soft(lambda: crop_view(status, outline)),
             "soil": _soft(lambda: soil_view(status, records))}
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The grower's home: this week per plot
+# ----------------------------------------------------------------------------------------------------------
+def _urgency(record: Mapping) -> tuple:
+    """Sort key, most urgent first: severity, then the action that must be done soonest."""
+    return (-int(record["severity"]), _day(record.get("valid_to")) or date.max, str(record["plot_id"]))
+
+
+def week_by_plot(records: list[Mapping]) -> dict:
+    """This week's stored advice per plot, for the home tiles, the map and the plot list.
+
+    Returns
+    -------
+    dict
+        ``plots``: {plot_id: {"severity" (1-5), "topic" and "record" of the most urgent recommendation,
+        "n" (recommendations)}}; ``urgent_plot``: the plot whose most urgent advice is most urgent (ties:
+        the one to act on soonest); ``pest_plot``: the plot of the most urgent spray (None without one).
+    """
+    plots: dict[str, dict] = {}
+    for r in sorted(records, key=_urgency):
+        entry = plots.setdefault(r["plot_id"], {"severity": int(r["severity"]), "topic": r["topic"],
+                                                "record": r, "n": 0})
+        entry["n"] += 1
+    ranked = sorted(records, key=_urgency)
+    sprays = [r for r in ranked if r["topic"] == "spray"]
+    return {"plots": plots, "urgent_plot": ranked[0]["plot_id"] if ranked else None,
+            "pest_plot": sprays[0]["plot_id"] if sprays else None}

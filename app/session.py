@@ -29,7 +29,7 @@ ROLE_PAGES: dict[str, tuple[str, ...]] = {
                    "agronomist_advice", "agronomist_scouting", "identify", "extension_riskmap"),
     "extension": ("extension_riskmap", "extension_plots", "extension_exports", "extension_accounting"),
     "admin": ("agronomist_parameters", "agronomist_images", "extension_riskmap", "extension_accounting",
-              "plot"),
+              "plot", "admin_users"),
 }
 
 #: Address of each page (``/home``, ``/plot-view`` …). Never a file stem of ``app/pages/``: while a ``pages/``
@@ -52,7 +52,7 @@ PAGE_ICONS = {
     "agronomist_advice": ":material/fact_check:", "agronomist_scouting": ":material/bug_report:",
     "extension_riskmap": ":material/map:",
     "extension_plots": ":material/grid_view:", "extension_exports": ":material/download:",
-    "extension_accounting": ":material/calculate:",
+    "extension_accounting": ":material/calculate:", "admin_users": ":material/manage_accounts:",
 }
 
 

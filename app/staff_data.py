@@ -292,6 +292,11 @@ def apply_edits(pset: params.ParameterSet, edited: pd.DataFrame,
     return new, sorted(overrides)
 
 
+def local_time(moment: datetime | None) -> str:
+    """A stored UTC time as China local time "YYYY-MM-DD HH:MM" ("" for None)."""
+    return _local_time(moment)
+
+
 def _local_time(moment: datetime | None) -> str:
     if moment is None:
         return ""
@@ -911,9 +916,14 @@ def thumbnail(path: str | Path, max_px: int = THUMBNAIL_PX) -> bytes:
 # ----------------------------------------------------------------------------------------------------------
 # Stored advice
 # ----------------------------------------------------------------------------------------------------------
-def advice_text(record: Mapping, translate: Callable[..., str]) -> str:
+def advice_text(record: Mapping, translate: Callable[..., str], lang: str | None = None) -> str:
     """A recommendation's action in the reader's language (``translate`` is ``i18n.t`` with the language
-    bound); a message whose numbers are missing falls back to the English evidence."""
+    bound); a message whose numbers are missing falls back to the English evidence. With ``lang`` the
+    growers' own formatter (``i18n.advice_text``: windows and dates in the language's one format)."""
+    if lang is not None:
+        from i18n import advice_text as grower_text
+
+        return grower_text(dict(record), lang)
     numbers = {k: ("–" if v is None else v) for k, v in (record.get("action_numbers") or {}).items()}
     if "pest" in numbers:
         numbers["pest"] = translate(f"pest.{numbers['pest']}")
@@ -923,11 +933,13 @@ def advice_text(record: Mapping, translate: Callable[..., str]) -> str:
         return record.get("evidence") or record["action_key"]
 
 
-def advice_frame(records: Sequence[Mapping], translate: Callable[..., str]) -> pd.DataFrame:
+def advice_frame(records: Sequence[Mapping], translate: Callable[..., str],
+                 lang: str | None = None) -> pd.DataFrame:
     """Stored recommendations as a table: plot, topic, severity, valid window, action, evidence, source,
     module, confidence (most severe first, as stored)."""
     rows = [{"plot_id": r["plot_id"], "topic": r["topic"], "severity": int(r["severity"]),
-             "valid_from": r["valid_from"], "valid_to": r["valid_to"], "action": advice_text(r, translate),
+             "valid_from": r["valid_from"], "valid_to": r["valid_to"],
+             "action": advice_text(r, translate, lang),
              "evidence": r.get("evidence") or "", "source": r.get("source") or "", "module": r["module"],
              "confidence": r.get("confidence")} for r in records]
     columns = ["plot_id", "topic", "severity", "valid_from", "valid_to", "action", "evidence", "source",

@@ -1867,3 +1867,289 @@ def clear_sign_in_failures(session: Session, keys: Mapping[str, str]) -> None:
 
 __all__ += ["SignInFailures", "SIGN_IN_THROTTLE", "SIGN_IN_FORGET_S", "sign_in_delay_s", "sign_in_wait_s",
             "record_sign_in_failure", "clear_sign_in_failures"]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Issue #19: advice review. An agronomist approves or holds (with a note) the advice a run gives one plot or
+# a whole district; a district may require review before growers see anything. The review record is kept
+# whole (who decided what and when); the latest decision counts, a plot's own before its district's.
+# ----------------------------------------------------------------------------------------------------------
+REVIEW_DECISIONS = ("approved", "held")
+REVIEW_SCOPES = ("plot", "district")
+#: Roles that may review advice and change a district's review setting.
+REVIEWERS = ("agronomist", "admin")
+
+
+class AdviceReview(Base):
+    """One review decision on a run's advice for a plot or a district (append-only: the record of who
+    approved or held what, and when)."""
+
+    __tablename__ = "advice_reviews"
+    __table_args__ = (
+        CheckConstraint(_in_list("decision", REVIEW_DECISIONS), name="decision"),
+        CheckConstraint(_in_list("scope", REVIEW_SCOPES), name="scope"),
+        CheckConstraint("(scope = 'plot' AND plot_id IS NOT NULL) OR "
+                        "(scope = 'district' AND district IS NOT NULL)", name="target"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("advice_runs.run_id", ondelete="CASCADE"), index=True)
+    scope: Mapped[str] = mapped_column(String(16))
+    plot_id: Mapped[str | None] = mapped_column(ForeignKey("plots.plot_id", ondelete="CASCADE"))
+    district: Mapped[str | None] = mapped_column(String(100))
+    decision: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)                      # shown to the grower with the advice
+    reviewer_id: Mapped[str] = mapped_column(ForeignKey("users.user_id"))
+    reviewed_utc: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now_utc)
+
+
+class DistrictReviewSetting(Base):
+    """Whether a district's growers see only reviewed (approved) advice, who set it and when."""
+
+    __tablename__ = "district_review_settings"
+
+    district: Mapped[str] = mapped_column(String(100), primary_key=True)
+    review_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    changed_by: Mapped[str] = mapped_column(ForeignKey("users.user_id"))
+    changed_utc: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now_utc)
+
+
+def _reviewer(session: Session, caller: str) -> User:
+    user = _caller(session, caller)
+    if user.role not in REVIEWERS:
+        raise AccessError(f"user '{user.user_id}' may not review advice; ask an agronomist.")
+    return user
+
+
+def set_review_required(session: Session, caller: str, district: str, required: bool) -> None:
+    """Make a district's growers see only approved advice (``required``), or all advice not held."""
+    user = _reviewer(session, caller)
+    if not district or session.scalar(select(Plot.plot_id).where(Plot.district == district).limit(1)) is None:
+        raise InputError(f"district '{district}' has no plots; check the district name.")
+    setting = session.get(DistrictReviewSetting, district) or DistrictReviewSetting(district=district)
+    setting.review_required, setting.changed_by = bool(required), user.user_id
+    setting.changed_utc = _now_utc()
+    session.add(setting)
+    session.flush()
+
+
+def review_required(session: Session, district: str | None) -> bool:
+    """Whether the district requires review before its growers see advice (False when never set)."""
+    setting = session.get(DistrictReviewSetting, district) if district else None
+    return bool(setting and setting.review_required)
+
+
+def review_advice(session: Session, caller: str, run_id: str, *, decision: str, plot_id: str | None = None,
+                  district: str | None = None, note: str | None = None) -> int:
+    """Record an agronomist's decision on a run's advice for one plot (``plot_id``) or one district: approve
+    (with an optional note for the grower, an edit) or hold. Returns the record's id."""
+    user = _reviewer(session, caller)
+    if decision not in REVIEW_DECISIONS:
+        raise InputError(f"review decision '{decision}' is not one of {', '.join(REVIEW_DECISIONS)}.")
+    if session.get(AdviceRun, run_id) is None:
+        raise InputError(f"weekly run '{run_id}' does not exist; pick a stored run.")
+    if (plot_id is None) == (district is None):
+        raise InputError("review either one plot or one district; give exactly one of them.")
+    if plot_id is not None:
+        _readable_plot(session, user, plot_id)
+    elif session.scalar(select(Plot.plot_id).where(Plot.district == district).limit(1)) is None:
+        raise InputError(f"district '{district}' has no plots; check the district name.")
+    row = AdviceReview(run_id=run_id, scope="plot" if plot_id is not None else "district", plot_id=plot_id,
+                       district=district, decision=decision, note=(note or "").strip() or None,
+                       reviewer_id=user.user_id, reviewed_utc=_now_utc())
+    session.add(row)
+    session.flush()
+    return int(row.id)
+
+
+def list_reviews(session: Session, caller: str, run_id: str | None = None) -> list[dict[str, Any]]:
+    """The review record (staff only), newest first: every decision with who made it and when."""
+    _reviewer(session, caller)
+    query = select(AdviceReview)
+    if run_id is not None:
+        query = query.where(AdviceReview.run_id == run_id)
+    rows = session.scalars(query.order_by(AdviceReview.reviewed_utc.desc(), AdviceReview.id.desc()))
+    return [{c: getattr(r, c) for c in _columns_of(AdviceReview)} for r in rows]
+
+
+def review_state(session: Session, run_id: str, plot_id: str) -> dict[str, Any]:
+    """A plot's advice in a run as its growers would get it: ``visible`` (bool), ``decision`` (the deciding
+    review's decision or None), ``note``, ``scope``, ``review_required`` (its district's setting).
+
+    A hold always hides the advice; where the district requires review, only approved advice is visible. A
+    plot's own latest decision counts before its district's latest."""
+    plot = session.get(Plot, plot_id)
+    district = plot.district if plot is not None else None
+    required = review_required(session, district)
+    latest = None
+    targets = (("plot", AdviceReview.plot_id == plot_id), ("district", AdviceReview.district == district))
+    for scope, where in targets:
+        if scope == "district" and district is None:
+            break
+        latest = session.scalar(select(AdviceReview).where(AdviceReview.run_id == run_id,
+                                                           AdviceReview.scope == scope, where)
+                                .order_by(AdviceReview.reviewed_utc.desc(), AdviceReview.id.desc()).limit(1))
+        if latest is not None:
+            break
+    decision = latest.decision if latest is not None else None
+    visible = decision == "approved" or (decision is None and not required)
+    return {"visible": visible, "decision": decision, "note": latest.note if latest is not None else None,
+            "scope": latest.scope if latest is not None else None, "review_required": required}
+
+
+def advice_visible_to_grower(session: Session, run_id: str, plot_id: str) -> bool:
+    """Whether a run's advice for a plot may reach its grower (the app, notifications): not held, and
+    approved where the plot's district requires review."""
+    return review_state(session, run_id, plot_id)["visible"]
+
+
+def approved_recommendations(session: Session, caller: str, plot_id: str | None = None,
+                             run_id: str | None = None) -> list[dict[str, Any]]:
+    """:func:`list_recommendations` as a grower may get them: for a grower caller (and for a notification
+    sender, which passes the grower's id) only the plots whose advice is visible
+    (:func:`advice_visible_to_grower`), each record with the reviewer's ``review_note``; staff callers get
+    every record, each with its ``review`` state."""
+    user = _caller(session, caller)
+    records = list_recommendations(session, caller, plot_id=plot_id, run_id=run_id)
+    states: dict[tuple, dict] = {}
+    out = []
+    for r in records:
+        key = (r["run_id"], r["plot_id"])
+        if key not in states:
+            states[key] = review_state(session, *key)
+        state = states[key]
+        if user.role == "grower" and not state["visible"]:
+            continue
+        out.append({**r, "review_note": state["note"] if state["decision"] == "approved" else None,
+                    **({"review": state} if user.role != "grower" else {})})
+    return out
+
+
+def review_stamp(session: Session) -> str:
+    """Changes whenever a review is recorded or a district's setting changes: a cache of what growers may
+    see keys on it, so a hold takes effect on the next page view."""
+    from sqlalchemy import func
+
+    last_review = session.scalar(select(func.max(AdviceReview.id)))
+    last_setting = session.scalar(select(func.max(DistrictReviewSetting.changed_utc)))
+    return f"{last_review or 0}/{last_setting or ''}"
+
+
+__all__ += ["AdviceReview", "DistrictReviewSetting", "REVIEW_DECISIONS", "set_review_required",
+            "review_stamp",
+            "review_required", "review_advice", "list_reviews", "review_state", "advice_visible_to_grower",
+            "approved_recommendations"]
+
+
+# Issue #19 (continued): user management by admins in the app, every change logged. Signing in stays in
+# app/auth.py and authenticate(): a disabled account is one without a password hash (it cannot sign in with a
+# password, see User.password_hash); enabling it again means setting a new password.
+USER_ACTIONS = ("add", "role", "reset_password", "disable", "enable")
+
+
+class UserAdminLog(Base):
+    """One change an admin made to a user account: who, to whom, what, when (never a password)."""
+
+    __tablename__ = "user_admin_log"
+    __table_args__ = (CheckConstraint(_in_list("action", USER_ACTIONS), name="action"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    admin_id: Mapped[str] = mapped_column(ForeignKey("users.user_id"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.user_id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(String(200))
+    changed_utc: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now_utc)
+
+
+def _admin(session: Session, caller: str) -> User:
+    user = _caller(session, caller)
+    if user.role != "admin":
+        raise AccessError(f"user '{user.user_id}' may not manage accounts; ask an administrator.")
+    return user
+
+
+def _account(session: Session, user_id: str) -> User:
+    account = session.get(User, user_id) if isinstance(user_id, str) else None
+    if account is None:
+        raise InputError(f"unknown user '{user_id}'; check the user id.")
+    return account
+
+
+def _log_user_change(session: Session, admin: User, user_id: str, action: str, detail: str | None = None):
+    session.add(UserAdminLog(admin_id=admin.user_id, user_id=user_id, action=action, detail=detail,
+                             changed_utc=_now_utc()))
+    session.flush()
+
+
+def add_user(session: Session, caller: str, *, user_id: str, display_name: str, role: str,
+             password: str) -> None:
+    """An admin adds an account with its first password (checked like every password)."""
+    admin = _admin(session, caller)
+    user_id, display_name = (user_id or "").strip(), (display_name or "").strip()
+    if not user_id or not all(c.isalnum() or c in "_-." for c in user_id) or len(user_id) > 64:
+        raise InputError(f"user id '{user_id}' must be 1-64 letters, digits, '_', '-' or '.'; "
+                         "choose another.")
+    if not display_name:
+        raise InputError(f"user '{user_id}' needs a name to show; fill it in.")
+    if role not in ROLES:
+        raise InputError(f"role '{role}' is not one of {', '.join(ROLES)}; pick one of them.")
+    if session.get(User, user_id) is not None:
+        raise InputError(f"user '{user_id}' already exists; choose another id.")
+    session.add(User(user_id=user_id, display_name=display_name, role=role, created_utc=_now_utc(),
+                     password_hash=hash_password(password)))
+    session.flush()
+    _log_user_change(session, admin, user_id, "add", role)
+
+
+def set_user_role(session: Session, caller: str, user_id: str, role: str) -> None:
+    """An admin changes an account's role (not their own: an admin cannot lock every admin out)."""
+    admin = _admin(session, caller)
+    account = _account(session, user_id)
+    if role not in ROLES:
+        raise InputError(f"role '{role}' is not one of {', '.join(ROLES)}; pick one of them.")
+    if account.user_id == admin.user_id:
+        raise InputError("admins cannot change their own role; ask another admin.")
+    if account.role == "grower" and role != "grower" and session.scalar(
+            select(Plot.plot_id).where(Plot.owner_id == account.user_id).limit(1)) is not None:
+        raise InputError(f"user '{user_id}' owns plots; a grower with plots stays a grower.")
+    before, account.role = account.role, role
+    _log_user_change(session, admin, account.user_id, "role", f"{before} -> {role}")
+
+
+def reset_user_password(session: Session, caller: str, user_id: str, password: str) -> None:
+    """An admin sets a new password for an account (which also enables a disabled one)."""
+    admin = _admin(session, caller)
+    account = _account(session, user_id)
+    was_disabled = account.password_hash is None
+    account.password_hash = hash_password(password)
+    _log_user_change(session, admin, account.user_id, "enable" if was_disabled else "reset_password")
+
+
+def disable_user(session: Session, caller: str, user_id: str) -> None:
+    """An admin disables an account: it can no longer sign in with a password (not their own)."""
+    admin = _admin(session, caller)
+    account = _account(session, user_id)
+    if account.user_id == admin.user_id:
+        raise InputError("admins cannot disable their own account; ask another admin.")
+    account.password_hash = None
+    _log_user_change(session, admin, account.user_id, "disable")
+
+
+def list_accounts(session: Session, caller: str) -> list[dict[str, Any]]:
+    """Every account for an admin: id, name, role, created, and whether it can sign in with a password."""
+    _admin(session, caller)
+    return [{"user_id": u.user_id, "display_name": u.display_name, "role": u.role,
+             "created_utc": u.created_utc, "enabled": u.password_hash is not None}
+            for u in session.scalars(select(User).order_by(User.user_id))]
+
+
+def list_user_changes(session: Session, caller: str, limit: int = 200) -> list[dict[str, Any]]:
+    """The admin log, newest first (admins only)."""
+    _admin(session, caller)
+    order = (UserAdminLog.changed_utc.desc(), UserAdminLog.id.desc())
+    rows = session.scalars(select(UserAdminLog).order_by(*order).limit(limit))
+    return [{c: getattr(r, c) for c in _columns_of(UserAdminLog)} for r in rows]
+
+
+__all__ += ["UserAdminLog", "USER_ACTIONS", "add_user", "set_user_role", "reset_user_password",
+            "disable_user", "list_accounts", "list_user_changes"]

@@ -17,7 +17,7 @@ import streamlit as st
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # app/ holds the shared modules
 import basemap  # noqa: E402
 import data  # noqa: E402
-from i18n import M2_PER_MU, date_label, t  # noqa: E402
+from i18n import M2_PER_MU, advice_text, date_label, error_text, t  # noqa: E402
 from session import page_language, require_user  # noqa: E402
 
 from orchard import config  # noqa: E402
@@ -38,42 +38,82 @@ def tile(column, label: str, value: str, caption: str, link: str, link_label: st
         st.page_link(link, label=link_label, icon=icon, query_params=query_params, width="stretch")
 
 
+def plot_name(plots: list[dict], plot_id: str) -> str:
+    return next((" ".join(filter(None, [p["plot_id"], p.get("name")]))
+                 for p in plots if p["plot_id"] == plot_id), plot_id)
+
+
 def tiles(plots: list[dict], summary: dict, lang: str) -> None:
+    """Four tiles; each link opens the plot its tile is about and says which (issue #19: both links used to
+    open the first plot whatever the tile)."""
     area_ha = sum(p.get("area_ha") or 0.0 for p in plots)
-    first = summary["most_urgent_plot"] or plots[0]["plot_id"]
+    first = plots[0]["plot_id"]
+    urgent_plot = summary["most_urgent_plot"] or first
     top = st.columns(2, wrap=False)  # two tiles a row, on a phone too
     tile(top[0], t("gh.tile.plots", lang), t("gh.tile.plots_value", lang, n=len(plots)),
-         t("gh.tile.plots_area", lang, mu=mu(area_ha), ha=area_ha), PLOT_PAGE, t("gh.open", lang),
-         ":material/eco:", {"plot": first})
+         t("gh.tile.plots_area", lang, mu=mu(area_ha), ha=area_ha), PLOT_PAGE,
+         t("gh.open_plot", lang, plot=first), ":material/eco:", {"plot": first})
     urgent = summary["urgent"]
-    tile(top[1], t("gh.tile.urgent", lang), str(urgent),
-         t("gh.advice_issued", lang, date=date_label(summary["issued_on"], lang)) if summary["issued_on"]
-         else t("gh.advice_none", lang),
-         PLOT_PAGE, t("gh.open", lang), ":material/priority_high:", {"plot": first})
+    issued = summary["issued_on"]
+    caption = (t("gh.advice_issued", lang, date=date_label(issued, lang)) if issued
+               else t("gh.advice_none", lang))
+    if summary["most_urgent_plot"]:
+        caption += t("list.sep", lang) + t("gh.tile.urgent_where", lang,
+                                            plot=plot_name(plots, summary["most_urgent_plot"]))
+    tile(top[1], t("gh.tile.urgent", lang), str(urgent), caption,
+         PLOT_PAGE, t("gh.open_plot", lang, plot=urgent_plot), ":material/priority_high:",
+         {"plot": urgent_plot})
     bottom = st.columns(2, wrap=False)
-    tile(bottom[0], t("gh.tile.pests", lang), str(summary["pest_alerts"]), t("gh.tile.pests_help", lang),
-         PLOT_PAGE, t("gh.open", lang), ":material/pest_control:", {"plot": summary["pest_plot"] or first})
+    pest_plot = summary["pest_plot"] or urgent_plot
+    pests_help = (t("gh.tile.pests_plots", lang, n=summary["pest_plots"]) if summary["pest_alerts"]
+                  else t("gh.tile.pests_none", lang))
+    tile(bottom[0], t("gh.tile.pests", lang), str(summary["pest_alerts"]), pests_help,
+         PLOT_PAGE, t("gh.open_plot", lang, plot=pest_plot), ":material/pest_control:", {"plot": pest_plot})
     tile(bottom[1], t("gh.tile.identify", lang), t("gh.tile.identify_value", lang),
          t("gh.tile.identify_help", lang), IDENTIFY_PAGE,
          t("gh.open_identify", lang), ":material/photo_camera:")
 
 
-def plots_deck(plots: list[dict], severity: dict[str, int], lang: str):
-    """My plots on the offline relief, filled by their most urgent advice."""
-    features = []
+def map_label(plot_id: str, week: dict | None, lang: str) -> str:
+    """A plot's label on the map: its id and what to do first this week (喷药, 灌溉, …)."""
+    if week is None:
+        return plot_id
+    return f"{plot_id} {t('gh.topic.' + week['topic'], lang)}"
+
+
+def plots_deck(plots: list[dict], summary: dict, lang: str):
+    """My plots on the offline relief, filled by the urgency of their most urgent advice and labelled with
+    the plot id and that action."""
+    import shapely.geometry
+
+    features, labels = [], []
     for p in plots:
         if not p.get("geometry_geojson"):
             continue
-        level = severity.get(p["plot_id"], 0)
-        features.append({"type": "Feature", "geometry": json.loads(p["geometry_geojson"]),
+        week = summary.get("plots", {}).get(p["plot_id"])
+        level = summary["severity"].get(p["plot_id"], 0)
+        geometry = json.loads(p["geometry_geojson"])
+        text = map_label(p["plot_id"], week, lang)
+        features.append({"type": "Feature", "geometry": geometry,
                          "properties": {"plot_id": p["plot_id"], "name": p.get("name") or "",
-                                        "severity": t(f"sev.{level}", lang),
+                                        "severity": t(f"sev.{level}", lang), "label": text,
                                         "colour": basemap.SEVERITY_COLOURS[level]}})
+        point = shapely.geometry.shape(geometry).representative_point()
+        labels.append({"position": [point.x, point.y], "text": text})
     if not features:
         return None
     lons, lats = basemap.geometry_points(f["geometry"] for f in features)
-    return basemap.offline_deck([basemap.polygon_layer(features)], basemap.fit_view(lons, lats),
-                                background=data.basemap(), tooltip={"text": "{plot_id} {name}\n{severity}"})
+    return basemap.offline_deck([basemap.polygon_layer(features), basemap.label_layer(labels)],
+                                basemap.fit_view(lons, lats), background=data.basemap(),
+                                tooltip={"text": "{plot_id} {name}\n{severity}"})
+
+
+def week_line(week: dict | None, lang: str) -> str:
+    """The plot's week in one line: its most urgent advice (and how many more)."""
+    if week is None:
+        return t("gh.week_none", lang)
+    text = t("gh.week", lang, action=advice_text(week["record"], lang))
+    return text + (t("gh.week_more", lang, n=week["n"] - 1) if week["n"] > 1 else "")
 
 
 def weather_line(user_id: str, lang: str) -> None:
@@ -96,7 +136,7 @@ def main() -> None:
         plots = data.my_plots(user["user_id"])
         summary = data.advice_summary(user["user_id"])
     except OrchardError as exc:
-        st.error(t("home.db_error", lang, error=str(exc)))
+        st.error(t("home.db_error", lang, error=error_text(exc, lang)))
         return
     if not plots:
         st.info(t("plot.no_plots", lang))
@@ -104,7 +144,7 @@ def main() -> None:
     tiles(plots, summary, lang)
 
     st.subheader(t("gh.map", lang))
-    deck = plots_deck(plots, summary["severity"], lang)
+    deck = plots_deck(plots, summary, lang)
     if deck is not None:
         st.pydeck_chart(deck, height=380)
         st.caption(t("gh.map_legend", lang))
@@ -116,6 +156,7 @@ def main() -> None:
                      label=t("gh.plot_item", lang, plot=p["plot_id"], name=p.get("name") or "",
                              mu=mu(p.get("area_ha")), ha=p.get("area_ha") or 0.0,
                              severity=t(f"sev.{level}", lang)))
+        st.caption(week_line(summary["plots"].get(p["plot_id"]), lang))
     try:
         weather_line(user["user_id"], lang)
     except OrchardError:

@@ -15,7 +15,7 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # app/ holds the shared modules
 import data  # noqa: E402
-from i18n import t  # noqa: E402
+from i18n import error_text, t  # noqa: E402
 from session import page_language, require_user  # noqa: E402
 
 from orchard.errors import OrchardError  # noqa: E402
@@ -47,6 +47,20 @@ def show_result(result: dict, lang: str) -> None:
         st.caption(t("identify.caution", lang))
 
 
+def uploader_in_language(lang: str) -> None:
+    """Streamlit's uploader writes "Upload" and "10MB per file" in English whatever the page (no parameter
+    sets them): on other languages its button says :func:`t` ``identify.choose`` instead, and the limit is
+    said in the page's own words above it (``identify.intro``)."""
+    if lang == "en":
+        return
+    box = ".st-key-photo_box [data-testid='stFileUploaderDropzone']"
+    st.html(f"""<style>
+    {box} [data-testid='stFileUploaderDropzoneInstructions'] {{display: none;}}
+    {box} button [data-testid='stMarkdownContainer'] {{display: none;}}
+    {box} button > div::after {{content: "{t('identify.choose', lang)}";}}
+    </style>""")
+
+
 def main() -> None:
     lang = page_language()
     user = require_user(lang, UPLOADERS)
@@ -54,7 +68,9 @@ def main() -> None:
     st.markdown(t("identify.intro", lang, max=data.MAX_PHOTO_MB))
     # No ``type=`` filter: Streamlit would refuse another extension with an exception of its own; the page
     # checks every file itself (size, extension, content) and answers with one sentence.
-    upload = st.file_uploader(t("identify.upload", lang), key="photo", max_upload_size=data.MAX_PHOTO_MB)
+    with st.container(key="photo_box"):
+        uploader_in_language(lang)
+        upload = st.file_uploader(t("identify.upload", lang), key="photo", max_upload_size=data.MAX_PHOTO_MB)
     if upload is None:
         return
     if upload.size > data.MAX_PHOTO_BYTES:  # refused before reading it into memory
@@ -70,7 +86,7 @@ def main() -> None:
     try:
         result = data.identify_photo(user["user_id"], photo)
     except (OrchardError, OSError, ValueError) as exc:  # no trained model, or the classifier refuses it
-        st.info(t("identify.no_model", lang, error=str(exc)))
+        st.info(t("identify.no_model", lang, error=error_text(exc, lang)))
         result = None
     if result is not None:
         show_result(result, lang)
@@ -87,7 +103,7 @@ def main() -> None:
             sample, duplicate = data.save_photo(user["user_id"], photo, plot_id=plot_id,
                                                 original_name=upload.name, prediction=result)
         except OrchardError as exc:
-            st.error(t("identify.not_saved", lang, error=str(exc)))
+            st.error(t("identify.not_saved", lang, error=error_text(exc, lang)))
             return
         st.success(t("identify.duplicate" if duplicate else "identify.saved", lang, sample=sample))
 

@@ -17,7 +17,7 @@ import streamlit as st
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # app/ holds the shared modules
 import data  # noqa: E402
 from data import RECORDERS, today_in_china  # noqa: E402
-from i18n import t  # noqa: E402
+from i18n import error_text, t  # noqa: E402
 from session import page_language, require_user  # noqa: E402
 
 from advice.catalogue import PEST_TARGETS, Catalogue, default_catalogue  # noqa: E402
@@ -36,10 +36,14 @@ def product_name(catalogue: Catalogue, product_id: str, lang: str) -> str:
     return catalogue.products.at[product_id, "trade_name_zh" if lang == "zh-CN" else "trade_name_en"]
 
 
-def product_label(catalogue: Catalogue, product_id: str, lang: str) -> str:
-    """Name and mode-of-action group(s), which growers rotate between sprays."""
+def product_label(catalogue: Catalogue, product_id: str, lang: str, *, staff: bool = False) -> str:
+    """Name and, for staff, the mode-of-action group(s) (FRAC/IRAC codes: jargon on a grower's page, where the
+    advice already keeps the rotation)."""
     groups = catalogue.products.at[product_id, "moa_groups"].replace(";", " + ")
-    return f"{product_name(catalogue, product_id, lang)} · {groups or t('inputs.fertiliser', lang)}"
+    name = product_name(catalogue, product_id, lang)
+    if not staff:
+        return name if groups else f"{name} · {t('inputs.fertiliser', lang)}"
+    return f"{name} · {groups or t('inputs.fertiliser', lang)}"
 
 
 def target_label(target: str | None, lang: str) -> str:
@@ -58,11 +62,12 @@ def number(value: float) -> str:
     return f"{value:g}"
 
 
-def pick_product(catalogue: Catalogue, lang: str, key: str, disabled: bool) -> str:
+def pick_product(catalogue: Catalogue, lang: str, key: str, disabled: bool, staff: bool = False) -> str:
     """Outside the form, so the units and targets below follow the product picked."""
     ids = list(catalogue.products.index)
-    return st.selectbox(t("inputs.product", lang), ids, key=key, disabled=disabled,
-                        format_func=lambda pid: product_label(catalogue, pid, lang))
+    return st.selectbox(t("inputs.product_moa" if staff else "inputs.product", lang), ids, key=key,
+                        disabled=disabled,
+                        format_func=lambda pid: product_label(catalogue, pid, lang, staff=staff))
 
 
 def save(lang: str, write, success: str) -> None:
@@ -70,7 +75,7 @@ def save(lang: str, write, success: str) -> None:
     try:
         write()
     except OrchardError as exc:
-        st.error(t("inputs.not_saved", lang, error=str(exc)))
+        st.error(t("inputs.not_saved", lang, error=error_text(exc, lang)))
         return
     st.success(success)
 
@@ -86,7 +91,7 @@ def application_form(lang: str, user: str, role: str, catalogue: Catalogue) -> N
     disabled = role not in RECORDERS["application"]
     if disabled:
         st.info(t("inputs.read_only", lang))
-    pid = pick_product(catalogue, lang, "application_product", disabled)
+    pid = pick_product(catalogue, lang, "application_product", disabled, staff=role != "grower")
     product = catalogue.product(pid)
     ids = [p["plot_id"] for p in plots]
     names = {p["plot_id"]: " ".join(filter(None, [p["plot_id"], p.get("name")])) for p in plots}
@@ -121,7 +126,7 @@ def purchase_form(lang: str, user: str, role: str, catalogue: Catalogue) -> None
     disabled = role not in RECORDERS["purchase"]
     if disabled:
         st.info(t("inputs.read_only", lang))
-    pid = pick_product(catalogue, lang, "purchase_product", disabled)
+    pid = pick_product(catalogue, lang, "purchase_product", disabled, staff=role != "grower")
     product = catalogue.product(pid)
     growers = data.growers(user)
     with st.form("purchase_form", clear_on_submit=False, border=False):
@@ -194,7 +199,7 @@ def main() -> None:
     try:
         catalogue = default_catalogue()
     except OrchardError as exc:
-        st.error(t("home.db_error", lang, error=str(exc)))
+        st.error(t("home.db_error", lang, error=error_text(exc, lang)))
         return
     if catalogue.is_example:
         st.caption(t("inputs.example_catalogue", lang))
@@ -209,7 +214,7 @@ def main() -> None:
             purchase_form(lang, uid, role, catalogue)
         history(lang, uid, catalogue)
     except OrchardError as exc:
-        st.error(t("home.db_error", lang, error=str(exc)))
+        st.error(t("home.db_error", lang, error=error_text(exc, lang)))
 
 
 main()

@@ -24,15 +24,19 @@ import basemap  # noqa: E402
 import data  # noqa: E402
 import plot_view as pv  # noqa: E402
 from i18n import (  # noqa: E402
+    CATALOGUES,
     M2_PER_MU,
     advice_csv,
     advice_text,
     cultivar_label,
     date_label,
-    product_items,
+    error_text,
+    product_lines,
     reason_text,
     t,
     unnecessary_text,
+    weather_source_text,
+    window_label,
 )
 from session import page_language, require_user  # noqa: E402
 
@@ -62,7 +66,7 @@ def choose_plot(lang: str, user: dict) -> dict | None:
         try:
             data.plot(user["user_id"], requested)
         except OrchardError as exc:
-            st.error(t("plot.denied", lang, error=str(exc)))
+            st.error(t("plot.denied", lang, error=error_text(exc, lang)))
             index = None  # show nothing until the user picks one of their own plots
     elif requested in ids:
         index = ids.index(requested)
@@ -104,12 +108,18 @@ def choose_run(lang: str) -> dict | None:
 # ----------------------------------------------------------------------------------------------------------
 # This week's advice (stored by the weekly run), with reasons, products, records and a CSV
 # ----------------------------------------------------------------------------------------------------------
-def advice_section(records: list[dict], plot: dict, user: dict, lang: str, issued: date) -> None:
+def advice_section(records: list[dict], plot: dict, user: dict, lang: str, issued: date,
+                   review: dict | None = None) -> None:
     st.subheader(t("section.advice", lang))
+    if not records and review and not review["visible"]:  # held, or awaiting review (issue #19)
+        st.info(t("advice.under_review", lang, date=date_label(issued, lang)))
+        return
     if not records:
         st.caption(t("advice.none", lang, date=date_label(issued, lang)))
         return
     st.caption(t("advice.issued", lang, date=date_label(records[0]["issued_on"], lang)))
+    if records[0].get("review_note"):
+        st.info(t("advice.review_note", lang, note=records[0]["review_note"]))
     for record in records:
         severity = int(record["severity"])
         # coloured dots in Streamlit markdown (emoji need a colour-emoji font, which some phones lack)
@@ -120,15 +130,24 @@ def advice_section(records: list[dict], plot: dict, user: dict, lang: str, issue
         unnecessary = unnecessary_text(record, lang)
         if unnecessary:
             st.caption(unnecessary)
-        if record.get("products"):
-            st.caption(t("advice.products", lang, items=product_items(record, lang)))
+        lines = product_lines(record, lang)
+        if lines:  # one line per product: on a phone a long joined line is hard to follow
+            st.caption(t("advice.products", lang, items=""))
+            for line in lines:
+                st.caption(f"• {line}")
     if any(record.get("products") for record in records):
         st.caption(t("advice.example_catalogue", lang))
     sources = sorted({r["source"] for r in records if r.get("source")})
     if sources:
         with st.expander(t("advice.sources", lang)):
-            for source in sources:
-                st.caption(source)
+            if lang == "en":
+                for source in sources:
+                    st.caption(source)
+            else:  # the stored source lines are English technical notes: by module, in the reader's words
+                modules = sorted({r.get("module") or "other" for r in records if r.get("source")})
+                for module in modules:
+                    key = f"source.{module}"
+                    st.caption(t(key if key in CATALOGUES["en"] else "source.other", lang))
     st.download_button(t("advice.download", lang), advice_csv(records, lang), key="advice_csv",
                        file_name=f"advice_{plot['plot_id']}_{records[0]['issued_on']}.csv", mime="text/csv",
                        on_click="ignore", icon=":material/download:", width="stretch")
@@ -201,7 +220,7 @@ def record_form(records: list[dict], plot: dict, user: dict, lang: str) -> None:
             st.success(t("inputs.bought", lang, date=day.isoformat(), quantity=f"{amount:g}",
                          product=product[name], unit=product["unit"]))
     except OrchardError as exc:
-        st.error(t("inputs.not_saved", lang, error=str(exc)))
+        st.error(t("inputs.not_saved", lang, error=error_text(exc, lang)))
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -260,7 +279,7 @@ def growth_section(result: dict, lang: str) -> None:
         st.caption(t("growth.harvest_source", lang, n=harvest["n_members"],
                      first=min(harvest["member_years"]), last=max(harvest["member_years"])))
     if "outlook_error" in result:
-        st.info(t("section.error", lang, error=result["outlook_error"]))
+        st.info(t("section.error", lang, error=error_text(result["outlook_error"], lang)))
         return
     st.markdown(f"**{t('growth.outlook', lang)}**")
     for variable, title in (("fruit_expansion_mm_d", "growth.expansion"), ("brix", "growth.brix")):
@@ -273,7 +292,7 @@ def level_label(level: int, lang: str) -> str:
     return t("level.badge", lang, n=level, name=t(f"level.{level}", lang), zh=t(f"level.{level}", "zh-CN"))
 
 
-def pests_section(result: dict, lang: str) -> None:
+def pests_section(result: dict, issued: date, lang: str) -> None:
     for row in result["pests"]:
         level = row["level"]["15d"]
         colour = pv.LEVEL_COLOURS[level]
@@ -285,12 +304,13 @@ def pests_section(result: dict, lang: str) -> None:
         st.markdown(t("pests.probabilities", lang, items=t("list.sep", lang).join(parts)))
     if result["spray"]:
         items = [t("spray.item", lang, pest=t(f"pest.{s['pest']}", lang),
-                   action=t(f"spray.{s['action']}", lang), date=date_label(s["latest_date"], lang))
+                   action=t(f"spray.{s['action']}", lang),
+                   date=window_label(s["window_from"], s["latest_date"], lang, before_rain=s["before_rain"]))
                  for s in result["spray"]]
         st.warning(t("spray.needed", lang, items=t("list.sep", lang).join(items)))
     else:
         st.success(t("spray.none", lang))
-    st.caption(t("pests.source", lang, source=result["weather_source"]))
+    st.caption(t("pests.source", lang, source=weather_source_text(result["weather_source"], issued, lang)))
 
 
 def soil_chart(frame: pd.DataFrame, lang: str) -> dict:
@@ -316,8 +336,9 @@ def soil_section(result: dict | None, as_of: date, lang: str) -> None:
     if result is None:
         st.info(t("soil.none", lang, date=date_label(as_of, lang)))
         return
-    st.metric(t("soil.ks", lang), f"{result['ks']:.2f}")
-    st.metric(t("soil.depletion", lang), f"{result['depletion_mm']:.0f}")
+    st.metric(t("soil.water", lang), t(f"soil.water.{result['state']}", lang),
+              help=t("soil.water_help", lang, depletion=result["depletion_mm"] or 0.0,
+                     raw=result["raw_mm"] or 0.0))
     key = "soil.irrigate" if result["irrigate"] else "soil.no_irrigation"
     st.markdown(t(key, lang, depletion=result["depletion_mm"], raw=result["raw_mm"], taw=result["taw_mm"],
                   gross=result["gross_mm"] or 0))
@@ -334,12 +355,13 @@ def soil_section(result: dict | None, as_of: date, lang: str) -> None:
 def ndvi_chart(frame: pd.DataFrame, lang: str) -> dict:
     x = _x_date("%Y-%m")
     line = {"mark": {"type": "line", "color": "#2e7d32", "strokeWidth": 3},
-            "encoding": {"x": x, "y": {"field": "ndvi_smooth", "type": "quantitative", "title": "NDVI",
+            "encoding": {"x": x, "y": {"field": "ndvi_smooth", "type": "quantitative",
+                                       "title": t("crop.index", lang),
                                        "scale": {"zero": False}}}}
     dots = {"mark": {"type": "circle", "size": 60, "color": "#1b5e20"},
             "encoding": {"x": x, "y": {"field": "ndvi", "type": "quantitative"},
                          "tooltip": [_date_tip(lang),
-                                     {"field": "ndvi", "type": "quantitative", "title": "NDVI",
+                                     {"field": "ndvi", "type": "quantitative", "title": t("crop.index", lang),
                                       "format": ".2f"}]}}
     return _chart(frame, [line, dots], 200)
 
@@ -362,9 +384,9 @@ def crop_section(result: dict, lang: str) -> None:
     if result["ndvi"] is None:
         st.info(t("crop.no_clear", lang, date=date_label(result["latest_scene"], lang)))
     else:
-        st.metric(t("crop.ndvi", lang, date=date_label(result["last_clear"], lang)), f"{result['ndvi']:.2f}",
-                  delta=None if result["trend_per_30d"] is None else f"{result['trend_per_30d']:+.3f}",
-                  help=t("crop.ndvi_help", lang))
+        st.metric(t("crop.growth", lang, date=date_label(result["last_clear"], lang)),
+                  t(f"crop.trend.{result['direction']}", lang),
+                  help=t("crop.growth_help", lang, ndvi=result["ndvi"]))
     series = result.get("series")
     if series is not None and series["ndvi"].notna().any():
         st.markdown(f"**{t('crop.series', lang)}**")
@@ -387,7 +409,7 @@ def crop_section(result: dict, lang: str) -> None:
 def section(title_key: str, result: dict, lang: str, draw, *args) -> None:
     st.subheader(t(title_key, lang))
     if "error" in result:
-        st.info(t("section.error", lang, error=result["error"]))
+        st.info(t("section.error", lang, error=error_text(result["error"], lang)))
         return
     draw(result["ok"], *args, lang)
 
@@ -399,7 +421,7 @@ def main() -> None:
     try:
         plot = choose_plot(lang, user)
     except OrchardError as exc:
-        st.error(t("home.db_error", lang, error=str(exc)))
+        st.error(t("home.db_error", lang, error=error_text(exc, lang)))
         return
     if plot is None:
         return
@@ -414,12 +436,12 @@ def main() -> None:
             return
         page = data.plot_page(uid, pid, run)
     except OrchardError as exc:
-        st.info(t("section.error", lang, error=str(exc)))
+        st.info(t("section.error", lang, error=error_text(str(exc), lang)))  # a run without this plot
         return
     issued = page["run"]["issued_on"]
-    advice_section(page["advice"], plot, user, lang, issued)
+    advice_section(page["advice"], plot, user, lang, issued, page.get("review"))
     section("section.growth", page["growth"], lang, growth_section)
-    section("section.pests", page["pests"], lang, pests_section)
+    section("section.pests", page["pests"], lang, pests_section, issued)
     section("section.crop", page["crop"], lang, crop_section)
     section("section.soil", page["soil"], lang, soil_section, issued)
 

@@ -228,9 +228,35 @@ def test_a_killed_process_leaves_every_message_sent_once_or_queued(engine, hook,
     assert sorted(r["key"] for r in hook.received) == [f"orchard-outbox-{i}" for i in (1, 2, 3)]
 
 
-def test_the_review_hook_defaults_to_no_review_required():
-    recs = [{"plot_id": "CT01", "topic": "spray"}]
-    assert notify.approved_only(None, recs) == recs
+def test_only_advice_a_grower_may_see_is_sent_held_or_unapproved_under_review_is_not(engine, hook):
+    def advice(plot_id):
+        return {"plot_id": plot_id, "issued_on": DAY, "valid_from": DAY, "valid_to": date(2016, 7, 18),
+                "topic": "spray", "severity": 4, "action_key": "advice.action.spray_protective",
+                "reason_key": "advice.reason.unprotected_risk", "module": "pests",
+                "action_numbers": {"pest": "canker"}}
+
+    with store.session_scope(engine) as session:
+        store.upsert_users(session, [{"user_id": "zhao", "display_name": "赵", "role": "agronomist"}])
+        store.upsert_plots(session, [{"plot_id": "P1", "owner_id": "li", "district": "Zigui"},
+                                     {"plot_id": "P2", "owner_id": "wang", "district": "Zigui"},
+                                     {"plot_id": "P3", "owner_id": "chen", "district": "Fengjie"}])
+        store.store_advice_run(session, {"run_id": "w29", "issued_on": DAY},
+                               [advice(p) for p in ("P1", "P2", "P3")])
+        for u in ("li", "wang", "chen"):
+            notify.set_channel(session, u, channel="webhook", address=hook.url(f"/{u}"))
+
+    def growers_messaged():
+        with store.session_scope(engine) as session:
+            return {m["user_id"] for m in notify.compose_messages(session, run_id="w29", day=DAY)}
+
+    assert growers_messaged() == {"li", "wang", "chen"}  # no review settings: everything goes
+    with store.session_scope(engine) as session:
+        store.review_advice(session, "zhao", "w29", decision="held", plot_id="P2", note="wait")
+        store.set_review_required(session, "zhao", "Fengjie", True)
+    assert growers_messaged() == {"li"}  # P2 held; P3's district needs approval first
+    with store.session_scope(engine) as session:
+        store.review_advice(session, "zhao", "w29", decision="approved", district="Fengjie")
+    assert growers_messaged() == {"li", "chen"}
 
 
 def test_one_short_message_per_grower_with_plot_action_window_and_dose_per_mu():

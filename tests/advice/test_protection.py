@@ -165,6 +165,11 @@ def test_curative_window_closes(params):
         _decide(params, level=[4], days_since_event=[3.0], curative_window_d=[2.0], severity_daily=quiet)
         == "missed"
     )
+    # a window that closes on the issue day cannot be met by a grower reading the advice that day (issue #19)
+    assert (
+        _decide(params, level=[4], days_since_event=[2.0], curative_window_d=[2.0], severity_daily=quiet)
+        == "missed"
+    )
     # canker: copper is protect-only, no window
     assert (
         _decide(params, level=[4], days_since_event=[0.0], curative_window_d=[0.0], severity_daily=quiet)
@@ -221,7 +226,8 @@ def test_spray_rule_names_the_protection(params):
     assert "2016-07-12 cu_hydroxide_77wp spray until ~2016-07-26 unless more than 38 mm" in recs[0].evidence
     spray = decisions.assign(decision="spray", first_day=3, severity_unprotected=0.8)
     recs = rules.spray_rule(spray, date(2016, 7, 16), params, "test")
-    assert recs[0].topic == "spray" and recs[0].valid_to == date(2016, 7, 18)
+    # the first expected infection is on lead day 3 (19 July): spray before that day's rain
+    assert recs[0].topic == "spray" and recs[0].valid_to == date(2016, 7, 19)
     assert rules.spray_rule(decisions.assign(decision="low_risk"), date(2016, 7, 16), params, "x") == []
 
 

@@ -40,13 +40,27 @@ def test_spray_rule_fires_on_a_spray_decision_and_not_on_low_risk():
     p = protection_parameters()
     recs = rules.spray_rule(_decision("spray"), ISSUE, p, "forecast")
     assert len(recs) == 1 and recs[0].topic == "spray" and recs[0].severity == 4
-    assert recs[0].valid_to == date(2016, 7, 17) and recs[0].action_numbers["pest"] == "black_spot"
+    # the window ends on the first day an infection is expected (lead day 3): spray before that day's rain
+    assert recs[0].valid_to == date(2016, 7, 18) and recs[0].action_numbers["pest"] == "black_spot"
+    assert recs[0].action_numbers["window_to"] == "2016-07-18" and recs[0].action_numbers["before_rain"]
     curative = rules.spray_rule(_decision("curative", since_event=0.0, window_left=2.0), ISSUE, p, "forecast")
     assert curative[0].severity == 5 and curative[0].action_key == "advice.action.spray_curative"
-    assert curative[0].valid_to == date(2016, 7, 17)
+    assert curative[0].valid_to == date(2016, 7, 17) and not curative[0].action_numbers["before_rain"]
     missed = rules.spray_rule(_decision("missed", since_event=4.0), ISSUE, p, "forecast")
     assert missed[0].topic == "scout" and missed[0].valid_from == date(2016, 7, 21)
     assert rules.spray_rule(_decision("low_risk"), ISSUE, p, "x") == []
+
+
+@pytest.mark.parametrize(("code", "first_day", "window_left"),
+                         [("spray", 1, np.nan), ("spray", 0, np.nan), ("curative", 0, 0.4),
+                          ("tank_mix", 0, np.nan)])
+def test_every_spray_window_ends_after_the_issue_day(code, first_day, window_left):
+    from advice.protection import protection_parameters
+
+    rec = rules.spray_rule(_decision(code, first_day=first_day, window_left=window_left), ISSUE,
+                           protection_parameters(), "forecast")[0]
+    assert rec.action_numbers["window_from"] == str(ISSUE)
+    assert rec.valid_to > ISSUE and rec.action_numbers["window_to"] == str(rec.valid_to)
 
 
 def test_skip_spray_only_in_the_calendar_months_and_at_low_risk(params):

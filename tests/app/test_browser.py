@@ -245,7 +245,8 @@ def test_a_grower_cannot_open_another_growers_plot_from_a_link(server, phone):
     page.goto(f"{server}/plot-view?plot=CT02")
     page.get_by_text("不能打开这个地块").wait_for()
     _settle(page)
-    assert page.get_by_text("plot CT02 is not one of yours").is_visible()
+    assert page.get_by_text("does not belong").count() == 0  # in Chinese only, and nothing about CT02's owner
+    assert page.get_by_text("not one of yours").count() == 0
     assert page.get_by_text("本周建议").count() == 0
 
 
@@ -294,3 +295,137 @@ def test_extension_officer_downloads_the_weekly_risk_map_bundle(server, phone):
         names = bundle.namelist()
     assert any(n.endswith("manifest.json") for n in names) and any(n.endswith(".csv") for n in names)
     assert any(n.endswith(".tif") for n in names) and any(n.endswith(".gpkg") for n in names)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Issue #19: advice a grower can act on, in Chinese on a phone
+# ----------------------------------------------------------------------------------------------------------
+#: Visible text of the page (icons excluded: Material icons are ligature names such as "upload").
+VISIBLE_TEXT_JS = """() => {
+  const out = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  let node;
+  while ((node = walker.nextNode())) {
+    const el = node.parentElement;
+    if (!el || el.closest('[data-testid="stIconMaterial"], script, style, noscript')) continue;
+    const box = el.getBoundingClientRect();
+    const style = getComputedStyle(el);
+    const hidden = style.visibility === 'hidden' || style.display === 'none';
+    if (box.width <= 1 || box.height <= 1 || hidden) continue;
+    if (node.textContent.trim()) out.push(node.textContent.trim());
+  }
+  return out;
+}"""
+#: ASCII words a Chinese page may show: units, and the language switch's own name for English.
+ALLOWED_WORDS = {"kg", "g", "mL", "L", "mm", "MB", "KB", "ha", "Brix", "English"}
+
+
+def english_words(texts: list[str]) -> list[str]:
+    """ASCII-only words of two or more letters that are not units, codes or the language switch: letter runs
+    next to a digit (CT01, 7.9kg) or all capitals up to 5 letters (CSV, JPG, WP) are codes and units."""
+    words = []
+    for text in texts:
+        for match in re.finditer(r"[A-Za-z]{2,}", text):
+            word, start, end = match.group(), match.start(), match.end()
+            next_to_digit = ((start > 0 and text[start - 1].isdigit())
+                             or (end < len(text) and text[end].isdigit()))
+            if next_to_digit or (word.isupper() and len(word) <= 5) or word in ALLOWED_WORDS:
+                continue
+            words.append(f"{word} (in: {text[:80]})")
+    return words
+
+
+def _stored(home: Path, query: str):
+    from orchard import store
+
+    engine = store.create_engine_for(f"sqlite:///{home / 'orchard.db'}")
+    try:
+        with store.session_scope(engine) as session:
+            return query(session)
+    finally:
+        engine.dispose()
+
+
+def _signed_in_grower(page, server) -> None:
+    _sign_in(page, server, "grower_li")
+    page.get_by_text("李明，您好").wait_for()
+    _settle(page)
+
+
+def test_a_spray_plot_shows_how_to_mix_it_and_a_window_after_the_issue_day(server, phone, advised_home):
+    from orchard import store
+
+    records = _stored(advised_home, lambda s: store.approved_recommendations(s, "grower_li"))
+    spray_plot = next(r["plot_id"] for r in records if r["topic"] == "spray" and r["products"])
+    page = phone
+    _signed_in_grower(page, server)
+    page.get_by_role("link", name=re.compile(rf"· {spray_plot} ")).click()
+    page.wait_for_url(re.compile(rf"/plot-view\?.*plot={spray_plot}"))
+    page.get_by_text("本周建议", exact=True).wait_for()
+    page.get_by_test_id("stVegaLiteChart").first.wait_for()
+    _settle(page)
+    text = page.get_by_test_id("stMain").inner_text()
+    assert re.search(r"每亩 [\d.]+(g|mL|kg|L)，", text), "no dose per 亩"
+    assert re.search(r"\d+ 倍液", text), "no 倍液 dilution"
+    assert re.search(r"每亩兑水 [\d.]+ 升", text) and re.search(r"每 15 升喷雾器加 [\d.]+(g|mL)", text)
+    assert re.search(r"安全间隔期 \d+ 天", text) and "药箱" in text  # the label's PHI; the drone tank
+    windows = re.findall(r"(\d+)月(\d+)日–(\d+)月(\d+)日", text)
+    assert windows, "no action window"
+    for _, _, month, day in windows:  # every window ends after the issue day
+        assert date(ISSUED.year, int(month), int(day)) > ISSUED
+    assert f"{ISSUED:%Y-%m-%d} 前" not in text and "前喷" not in text.replace("下雨前喷", "")
+    page.get_by_text(re.compile("倍液")).first.scroll_into_view_if_needed()  # how to mix it, on a phone
+    _screenshot(page, "plot_spray")
+
+
+def test_grower_pages_in_chinese_show_no_english_words(server, phone, advised_home):
+    page = phone
+    _signed_in_grower(page, server)
+    page.get_by_test_id("stDeckGlJsonChart").wait_for()
+    offenders = {"home": english_words(page.evaluate(VISIBLE_TEXT_JS))}
+    from orchard import store
+
+    plots = _stored(advised_home, lambda s: [p["plot_id"] for p in store.list_plots(s, "grower_li")])
+    for plot in plots[:3]:
+        page.get_by_role("link", name=re.compile(rf"· {plot} ")).click()
+        page.get_by_text("本周建议", exact=True).wait_for()
+        page.get_by_test_id("stVegaLiteChart").first.wait_for()
+        _settle(page)
+        page.get_by_text("数据来源").first.click()  # the sources too, unfolded
+        _settle(page)
+        offenders[plot] = english_words(page.evaluate(VISIBLE_TEXT_JS))
+        page.get_by_role("link", name="返回首页").click()
+        page.get_by_text("李明，您好").wait_for()
+        _settle(page)
+    page.get_by_role("link", name="去拍照").click()
+    page.get_by_role("heading", name="拍照识病虫").wait_for()
+    _settle(page)
+    offenders["identify"] = english_words(page.evaluate(VISIBLE_TEXT_JS))
+    page.get_by_role("link", name="返回首页").click()
+    page.get_by_text("李明，您好").wait_for()
+    page.get_by_test_id("stExpandSidebarButton").click()
+    page.get_by_test_id("stSidebarNav").get_by_text("农资记录").click()
+    page.get_by_role("heading", name="投入品").wait_for()
+    _settle(page)
+    offenders["inputs"] = english_words(page.evaluate(VISIBLE_TEXT_JS))
+    assert offenders == {name: [] for name in offenders}
+
+
+def test_each_home_tile_and_plot_link_opens_the_plot_it_names(server, phone, advised_home):
+    page = phone
+    _signed_in_grower(page, server)
+    pattern = re.compile(r"查看 CT\d+|· CT\d+ ")
+    links = page.get_by_role("link", name=pattern)
+    names = [links.nth(i).inner_text() for i in range(links.count())]
+    assert len([n for n in names if "查看 CT" in n]) == 3 and len(names) == 13, names
+    for i, name in enumerate(names):
+        plot = re.search(r"CT\d+", name).group()
+        page.get_by_role("link", name=pattern).nth(i).click()
+        page.wait_for_url(re.compile(rf"/plot-view\?.*plot={plot}(&|$)"))
+        page.get_by_text("本周建议", exact=True).wait_for()
+        _settle(page)
+        summary = page.get_by_test_id("stMain").inner_text()
+        assert f"{plot}，" in summary, f"{name} opened another plot"  # the plot's own summary line
+        page.get_by_role("link", name="返回首页").click()
+        page.get_by_text("李明，您好").wait_for()
+        _settle(page)

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 APP = Path(__file__).resolve().parents[2] / "app"
 sys.path.insert(0, str(APP))
 import basemap  # noqa: E402
-from i18n import CATALOGUES, DUPLICATE_KEYS, aspect_label, cultivar_label, t  # noqa: E402
+from i18n import CATALOGUES, DUPLICATE_KEYS, advice_text, aspect_label, cultivar_label, t  # noqa: E402
 from session import ROLE_PAGES, URL_PATHS, page_url, role_pages  # noqa: E402
 
 HOME = str(APP / "Home.py")
@@ -149,7 +149,7 @@ def test_grower_home_tiles_count_only_this_growers_stored_advice(app_env):
     everyone = _stored_advice("agronomist_zhao")
     assert len(everyone) > len(mine)  # the counts above are not everybody's
     captions = [c.value for c in at.caption]
-    assert t("gh.advice_issued", "zh-CN", date="2016年7月15日") in captions
+    assert any(c.startswith(t("gh.advice_issued", "zh-CN", date="2016年7月15日")) for c in captions)
     assert any(c.startswith("最新气象（") for c in captions)
 
 
@@ -157,7 +157,7 @@ def test_grower_home_map_colours_plots_by_their_most_urgent_advice(app_env):
     at = _signed_in("grower_li").run()
     (chart,) = at.get("deck_gl_json_chart")
     spec = json.loads(chart.proto.json)
-    assert [layer["@@type"] for layer in spec["layers"]] == ["BitmapLayer", "GeoJsonLayer"]
+    assert [layer["@@type"] for layer in spec["layers"]] == ["BitmapLayer", "GeoJsonLayer", "TextLayer"]
     assert spec["layers"][0]["image"].startswith("data:image/png;base64,")  # offline relief, not tiles
     assert "mapProvider" not in spec and "mapStyle" not in spec
     features = spec["layers"][1]["data"]["features"]
@@ -170,6 +170,13 @@ def test_grower_home_map_colours_plots_by_their_most_urgent_advice(app_env):
         level = worst.get(props["plot_id"], 0)
         assert props["colour"] == basemap.SEVERITY_COLOURS[level]
         assert props["severity"] == t(f"sev.{level}", "zh-CN")
+    # each plot is labelled on the map with its id and its most urgent action this week
+    first = {}
+    for r in sorted(_stored_advice("grower_li"), key=lambda r: (-r["severity"], str(r["valid_to"]))):
+        first.setdefault(r["plot_id"], r["topic"])
+    labels = {item["text"] for item in spec["layers"][2]["data"]}
+    assert labels == {f"{pid} {t('gh.topic.' + topic, 'zh-CN')}" for pid, topic in first.items()}
+    assert len(labels) == 10 and any(label.endswith("喷药") for label in labels)
 
 
 def test_grower_home_lists_each_plot_with_its_urgency_area_and_a_link(app_env):
@@ -182,6 +189,27 @@ def test_grower_home_lists_each_plot_with_its_urgency_area_and_a_link(app_env):
     assert tile == "共 149 亩（10.0 公顷）"
     assert [(link.proto.page, link.proto.query_string) for link in links[:2]] == [
         ("plot-view", "plot=CT01"), ("plot-view", "plot=CT04")]
+    # under each plot its week in one line: the most urgent advice, and how many more
+    weeks = [c.value for c in at.caption if c.value.startswith("本周：") or c.value == "本周没有建议"]
+    assert len(weeks) == 10
+    ct01 = sorted((r for r in _stored_advice("grower_li") if r["plot_id"] == "CT01"),
+                  key=lambda r: (-r["severity"], str(r["valid_to"])))
+    assert weeks[0].startswith("本周：" + advice_text(ct01[0], "zh-CN"))
+    assert weeks[0].endswith(f"（另有 {len(ct01) - 1} 条）")
+
+
+def test_each_home_tile_opens_the_plot_it_is_about(app_env):
+    at = _signed_in("grower_li").run()
+    mine = sorted(_stored_advice("grower_li"),
+                  key=lambda r: (-r["severity"], str(r["valid_to"]), r["plot_id"]))
+    sprays = [r for r in mine if r["topic"] == "spray"]
+    tiles = {link.proto.icon: link.proto for link in at.get("page_link")
+             if link.proto.label.startswith("查看 ")}
+    assert tiles[":material/priority_high:"].query_string == f"plot={mine[0]['plot_id']}"
+    assert tiles[":material/pest_control:"].query_string == f"plot={sprays[0]['plot_id']}"
+    assert tiles[":material/priority_high:"].label == f"查看 {mine[0]['plot_id']}"  # the link says which
+    captions = [c.value for c in at.caption]
+    assert f"{len({r['plot_id'] for r in sprays})} 块地需要喷药" in captions
 
 
 def test_grower_home_switches_to_english(app_env):

@@ -101,14 +101,16 @@ def test_grams_are_stored_as_kilograms_and_listed_newest_first(home):
 
 
 def test_an_invalid_amount_shows_the_stores_sentence_and_writes_nothing(home):
-    at = _page()
+    at = _page(lang="en")
     for amount in (0.0, -2.0):
         at = _fill_application(at, amount)
         assert not at.exception and not at.success
         assert [e.value for e in at.error] == [
-            t("inputs.not_saved", "zh-CN", error=f"application of {PRODUCT} on plot {OWN_PLOT}: amount "
-                                                f"{amount} is not a positive number.")
+            t("inputs.not_saved", "en", error=f"application of {PRODUCT} on plot {OWN_PLOT}: amount "
+                                           f"{amount} is not a positive number.")
         ]
+    at = _fill_application(_page(), -2.0)  # a Chinese page says it in Chinese only
+    assert [e.value for e in at.error] == [t("inputs.not_saved", "zh-CN", error=t("error.input", "zh-CN"))]
     assert _stored("applications") == []
     assert t("inputs.none", "zh-CN") in [c.value for c in at.caption]
 
@@ -159,8 +161,13 @@ def test_english_labels_with_lang_en(home):
     at = _page(lang="en")
     assert not at.exception
     assert at.title[0].value == "Inputs"
-    assert at.selectbox(key="application_product").label == "Product (mode-of-action group)"
-    assert "mancozeb 80% WP · FRAC M03" in at.selectbox(key="application_product").options
+    # a grower sees product names without FRAC/IRAC codes; staff see the mode-of-action groups
+    assert at.selectbox(key="application_product").label == "Product"
+    assert "mancozeb 80% WP" in at.selectbox(key="application_product").options
+    assert not any("FRAC" in o or "IRAC" in o for o in at.selectbox(key="application_product").options)
+    staff = _page(user="agronomist_zhao", lang="en")
+    assert staff.selectbox(key="application_product").label == "Product (mode-of-action group)"
+    assert "mancozeb 80% WP · FRAC M03" in staff.selectbox(key="application_product").options
     assert "urea 46% N · fertiliser" in at.selectbox(key="application_product").options
     assert at.number_input(key="application_amount").label == "Amount"
     assert [b.label for b in at.button] == ["Save application"]

@@ -127,7 +127,8 @@ def test_grower_sees_this_weeks_advice_with_reasons_first(app_env):
                       t("advice.severity", "zh-CN", severity=first["severity"])])
     assert why in captions
     with_products = next(r for r in stored if r["products"])
-    assert any(c.startswith(f"可选药剂/肥料：{with_products['products'][0]['name_zh']}") for c in captions)
+    assert "可选药剂/肥料：" in captions  # one line per product under it
+    assert any(c.startswith(f"• {with_products['products'][0]['name_zh']}：全块") for c in captions)
     assert "面积 42.0 亩（2.80 公顷）" in captions[0]
     (download,) = at.get("download_button")
     assert download.proto.label == "下载本周建议（CSV 表格）"
@@ -156,10 +157,14 @@ def test_page_shows_the_stored_plot_status_and_the_cli_advice_and_runs_no_model(
                  for h, v in horizons.items()]
         assert t("pests.probabilities", lang, items=t("list.sep", lang).join(items)) in markdown
     # soil and crop condition
-    assert float(_metric(at, t("soil.ks", lang))) == status["ks"]
-    assert float(_metric(at, t("soil.depletion", lang))) == status["depletion_mm"]
-    ndvi_label = t("crop.ndvi", lang, date=date_label(status["ndvi_date"], lang))
-    assert float(_metric(at, ndvi_label)) == status["ndvi"]
+    # in plain words: 水分 from the stored Ks and depletion, 长势 from the stored NDVI series' direction
+    state = pv.water_state(ks=status["ks"], depletion_mm=status["depletion_mm"], raw_mm=status["raw_mm"])
+    water = next(m for m in at.metric if m.label == t("soil.water", lang))
+    assert water.value == t(f"soil.water.{state}", lang) and f"{status['depletion_mm']:.0f} 毫米" in water.help
+    growth_label = t("crop.growth", lang, date=date_label(status["ndvi_date"], lang))
+    direction = pv.growth_direction(pv.ndvi_trend(status["modules"]["monitoring"]))
+    assert _metric(at, growth_label) == t(f"crop.trend.{direction}", lang)
+    assert all("Ks" not in m.label and "NDVI" not in m.label for m in at.metric)
     # the charts are the stored module outputs
     expansion, brix, ndvi, soil = _chart_frames(at)
     outlook = status["modules"]["growth_outlook"]
@@ -226,7 +231,8 @@ def test_grower_sees_the_outlook_chart_pests_ndvi_zone_and_soil_water(app_env):
 
     assert len(soil) == pv.SOIL_CHART_DAYS and pd.Timestamp(soil["date"].iloc[-1]) == pd.Timestamp(ISSUED)
     assert soil["available_pct"].between(0, 100).all() and soil["threshold_pct"].between(0, 100).all()
-    assert 0 <= float(_metric(at, t("soil.ks", "zh-CN"))) <= 1
+    words = {t(f"soil.water.{s}", "zh-CN") for s in ("ample", "dry", "short")}
+    assert _metric(at, t("soil.water", "zh-CN")) in words
 
 
 def test_english_switch_shows_english_texts(app_env):
@@ -325,29 +331,45 @@ def test_without_a_stored_run_the_page_says_how_to_get_one(sample_home, monkeypa
 # ----------------------------------------------------------------------------------------------------------
 # Advice texts
 # ----------------------------------------------------------------------------------------------------------
-SPRAY = {"plot_id": "CT01", "issued_on": date(2016, 7, 15), "valid_to": date(2016, 7, 15), "severity": 4,
+SPRAY = {"plot_id": "CT01", "issued_on": date(2016, 7, 15), "valid_to": date(2016, 7, 17), "severity": 4,
          "topic": "spray", "action_key": "advice.action.spray_curative",
-         "action_numbers": {"pest": "black_spot", "latest_date": "2016-07-15"},
+         "action_numbers": {"pest": "black_spot", "latest_date": "2016-07-17", "window_from": "2016-07-15",
+                            "window_to": "2016-07-17", "before_rain": False},
          "reason_key": "advice.reason.pest_outlook",
          "reason_numbers": {"pest": "black_spot", "probability_15d": 0.75, "level": 3,
                             "unnecessary_if": "pests.unnecessary.protected_before_event"},
          "evidence": "infection event 3 d ago on susceptible fruit",
          "products": [{"product_id": "cu_hydroxide_77wp", "name_zh": "77%氢氧化铜可湿性粉剂",
                        "name_en": "copper hydroxide 77% WP", "amount": 2.92, "unit": "kg", "cost_cny": 81.7,
-                       "phi_days": 30}]}
+                       "phi_days": 30, "rei_hours": 24.0,
+                       "dose": {"per_mu": 187.5, "per_mu_unit": "g", "per_plot": 2.9, "per_plot_unit": "kg",
+                                "dilution": 800, "water_l_per_mu": 150.0, "water_l_plot": 3150.0,
+                                "per_knapsack": 18.8, "per_knapsack_unit": "g", "knapsack_l": 15.0,
+                                "knapsacks": 210, "drone_tank_l": 30.0, "drone_water_l_per_mu": 3.0,
+                                "mu_per_drone_tank": 10.0, "per_drone_tank": 1.9,
+                                "per_drone_tank_unit": "kg"}}]}
 
 
 def test_advice_texts_translate_action_reason_and_what_makes_a_spray_unnecessary():
-    assert advice_text(SPRAY, "zh-CN") == "柑橘黑斑病：已有侵染，尽快喷治疗性药剂（2016-07-15 前）"
+    assert advice_text(SPRAY, "zh-CN") == "柑橘黑斑病：已有侵染，7月15日–7月17日喷治疗性药剂"
+    assert advice_text(SPRAY, "en") == ("Citrus black spot: infection under way, curative spray "
+                                        "15 Jul 2016 – 17 Jul 2016")
+    rain = {**SPRAY, "action_key": "advice.action.spray_protective",
+            "action_numbers": {**SPRAY["action_numbers"], "before_rain": True}}
+    assert advice_text(rain, "zh-CN") == "柑橘黑斑病：7月15日–7月17日，下雨前喷一次保护性药剂"
+    # a run stored before windows had only a latest date: one day, never "before" it
+    old = {**SPRAY, "action_numbers": {"pest": "black_spot", "latest_date": "2016-07-15"}}
+    assert advice_text(old, "zh-CN") == "柑橘黑斑病：已有侵染，7月15日喷治疗性药剂"
     assert reason_text(SPRAY, "en") == "Citrus black spot: 75% chance in the next 15 days, risk level 3"
     assert unnecessary_text(SPRAY, "zh-CN") == "如果侵染前已喷过保护性药剂，可以不喷。"
     nitrogen = {"action_key": "advice.action.fertilise_nitrogen", "action_numbers": {"kg_n_per_ha": 61.9},
                 "reason_key": "advice.reason.nitrogen_split",
                 "reason_numbers": {"annual_kg_n_per_ha": 177.0, "share": 0.35, "window": "fruit_enlargement"}}
     assert reason_text(nitrogen, "zh-CN") == "全年约需纯氮 177 公斤/公顷，本期施 35%"
+    assert advice_text(nitrogen, "zh-CN") == "追施氮肥：每亩 4.1 公斤纯氮"  # 61.9 kg/ha ÷ 15
     zone = {"action_key": "advice.action.inspect_zone", "reason_key": "monitoring.alert.weak_patch",
             "reason_numbers": {"since": "2016-03-28", "signal": "within_plot"}, "evidence": "poor growth"}
-    assert reason_text(zone, "en") == "Satellite images show weak growth (since 2016-03-28)"
+    assert reason_text(zone, "en") == "Satellite images show weak growth (since 28 Mar 2016)"
     unknown = {"action_key": "advice.action.new_rule", "reason_key": "advice.reason.new_rule",
                "evidence": "the English evidence"}
     assert advice_text(unknown, "zh-CN") == "the English evidence"
@@ -362,8 +384,15 @@ def test_advice_csv_is_readable_by_spreadsheets_in_the_readers_language():
     assert list(frame.columns) == ["地块", "发布日期", "有效至", "紧急程度", "建议", "原因", "可选产品"]
     row = frame.iloc[0]
     assert (row["地块"], row["紧急程度"]) == ("CT01", 4)
-    assert row["建议"] == "柑橘黑斑病：已有侵染，尽快喷治疗性药剂（2016-07-15 前）"
-    assert row["可选产品"] == "77%氢氧化铜可湿性粉剂 2.9kg（约 82 元，安全间隔期 30 天）"
+    assert row["建议"] == "柑橘黑斑病：已有侵染，7月15日–7月17日喷治疗性药剂"
+    assert (row["发布日期"], row["有效至"]) == ("2016年7月15日", "2016年7月17日")
+    assert row["可选产品"] == ("77%氢氧化铜可湿性粉剂：全块 2.9kg（约 82 元）：每亩 187.5g，800 倍液，每亩兑水 150 升；"
+                           "每 15 升喷雾器加 18.8g；无人机：每亩兑水 3 升，每 30 升药箱加 1.9kg，可喷 10 亩"
+                           "（限登记可飞防的药剂）；安全间隔期 30 天；喷后 24 小时内不要进园")
+    fertiliser = {**SPRAY, "topic": "fertilise", "products": [
+        {"product_id": "urea", "name_zh": "尿素", "name_en": "urea", "amount": 20.0, "unit": "kg",
+         "cost_cny": 50.0}]}
+    assert "安全间隔期" not in advice_csv([fertiliser], "zh-CN").decode("utf-8-sig")
     assert pd.read_csv(__import__("io").BytesIO(advice_csv([SPRAY], "en"))).columns[4] == "Advice"
 
 
@@ -468,7 +497,8 @@ def test_the_page_reader_checks_the_callers_right_to_the_plot(app_env):
         with pytest.raises(AccessError, match="plot CT02 is not one of yours"):
             pv.plot_page(session, GROWER, "CT02", run["run_id"])
         page = pv.plot_page(session, GROWER, PLOT, run["run_id"])
-    assert set(page) == {"run", "advice", "growth", "pests", "crop", "soil"}
+    assert set(page) == {"run", "advice", "review", "growth", "pests", "crop", "soil"}
+    assert page["review"]["visible"] and page["review"]["decision"] is None  # nobody reviewed it yet
     assert all("ok" in page[s] for s in ("growth", "pests", "crop", "soil")), page
 
 
@@ -490,3 +520,31 @@ def test_an_earlier_week_can_be_chosen_and_goes_into_the_address(advised_copy):
     assert t("plot.as_of_run", "en", date=date_label(date(2016, 7, 8), "en")) in [c.value for c in at.caption]
     assert at.query_params["date"] in ("2016-07-08", ["2016-07-08"])
     assert sum("stored no results for plot CT13" in i.value for i in at.info) == 4
+
+
+def test_water_and_growth_in_plain_words_at_their_edges():
+    assert pv.water_state(ks=0.8, depletion_mm=60.0, raw_mm=50.0) == "short"
+    assert pv.water_state(ks=1.0, depletion_mm=25.0, raw_mm=50.0) == "dry"  # half the easy water used
+    assert pv.water_state(ks=1.0, depletion_mm=24.0, raw_mm=50.0) == "ample"
+    assert pv.water_state(ks=1.0, depletion_mm=None, raw_mm=50.0) == "ample"
+    assert pv.growth_direction(0.05) == "better" and pv.growth_direction(-0.023) == "worse"
+    assert pv.growth_direction(0.0) == "steady" and pv.growth_direction(None) == "unknown"
+    assert pv.growth_direction(float("nan")) == "unknown"
+
+
+def test_errors_and_the_weather_source_are_in_the_pages_language():
+    from i18n import error_text, weather_source_text
+
+    from orchard.errors import AccessError, InputError
+
+    denied = AccessError("plot CT02 does not belong to grower_li")
+    assert error_text(denied, "en") == "plot CT02 does not belong to grower_li"
+    assert error_text(denied, "zh-CN") == t("error.access", "zh-CN")
+    assert "CT02" not in error_text(denied, "zh-CN")
+    assert error_text(InputError("bad"), "zh-CN") == t("error.input", "zh-CN")
+    assert error_text("the weekly run stored no soil results", "zh-CN") == t("error.not_stored", "zh-CN")
+    source = "climatology: 5 past years (2015, 2014, 2013, …); station CT (daily)"
+    assert weather_source_text(source, ISSUED, "en") == source
+    assert weather_source_text(source, ISSUED, "zh-CN") == ("到 7月15日 为本地气象站实测，之后按往年同期天气推算"
+                                                           "（5 年：2015，2014，2013…）")
+    assert weather_source_text("Open-Meteo forecast", ISSUED, "zh-CN").endswith("之后为天气预报")

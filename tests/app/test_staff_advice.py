@@ -87,9 +87,46 @@ def test_advice_frame_and_filter_are_pure():
          "valid_to": date(2016, 7, 22), "action_key": "advice.action.irrigate", "action_numbers": {},
          "evidence": "soil dry", "source": "s", "module": "soil", "confidence": None},
     ]
-    frame = sd.advice_frame(records, lambda key, **f: t(key, "zh-CN", **f))
-    assert frame.loc[0, "action"] == "柑橘溃疡病：2016-07-20 前喷一次保护性药剂"
+    frame = sd.advice_frame(records, lambda key, **f: t(key, "zh-CN", **f), lang="zh-CN")
+    assert frame.loc[0, "action"] == "柑橘溃疡病：7月15日–7月20日喷一次保护性药剂"  # the growers' formatter
     assert frame.loc[1, "action"] == "soil dry"  # numbers missing: the evidence instead of a crash
     assert list(sd.filter_advice(frame, topics=["irrigate"])["plot_id"]) == ["CT02"]
     assert list(sd.filter_advice(frame, min_severity=3)["plot_id"]) == ["CT01"]
     assert len(sd.filter_advice(frame, plot_ids=["CT09"])) == 0
+
+
+def test_an_agronomists_hold_hides_the_advice_from_the_grower_and_the_approval_is_recorded(advised):
+    plot_page = str(APP / "pages" / "plot.py")
+
+    def grower_view() -> AppTest:
+        at = AppTest.from_file(plot_page, default_timeout=60)
+        at.session_state["user"] = {"user_id": "grower_li", "display_name": "李明", "role": "grower"}
+        at.query_params["plot"] = "CT01"
+        return at.run()
+
+    before = grower_view()
+    assert any("●] **" in m.value for m in before.markdown)  # CT01's advice reaches its grower
+    at = page(AGRONOMIST, lang="zh-CN").run()
+    assert not at.exception and not at.error
+    at.radio(key="review_scope").set_value("plot")
+    at.selectbox(key="review_plot").set_value("CT01")
+    at.text_input(key="review_note").input("等雨停再喷")
+    at = next(b for b in at.button if b.label == t("staff.review.hold", "zh-CN")).click().run()
+    assert [s.value for s in at.success] == [t("staff.review.done.held", "zh-CN", target="CT01")]
+    held = grower_view()
+    assert not held.exception and not any("●] **" in m.value for m in held.markdown)
+    assert t("advice.under_review", "zh-CN", date="2016年7月15日") in [i.value for i in held.info]
+
+    at.radio(key="review_scope").set_value("district")
+    at.text_input(key="review_note").input("按时喷药")
+    at = next(b for b in at.button if b.label == t("staff.review.approve", "zh-CN")).click().run()
+    assert not at.exception and [s.value for s in at.success] == [
+        t("staff.review.done.approved", "zh-CN", target="长汀 Changting (Fujian)")]
+    record = at.dataframe[-1].value
+    assert list(record[t("staff.review.col.reviewer", "zh-CN")]) == ["agronomist_zhao"] * 2
+    assert list(record[t("staff.review.col.decision", "zh-CN")]) == ["已批准", "暂缓"]  # newest first
+    assert list(record[t("staff.review.col.target", "zh-CN")]) == ["长汀 Changting (Fujian)", "CT01"]
+    states = at.dataframe[-2].value.set_index(t("staff.review.col.plot_id", "zh-CN"))
+    # a district's approval does not undo a plot's hold
+    assert states.loc["CT01", t("staff.review.col.grower_sees", "zh-CN")] == "否"
+    assert states.loc["CT02", t("staff.review.col.grower_sees", "zh-CN")] == "是"

@@ -52,7 +52,9 @@ TABLES = {"users", "image_samples", "scenes", "purchases", "applications", "advi
           "forecast_issues", "forecast_values", "cycle_runs", "ingested_files", "notification_channels",
           "outbox",
           # issue #18 (migration 0008)
-          "sign_in_failures"}
+          "sign_in_failures",
+          # issue #19 (migration 0010)
+          "advice_reviews", "district_review_settings", "user_admin_log"}
 SQUARE = {"type": "Polygon", "coordinates": [[[108.0, 30.8], [108.001, 30.8], [108.001, 30.801],
                                               [108.0, 30.801], [108.0, 30.8]]]}
 
