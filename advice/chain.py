@@ -865,11 +865,14 @@ def _history_start(issue: pd.Timestamp, member_years: int) -> pd.Timestamp:
     return (start - pd.DateOffset(months=3)).normalize()
 
 
-def station_weather(session, issue: pd.Timestamp, member_years: int, *, end: pd.Timestamp | None = None
-                    ) -> xr.Dataset:
+def station_weather(session, issue: pd.Timestamp, member_years: int, *, end: pd.Timestamp | None = None,
+                    named=()) -> xr.Dataset:
     """The stations' daily weather from the member years' start to the issue date (or to ``end``, for a
-    season replay whose members may come from later years), float32, no QC flags."""
+    season replay whose members may come from later years), float32, no QC flags. A station in ``named``
+    (the plots' own stations) that holds only hourly readings gets daily weather derived from them
+    (:func:`orchard.plot_weather.daily_readings`), so its plots are never given another station's."""
     from orchard import weather as ow
+    from orchard.plot_weather import daily_readings
 
     stations = pd.DataFrame(store.list_stations(session))
     if stations.empty:
@@ -879,7 +882,7 @@ def station_weather(session, issue: pd.Timestamp, member_years: int, *, end: pd.
     start_utc = first.tz_localize("Asia/Shanghai").tz_convert("UTC").to_pydatetime()
     end_utc = ((end if end is not None else issue) + pd.Timedelta(hours=23, minutes=59, seconds=59)) \
         .tz_localize("Asia/Shanghai").tz_convert("UTC").to_pydatetime()
-    readings = store.read_weather(session, stations["station_id"].tolist(), "daily", start_utc, end_utc)
+    readings, _ = daily_readings(session, stations, start_utc, end_utc, named)
     if readings.empty:
         raise InputError(f"there is no daily weather between {first.date()} and {issue.date()}; import "
                          "weather up to the issue date first.")
@@ -896,27 +899,38 @@ def station_weather(session, issue: pd.Timestamp, member_years: int, *, end: pd.
     return ds
 
 
+def _named_stations(plot_set: PlotSet) -> list[str]:
+    """The stations the plots name (their own ``station_id``s)."""
+    return sorted({str(s) for s in plot_set.frame["station_id"].dropna() if str(s).strip()})
+
+
 def _assign_stations(session, plots: xr.Dataset, stations: xr.Dataset) -> xr.Dataset:
-    """Each plot's station: its own when that station has data, else the nearest (at most 100 km)."""
+    """Each plot's station: its own (refused when that station has no data: never replaced without a word),
+    else, when it names none, the nearest (at most 100 km)."""
     from orchard import weather as ow
-    from orchard.plot_weather import check_nearest_distance
+    from orchard.plot_weather import check_named_stations, check_nearest_distance
 
     known = set(stations["station"].values.astype(str))
-    named = np.array([s if s in known else "" for s in plots["station_id"].values.astype(str)]) \
-        if "station_id" in plots else np.full(plots.sizes["plot"], "")
+    named = plots["station_id"].values.astype(str) if "station_id" in plots \
+        else np.full(plots.sizes["plot"], "")
+    first, last = (pd.Timestamp(stations["time"].values[i]).date() for i in (0, -1))
+    check_named_stations(plots["plot"].values.astype(str), named, known, "daily",
+                         f"between {first} and {last}")
     probe = ow.weather_for_plots(stations[["tmin_c"]].isel(time=slice(0, 1)), plots, station_ids=named)
     check_nearest_distance(probe, named == "")
     return plots.assign(weather_station=("plot", probe["station_id"].values.astype(str)))
 
 
 def _issue(issue_date) -> pd.Timestamp:
-    try:
-        issue = pd.Timestamp(issue_date)
-    except (ValueError, TypeError):
-        issue = pd.NaT
-    if pd.isna(issue):
-        raise InputError(f"issue date {issue_date!r} is not a date; write it as YYYY-MM-DD.")
-    return issue.normalize()
+    """The issue date as local midnight: ``YYYY-MM-DD`` text, a date or a Timestamp within the plausible
+    years (:func:`orchard.limits.parse_date`)."""
+    from orchard import limits
+
+    if isinstance(issue_date, pd.Timestamp) and not pd.isna(issue_date):
+        issue_date = issue_date.to_pydatetime()
+    elif isinstance(issue_date, np.datetime64):
+        issue_date = pd.Timestamp(issue_date).to_pydatetime()
+    return pd.Timestamp(limits.parse_date(issue_date, "issue date"))
 
 
 def _in_district(plot_set: PlotSet, district: str) -> PlotSet:
@@ -1128,7 +1142,7 @@ class WeeklyChain:
                 raise InputError(f"the weather does not reach the issue date {day}; import weather up to "
                                  "it first.")
         else:
-            stations = station_weather(session, issue, member_years)
+            stations = station_weather(session, issue, member_years, named=_named_stations(plot_set))
         plots_ds = _assign_stations(session, plot_set.to_dataset(), stations)
         missing = [str(p) for p, s in zip(plots_ds["plot"].values, plots_ds["slope_deg"].values, strict=True)
                    if not np.isfinite(s)]

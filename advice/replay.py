@@ -35,6 +35,7 @@ from advice.chain import (
     _in_district,
     _issue,
     _load_plots,
+    _named_stations,
     _season_start,
     host_from_growth,
     plot_weather_on_slope,
@@ -142,10 +143,12 @@ def replay_season(engine, season: int | None = None, *, dates: Sequence | None =
         member_years = int(bundle["advice.chain"]["members.years"])
         first = issues[0]
         years_back = member_years + (issues[-1].year - first.year) + 1
-        stations = station_weather(session, issues[-1], years_back)
+        named = _named_stations(plot_set)
+        stations = station_weather(session, issues[-1], years_back, named=named)
         _check_season_weather(stations, issues)
         if hindcast:
-            stations = station_weather(session, issues[-1], years_back, end=pd.Timestamp("2200-01-01"))
+            stations = station_weather(session, issues[-1], years_back, end=pd.Timestamp("2200-01-01"),
+                                       named=named)
         stations = stations.sel(time=slice(_history_start(first, member_years), None))
         plots_ds = _assign_stations(session, plot_set.to_dataset(), stations)
     weather = plot_weather_on_slope(plots_ds, stations, bundle)

@@ -24,6 +24,7 @@ import xarray as xr
 from scipy.optimize import least_squares
 
 from growth import cultivars, model, slope
+from orchard import limits
 from orchard import params as orchard_params
 from orchard.errors import InputError, check_input_file
 
@@ -82,7 +83,7 @@ def read_observations(path) -> pd.DataFrame:
     path = check_input_file(path, what="observation file")
     try:
         frame = pd.read_csv(path, dtype={"plot_id": str, "variable": str})
-    except (ValueError, pd.errors.ParserError) as exc:
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InputError(f"{path.name}: not a readable CSV ({str(exc).splitlines()[0]}).") from None
     missing = [c for c in ("plot_id", "date", "variable") if c not in frame.columns]
     if missing:
@@ -92,17 +93,27 @@ def read_observations(path) -> pd.DataFrame:
     if unknown:
         raise InputError(f"{path.name}: unknown variable '{unknown[0]}'; use one of "
                          f"{', '.join(OBSERVATION_VARIABLES)}.")
-    dates = pd.to_datetime(frame["date"], errors="coerce", format="%Y-%m-%d")
-    if dates.isna().any():
-        row = int(np.flatnonzero(dates.isna().to_numpy())[0])
-        raise InputError(f"{path.name}: row {row + 2} has date {frame['date'].iloc[row]!r}; write dates as "
-                         "YYYY-MM-DD.")
-    frame["date"] = dates
+    if frame.empty:
+        raise InputError(f"{path.name}: holds no observations; add rows of plot_id, date, variable, value.")
+    if frame["plot_id"].isna().any():
+        row = int(np.flatnonzero(frame["plot_id"].isna().to_numpy())[0])
+        raise InputError(f"{path.name}: row {row + 2} has no plot_id; every observation names its plot.")
+    days = []
+    for row, text in enumerate(frame["date"], start=2):  # a calendar day, observed, so not in the future
+        try:
+            days.append(limits.parse_date(text, f"{path.name}: row {row}: date", past=True))
+        except InputError as exc:
+            raise InputError(str(exc)) from None
+    frame["date"] = pd.to_datetime(pd.Series(days, index=frame.index))
     measured = frame["variable"].map(OBSERVATION_VARIABLES) != "date"
     values = pd.to_numeric(frame.get("value"), errors="coerce") if "value" in frame else pd.Series(np.nan)
     if (measured & values.isna()).any():
         row = int(np.flatnonzero((measured & values.isna()).to_numpy())[0])
         raise InputError(f"{path.name}: row {row + 2} ({frame['variable'].iloc[row]}) has no numeric value.")
+    for row in np.flatnonzero(measured.to_numpy()):  # a diameter or a Brix reading a fruit can have
+        variable = frame["variable"].iloc[row]
+        limits.check_number(float(values.iloc[row]), f"observation.{variable}",
+                            f"{path.name}: row {row + 2}: {variable}")
     frame["value"] = values
     return frame
 
@@ -210,6 +221,11 @@ def calibrate(plots, weather: xr.Dataset, observations: pd.DataFrame, pset: orch
 
 def cultivar_of_observations(plots_ds: xr.Dataset, observations: pd.DataFrame) -> str:
     """The one cultivar of the observed plots (calibration fits one cultivar at a time)."""
+    known = set(plots_ds["plot"].values.astype(str))
+    unknown = sorted(set(observations["plot_id"].astype(str)) - known)
+    if unknown:
+        raise InputError(f"the observations name plot '{unknown[0]}', which is not in the database; "
+                         "check the plot ids (orchard plots list).")
     codes = {str(plots_ds["cultivar"].sel(plot=pid).item()) for pid in set(observations["plot_id"])}
     if len(codes) != 1:
         raise InputError(f"the observations cover plots of {len(codes)} cultivars "

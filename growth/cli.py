@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import typer
 
-from orchard.cli_common import engine, err, out, print_records, progress, write_netcdf
+from orchard.cli_common import (engine, err, option_date, option_year, out, print_records, progress,
+                                write_netcdf)
 from orchard.errors import InputError
 
 growth_app = typer.Typer(no_args_is_help=True, help="Citrus growth: phenology, fruit size and quality.")
@@ -56,10 +57,14 @@ def _season_window(season: int | None, start: str | None, end: str | None):
     from growth.model import season_start
 
     if season is not None:
+        season = option_year(season, "--season")
         return season_start(season), pd.Timestamp(year=season + 1, month=6, day=30)
     if start is None or end is None:
         raise InputError("give --season YEAR (the bloom year) or both --start and --end.")
-    return pd.Timestamp(start), pd.Timestamp(end)
+    first, last = option_date(start, "--start"), option_date(end, "--end")
+    if last < first:
+        raise InputError(f"--end {last.date()} is before --start {first.date()}; swap them.")
+    return first, last
 
 
 def _last_valid(values: np.ndarray) -> np.ndarray:
@@ -135,7 +140,9 @@ def growth_outlook(
     from growth.model import bloom_year_of, season_start
     from orchard import store
 
-    issue = pd.Timestamp(date)
+    issue = option_date(date, "--date")
+    if not 1 <= days <= 366:
+        raise InputError(f"--days {days} is not between 1 and 366; give the length of the outlook in days.")
     first = season_start(bloom_year_of(issue)) - pd.DateOffset(years=40)
     with progress() as bar:
         bar.add_task("outlook", total=None)

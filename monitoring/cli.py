@@ -48,6 +48,7 @@ def register_scenes(engine, paths) -> list[dict]:
     records = []
     for path in _scene_paths(paths):
         info = imagery.read_scene_info(path)
+        imagery.check_scene_data(info)  # a truncated file is refused now, not when a run reads it
         if info.cloud_fraction is None and "SCL" in info.bands:
             file, index = info.bands["SCL"]
             with rasterio.open(file) as src:

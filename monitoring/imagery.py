@@ -27,6 +27,7 @@ import xarray as xr
 from rasterio.enums import Resampling
 from scipy import ndimage
 
+from orchard import limits
 from orchard.errors import InputError, check_input_file
 
 __all__ = [
@@ -416,10 +417,48 @@ def _read_metadata(path: Path) -> dict:
 def _utc(value, where: str) -> datetime:
     if value is None:
         raise InputError(f"{where}: no acquisition time in the metadata; add acquired_utc (ISO 8601, UTC).")
-    stamp = pd.Timestamp(value)
+    try:
+        stamp = pd.Timestamp(value) if isinstance(value, str) else pd.NaT
+    except (ValueError, TypeError, OverflowError):  # DateParseError, OutOfBoundsDatetime
+        stamp = pd.NaT
+    if stamp is pd.NaT:
+        shown = str(value)[:40]
+        raise InputError(f"{where}: acquisition time '{shown}' is not a time; write acquired_utc in ISO 8601 "
+                         "with its zone, e.g. 2015-01-03T02:55:00Z.")
     if stamp.tzinfo is None:
         raise InputError(f"{where}: acquisition time {value!r} has no time zone; write it in UTC with 'Z'.")
     return stamp.tz_convert("UTC").to_pydatetime()
+
+
+def _open(file, what: str):
+    """``rasterio.open`` with a damaged or unreadable raster refused in one sentence."""
+    try:
+        return rasterio.open(file)
+    except rasterio.errors.RasterioError as exc:
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0].replace(str(file), "").strip(" :")[:160]
+        raise InputError(f"{file}: the {what} cannot be read ({reason}); copy it again from its source.") \
+            from None
+
+
+def check_scene_data(info: SceneInfo, max_side: int = 1024) -> None:
+    """Read every band of a scene (decimated to about ``max_side`` pixels a side), so a truncated or damaged
+    file is refused when it is registered rather than when a run reads it."""
+    for band, (file, index) in sorted(info.bands.items()):
+        with _open(file, "scene file") as src:
+            step = max(1, max(src.width, src.height) // max_side)
+            try:
+                src.read(index, out_shape=(src.height // step or 1, src.width // step or 1),
+                         resampling=Resampling.nearest)
+            except rasterio.errors.RasterioError:
+                raise InputError(f"{file}: band {band} cannot be read to its end; the file is damaged or "
+                                 "truncated, copy it again from its source.") from None
+
+
+def _fraction(value, where: str) -> float | None:
+    """The sidecar's cloud fraction, checked: a number from 0 to 1 (``scene.cloud_fraction``)."""
+    if value is None:
+        return None
+    return limits.check_number(value, "scene.cloud_fraction", f"{where}: cloud_fraction")
 
 
 def read_scene_info(path: str | Path) -> SceneInfo:
@@ -453,7 +492,7 @@ def read_scene_info(path: str | Path) -> SceneInfo:
             )
         for band, file in files.items():
             check_input_file(file, what="band file")
-            with rasterio.open(file) as src:
+            with _open(file, "band file") as src:
                 if src.crs is None:
                     raise InputError(
                         f"{file}: the raster has no coordinate reference system; "
@@ -465,7 +504,7 @@ def read_scene_info(path: str | Path) -> SceneInfo:
                     crs, bounds = src.crs.to_string(), tuple(src.bounds)
     else:
         check_input_file(path, what="scene file")
-        with rasterio.open(path) as src:
+        with _open(path, "scene file") as src:
             if src.crs is None:
                 raise InputError(
                     f"{path}: the scene has no coordinate reference system; "
@@ -494,7 +533,7 @@ def read_scene_info(path: str | Path) -> SceneInfo:
         bounds=tuple(float(b) for b in bounds),
         resolution_m=resolution,
         boa_add_offset={k.upper(): float(v) for k, v in (meta.get("boa_add_offset") or {}).items()},
-        cloud_fraction=meta.get("cloud_fraction"),
+        cloud_fraction=_fraction(meta.get("cloud_fraction"), str(path)),
         synthetic=bool(meta.get("synthetic", False)),
     )
 

@@ -6,10 +6,13 @@ Every command turns bad input into one sentence on stderr and a non-zero exit co
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import logging
 import os
 import subprocess
 import sys
+import warnings
 from importlib import metadata
 from pathlib import Path
 from typing import Annotated
@@ -22,7 +25,7 @@ from rich.table import Table
 from orchard import config
 from orchard.cli_common import core_parameters as _core_parameters
 from orchard.cli_common import engine as _engine
-from orchard.cli_common import err, out, write_netcdf
+from orchard.cli_common import err, option_date, out, write_netcdf
 from orchard.cli_common import print_records as _print_records
 from orchard.cli_common import progress as _progress
 from orchard.errors import InputError, OrchardError
@@ -102,7 +105,7 @@ def import_plots(
         progress.add_task(f"reading {file.name}", total=None)
         plots = read_plots(file, coords=coords, id_field=id_field)
         if owner:
-            plots.frame["owner_id"] = owner
+            plots = plots.with_owner(owner)
         unowned = plots.frame.index[plots.frame["owner_id"].isna()].tolist()
         if unowned:
             raise InputError(f"{file}: plots {', '.join(unowned[:5])} have no owner_id; pass --owner USER.")
@@ -224,11 +227,16 @@ def plots_weather(
 
     if resolution not in ("daily", "hourly"):
         raise InputError(f"resolution '{resolution}' is not daily or hourly.")
-    end_of_day = f"{end} 23:59:59" if len(end) == 10 else end
+    first, last = option_date(start, "--start"), option_date(end, "--end")
+    if last < first:
+        raise InputError(f"--end {last.date()} is before --start {first.date()}; swap them.")
     with store.session_scope(_engine()) as session:
         rows = store.list_plots(session, user) if user else store.all_plots(session)
-        ds = plot_weather(session, PlotSet.from_records(rows), resolution=resolution, start=start,
-                          end=end_of_day, station_id=station)
+        ds = plot_weather(session, PlotSet.from_records(rows), resolution=resolution, start=str(first.date()),
+                          end=f"{last.date()} 23:59:59", station_id=station)
+    if ds.attrs.get("daily_from_hourly"):
+        err.print(f"note: station {ds.attrs['daily_from_hourly']} holds hourly readings only; its daily "
+                  "weather is derived from them (days with fewer than 20 hours are missing).", markup=False)
     if out_file is not None:
         write_netcdf(ds, out_file)
     temperature = "tmean_c" if "tmean_c" in ds else "t_c"
@@ -512,24 +520,70 @@ def _shown_url() -> str:
     return url.split("@")[-1] if "@" in url else url  # never print a password
 
 
+def _click_types(name: str) -> tuple[type, ...]:
+    """Click's exception class ``name``, and typer's own copy of it (typer >= 0.16 vendors click as
+    ``typer._click``, whose exceptions are not click's), found through typer's public re-exports."""
+    found = [getattr(click.exceptions, name)]
+    for public in (typer.BadParameter, typer.Abort, typer.Exit):
+        for base in type.mro(public):
+            if base.__name__ == name and base not in found:
+                found.append(base)
+    return tuple(found)
+
+
+_USAGE_ERRORS = _click_types("ClickException")
+_EXITS = _click_types("Exit") + (typer.Exit,)
+_ABORTS = _click_types("Abort")
+
+
+@contextlib.contextmanager
+def _quiet_libraries():
+    """Keep library warnings and log records (numpy, pandas, rasterio, GDAL …) off the user's terminal: the
+    command's own sentence says what went wrong. ``ORCHARD_DEBUG=1`` shows them again."""
+    if os.environ.get("ORCHARD_DEBUG"):
+        yield
+        return
+    root = logging.getLogger()
+    handler = logging.NullHandler()  # stops logging's "last resort" printing WARNING records to stderr
+    root.addHandler(handler)
+    shown = warnings.showwarning
+    warnings.showwarning = lambda *args, **kwargs: None  # filters still apply (and tests' "error" filters)
+    try:
+        yield
+    finally:
+        warnings.showwarning = shown
+        root.removeHandler(handler)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the command, turning every error into one sentence and an exit code."""
     try:
-        # Without standalone mode click returns the exit code of typer.Exit instead of exiting.
-        code = app(args=argv, prog_name="orchard", standalone_mode=False)
+        with _quiet_libraries():
+            # Without standalone mode click returns the exit code of typer.Exit instead of exiting.
+            code = app(args=argv, prog_name="orchard", standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)
-    except click.exceptions.Exit as exc:
+    except _EXITS as exc:
         sys.exit(exc.exit_code)
-    except click.ClickException as exc:  # usage errors: click's own one-line message
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except _USAGE_ERRORS as exc:  # a bad option or value: click's words, as one sentence like the others
+        if not str(exc.format_message()).strip():  # a group called without a command: its help was shown
+            sys.exit(exc.exit_code)
+        _fail(_usage_sentence(exc), exc.exit_code)
+    except _ABORTS:
         err.print("aborted")
         sys.exit(130)
     except OrchardError as exc:
         _fail(str(exc), 1)
     except Exception as exc:  # noqa: BLE001 - the user gets a sentence, the developer ORCHARD_DEBUG=1
         _fail(f"unexpected error ({type(exc).__name__}: {exc}); rerun with ORCHARD_DEBUG=1 and report it.", 3)
+
+
+def _usage_sentence(exc) -> str:
+    """Click's message of a usage error as one line, with where to find the command's help."""
+    message = " ".join(str(exc.format_message()).split()).rstrip(".")
+    context = getattr(exc, "ctx", None)
+    if context is not None:
+        message += f"; see '{context.command_path} --help'"
+    return message + "."
 
 
 def _fail(message: str, code: int) -> None:

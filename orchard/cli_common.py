@@ -50,6 +50,31 @@ def core_parameters():
         return params.current_core_parameters(session)
 
 
+def option_date(value: str, option: str):
+    """A date given on the command line (``--date``, ``--start`` …) as a ``pandas.Timestamp`` (midnight).
+
+    ``YYYY-MM-DD``, within the plausible years of ``orchard/parameters/limits.toml``; anything else is one
+    sentence naming the option (never a pandas error).
+    """
+    import pandas as pd
+
+    from orchard import limits
+
+    return pd.Timestamp(limits.parse_date(value, option))
+
+
+def option_year(value: int, option: str) -> int:
+    """A year given on the command line (``--season``), within the plausible years."""
+    from orchard import limits
+    from orchard.errors import InputError
+
+    first, last = limits.datebounds()
+    if not first.year <= int(value) <= last.year:
+        raise InputError(f"{option} {value} is not plausible; give a year between {first.year} and "
+                         f"{last.year}.")
+    return int(value)
+
+
 def print_records(records: list[dict], columns, as_json: bool, title: str) -> None:
     """Print records as a table, or as JSON with ``--json``."""
     if as_json:

@@ -67,3 +67,25 @@ def check_input_file(path: str | os.PathLike, what: str = "file") -> Path:
             "split it or raise ORCHARD_MAX_FILE_MB."
         )
     return path
+
+
+#: Encodings tried, in order, for text files from users: UTF-8 (with or without a byte-order mark), then
+#: GB18030, the Chinese national standard that contains GBK and GB2312 (what Chinese Excel and most loggers'
+#: PC software write).
+TEXT_ENCODINGS = ("utf-8-sig", "gb18030")
+
+
+def read_text_file(path: str | os.PathLike, what: str = "file") -> str:
+    """The text of a (checked) input file, decoded as UTF-8 or else GB18030 (so GBK); else one sentence.
+
+    Every reader of delimited text uses this, so a file one reader takes is not refused by another for its
+    encoding.
+    """
+    path = Path(path)
+    raw = path.read_bytes()
+    for encoding in TEXT_ENCODINGS:
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise InputError(f"{path}: the {what} is not text in UTF-8 or GB18030 (GBK); save it as UTF-8 CSV.")

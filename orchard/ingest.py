@@ -7,13 +7,15 @@ coefficients, gap-filling limits) come from the core parameter set, not from con
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
 import xarray as xr
 from sqlalchemy.engine import Engine
 
-from orchard import store, weather
+from orchard import limits, store, weather
+from orchard.errors import InputError
 from orchard.params import ParameterSet, core_parameters
 from orchard.plots import PlotSet
 from orchard.sources import read_weather
@@ -34,18 +36,30 @@ def read_and_check_weather(path: str | Path, *, format: str | None = None,
     if format in ("csv", "netcdf") and "wind_height_m" not in options:
         options["wind_height_m"] = parameters["wind.measurement_height"]
     ds = read_weather(path, format=format, **options)
+    if ds.sizes.get("time", 0):  # readings were measured: none dated in the future or before the records
+        offset = pd.Timedelta(hours=float(ds.attrs.get("utc_offset_h", 8)))
+        local = pd.DatetimeIndex(ds["time"].values)
+        limits.check_past_times((local - offset).tz_localize("UTC"), str(path))
     daily = ds.attrs.get("resolution") == "daily"
     max_gap = parameters["gaps.max_fill_days"] if daily else parameters["gaps.max_fill_hours"]
     return weather.qc(ds, max_fill_gap=int(max_gap))
 
 
 def weather_records(ds: xr.Dataset) -> tuple[list[dict], pd.DataFrame]:
-    """Station rows and long-format readings of a weather dataset, ready for :mod:`orchard.store`."""
+    """Station rows and long-format readings of a weather dataset, ready for :mod:`orchard.store`.
+
+    A position the dataset does not know (NaN) is None in the station row (unknown, not a number).
+    """
     source = str(ds.attrs.get("source", ""))
+
+    def known(value) -> float | None:
+        value = float(value)
+        return None if math.isnan(value) else value
+
     stations = [
         {"station_id": str(sid), "name": str(ds.attrs.get("station_name", sid)),
-         "lat": float(ds["lat"].sel(station=sid)), "lon": float(ds["lon"].sel(station=sid)),
-         "elevation_m": float(ds["elevation_m"].sel(station=sid)), "kind": "weather", "source": source}
+         "lat": known(ds["lat"].sel(station=sid)), "lon": known(ds["lon"].sel(station=sid)),
+         "elevation_m": known(ds["elevation_m"].sel(station=sid)), "kind": "weather", "source": source}
         for sid in ds["station"].values
     ]
     readings = weather.weather_to_long(ds)
@@ -55,8 +69,21 @@ def weather_records(ds: xr.Dataset) -> tuple[list[dict], pd.DataFrame]:
 
 
 def store_weather(session, ds: xr.Dataset) -> int:
-    """Upsert a quality-controlled weather dataset (stations and readings) in the caller's transaction."""
+    """Upsert a quality-controlled weather dataset (stations and readings) in the caller's transaction.
+
+    A station's position missing from the file is taken from the stored station (a re-import never blanks
+    it); a new station without latitude and longitude is refused, since plots could not find it and every
+    plot-weather query over its readings would fail.
+    """
     stations, readings = weather_records(ds)
+    for row in stations:
+        stored = session.get(store.Station, row["station_id"])
+        for column in ("lat", "lon", "elevation_m"):
+            if row[column] is None and stored is not None:
+                row[column] = getattr(stored, column)
+        if row["lat"] is None or row["lon"] is None:
+            raise InputError(f"station {row['station_id']} is new and its position is unknown; give its "
+                             "latitude and longitude (CLI: --lat and --lon).")
     store.upsert_stations(session, stations)
     return store.upsert_weather(session, readings)
 
@@ -70,6 +97,10 @@ def import_weather(engine: Engine, path: str | Path, **read_options) -> tuple[xr
 
 
 def import_plots(engine: Engine, plots: PlotSet) -> int:
-    """Upsert validated plots in one transaction (a plot owned by another grower is refused)."""
+    """Upsert validated plots in one transaction (a plot owned by another grower is refused).
+
+    Only the attributes the set knows are written (:meth:`PlotSet.to_records` with ``given_only``): plots
+    imported without a DEM keep their stored terrain, and an unchanged file changes nothing.
+    """
     with store.session_scope(engine) as session:
-        return store.upsert_plots(session, plots.to_records())
+        return store.upsert_plots(session, plots.to_records(given_only=True))

@@ -12,6 +12,7 @@ Coordinates digitised on Chinese web maps (GCJ-02, BD-09) are converted only whe
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ import shapely
 import xarray as xr
 
 from orchard import coords as coordinate_systems
+from orchard import limits
 from orchard.errors import InputError, check_input_file
 
 #: Storage CRS of plot geometry (WGS84 longitude/latitude; CGCS2000 EPSG:4490 is within cm–dm of it).
@@ -92,6 +94,9 @@ class PlotSet:
     frame: gpd.GeoDataFrame
     source: str = ""
     horizon_deg: xr.DataArray | None = field(default=None, repr=False)
+    #: The attributes this set knows (from its file, computed, or terrain); None: all of them. Only these
+    #: go to the database (:meth:`to_records` with ``given_only``), so an import never blanks what it lacks.
+    given: frozenset[str] | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -123,7 +128,16 @@ class PlotSet:
         for name in ("elevation_m", "slope_deg", "aspect_deg", "sky_view_factor"):
             frame[name] = terrain[name].sel(plot=ids).to_numpy()
         horizon = terrain["horizon_deg"].sel(plot=ids) if "horizon_deg" in terrain else None
-        return PlotSet(frame, self.source, horizon)
+        given = None if self.given is None else self.given | {"elevation_m", "slope_deg", "aspect_deg",
+                                                              "sky_view_factor"}
+        return PlotSet(frame, self.source, horizon, given)
+
+    def with_owner(self, owner_id: str) -> PlotSet:
+        """A copy in which every plot belongs to ``owner_id`` (``orchard import-plots --owner``)."""
+        frame = self.frame.copy()
+        frame["owner_id"] = owner_id
+        given = None if self.given is None else self.given | {"owner_id"}
+        return PlotSet(frame, self.source, self.horizon_deg, given)
 
     def to_file(self, path: str | Path) -> Path:
         """Write GeoJSON (RFC 7946: lon/lat, 7 decimals) or GeoPackage (layer ``plots``), by suffix."""
@@ -131,24 +145,39 @@ class PlotSet:
         driver = SUPPORTED_SUFFIXES.get(path.suffix.lower())
         if driver is None:
             raise InputError(f"{path}: cannot write plots as '{path.suffix}'; use .geojson or .gpkg.")
+        if not path.parent.is_dir():
+            raise InputError(f"{path}: the folder {path.parent} does not exist; create it first or write the "
+                             "file somewhere else.")
         frame = self.frame.reset_index()
         tmp = path.with_name(f".{path.stem}.part{path.suffix}")
-        tmp.unlink(missing_ok=True)
-        if driver == "GeoJSON":
-            frame.to_file(tmp, driver="GeoJSON", engine="pyogrio", layer_options={"RFC7946": "YES"})
-        else:
-            frame.to_file(tmp, driver="GPKG", engine="pyogrio", layer="plots")
-        tmp.replace(path)  # never leave a half-written file under the real name
+        try:
+            tmp.unlink(missing_ok=True)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # GDAL's own warnings are replaced by the sentence below
+                if driver == "GeoJSON":
+                    frame.to_file(tmp, driver="GeoJSON", engine="pyogrio", layer_options={"RFC7946": "YES"})
+                else:
+                    frame.to_file(tmp, driver="GPKG", engine="pyogrio", layer="plots")
+            tmp.replace(path)  # never leave a half-written file under the real name
+        except Exception as exc:  # pyogrio's DataSourceError, OSError … : no space, no permission
+            tmp.unlink(missing_ok=True)
+            reason = (str(exc).splitlines() or [type(exc).__name__])[0][:160]
+            raise InputError(f"{path}: cannot write the plots there ({reason}); check that the place is "
+                             "writable and has free space.") from None
         return path
 
-    def to_records(self) -> list[dict]:
+    def to_records(self, given_only: bool = False) -> list[dict]:
         """One dict per plot for the database: attributes plus ``geometry_geojson`` and ``horizon_deg``.
 
-        Missing values become None; numbers are Python floats/ints, so any database driver takes them.
+        Missing values become None; numbers are Python floats/ints, so any database driver takes them. With
+        ``given_only`` the attributes the set does not know (:attr:`given`, e.g. terrain of plots read without
+        a DEM) are left out, so :func:`orchard.store.upsert_plots` keeps their stored values.
         """
         columns = {"plot_id": self.frame.index.astype(str),
                    "geometry_geojson": shapely.to_geojson(self.frame.geometry.to_numpy())}
         for name, spec in PLOT_FIELDS.items():
+            if given_only and self.given is not None and name not in self.given:
+                continue
             column = self.frame[name]
             if spec.dtype == "str":
                 columns[name] = column.where(column.notna(), "").astype(str).replace("", None)
@@ -223,8 +252,9 @@ def read_plots(path: str | Path, *, coords: str = "wgs84", id_field: str = "plot
     frame = _validate_ids(frame, path, id_field)
     frame = _to_storage_crs(frame, path, coords)
     _validate_geometry(frame, path)
+    given = frozenset(name for name in PLOT_FIELDS if name in frame.columns) | {"area_ha", "lon", "lat"}
     frame = _attributes(frame, path)
-    return PlotSet(frame, source=path.name)
+    return PlotSet(frame, source=path.name, given=given)
 
 
 def _read_vector(path: Path, layer: str | None) -> gpd.GeoDataFrame:
@@ -254,6 +284,11 @@ def _validate_ids(frame: gpd.GeoDataFrame, path: Path, id_field: str) -> gpd.Geo
         row = int(np.flatnonzero(ids.isna().to_numpy())[0]) + 1
         raise InputError(f"{path}: feature {row} has no {id_field}; every plot needs an id.")
     ids = ids.map(lambda v: str(int(v)) if isinstance(v, float) and v.is_integer() else str(v).strip())
+    for row, plot_id in enumerate(ids, start=1):
+        try:
+            limits.check_id(plot_id, f"plot id of feature {row}")
+        except InputError as exc:
+            raise InputError(f"{path}: {exc}") from None
     duplicated = sorted(set(ids[ids.duplicated()]))
     if duplicated:
         raise InputError(f"{path}: duplicate plot ids {', '.join(duplicated[:5])}; plot ids must be unique.")
@@ -261,19 +296,62 @@ def _validate_ids(frame: gpd.GeoDataFrame, path: Path, id_field: str) -> gpd.Geo
     return frame.set_index("plot_id")
 
 
+def _point_text(x: float, y: float) -> str:
+    """A coordinate pair for a message: short whatever its size (``(1e+300, 2.5e+06)``)."""
+    return f"({x:.8g}, {y:.8g})" if max(abs(x), abs(y)) < 1e9 else f"({x:.3g}, {y:.3g})"
+
+
+def _furthest(bounds: np.ndarray) -> tuple[float, float]:
+    """The corner of ``bounds`` (minx, miny, maxx, maxy) furthest from the lon/lat box, for messages."""
+    x = bounds[0] if abs(bounds[0]) > abs(bounds[2]) else bounds[2]
+    y = bounds[1] if abs(bounds[1]) > abs(bounds[3]) else bounds[3]
+    return float(x), float(y)
+
+
+#: Where a GeoJSON file's (pre-RFC 7946) "crs" member names its CRS, read from the head of the file.
+_GEOJSON_CRS = re.compile(r'"crs"\s*:\s*\{[^{}]*?"properties"\s*:\s*\{[^{}]*?"name"\s*:\s*"([^"]*)"', re.S)
+
+
+def _declared_geojson_crs(path: Path) -> str | None:
+    """The CRS name a GeoJSON file declares in its "crs" member (None when it declares none).
+
+    GDAL takes a GeoJSON file whose "crs" it cannot resolve as WGS84 without a word; reading the name here
+    lets :func:`read_plots` refuse a CRS nobody can resolve instead.
+    """
+    if SUPPORTED_SUFFIXES.get(path.suffix.lower()) != "GeoJSON":
+        return None
+    with open(path, "rb") as handle:
+        head = handle.read(1 << 20).decode("utf-8", errors="replace")
+    match = _GEOJSON_CRS.search(head)
+    return match.group(1) if match else None
+
+
 def _to_storage_crs(frame: gpd.GeoDataFrame, path: Path, coords: str) -> gpd.GeoDataFrame:
     bounds = frame.total_bounds  # minx, miny, maxx, maxy
+    if not np.isfinite(bounds).all():
+        raise InputError(f"{path}: some coordinates are not finite numbers (NaN or infinite); fix the "
+                         "polygons.")
     lonlat_range = bounds[0] >= -180 and bounds[2] <= 180 and bounds[1] >= -90 and bounds[3] <= 90
+    far = _point_text(*_furthest(bounds))
+    declared = _declared_geojson_crs(path)
+    if declared is not None:
+        try:
+            pyproj.CRS.from_user_input(declared)
+        except pyproj.exceptions.CRSError:
+            shown = declared if len(declared) <= 60 else declared[:57] + "..."
+            raise InputError(f"{path}: declares the coordinate reference system '{shown}', which is not "
+                             "known; export the file in EPSG:4326 (or another EPSG code) and import it "
+                             "again.") from None
     if frame.crs is None:
         if lonlat_range:
             raise InputError(f"{path}: has no coordinate reference system; declare one (e.g. EPSG:4326) "
                              "when exporting the file.")
-        raise InputError(f"{path}: has no coordinate reference system and its coordinates "
-                         f"({bounds[0]:.0f}, {bounds[1]:.0f}) are not longitude/latitude; declare the CRS.")
+        raise InputError(f"{path}: has no coordinate reference system and its coordinates reach {far}, "
+                         "which is not longitude/latitude; declare the CRS.")
     crs = pyproj.CRS.from_user_input(frame.crs)
     if crs.is_geographic and not lonlat_range:
-        raise InputError(f"{path}: the CRS is geographic (degrees) but coordinates reach "
-                         f"({bounds[0]:.0f}, {bounds[1]:.0f}); they look like metres: declare the projected CRS.")
+        raise InputError(f"{path}: the CRS is geographic (degrees) but coordinates reach {far}; they look "
+                         "like metres or are wrong: declare the projected CRS or fix the coordinates.")
     if coords in ("gcj02", "bd09"):
         if not crs.is_geographic:
             raise InputError(f"{path}: coords='{coords}' needs longitude/latitude, but the file is in "
@@ -282,9 +360,12 @@ def _to_storage_crs(frame: gpd.GeoDataFrame, path: Path, coords: str) -> gpd.Geo
         frame = frame.set_geometry(geometry).set_crs(STORAGE_CRS, allow_override=True)
     elif crs.to_epsg() not in WGS84_LIKE_EPSG:
         try:
-            frame = frame.to_crs(STORAGE_CRS)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # pyproj's warnings are replaced by the sentences here
+                frame = frame.to_crs(STORAGE_CRS)
         except Exception as exc:
-            raise InputError(f"{path}: cannot convert from {crs.name} to WGS84 ({exc}).") from None
+            reason = (str(exc).splitlines() or [type(exc).__name__])[0][:120]
+            raise InputError(f"{path}: cannot convert from {crs.name} to WGS84 ({reason}).") from None
         if not np.isfinite(frame.total_bounds).all():
             raise InputError(f"{path}: coordinates in {crs.name} fall outside that CRS's valid area; "
                              "check the declared CRS.")

@@ -72,7 +72,7 @@ def load_sample(engine: Engine, progress: Callable[[str], None] = lambda step: N
         for user in SAMPLE_USERS:  # only accounts that have none yet: a changed password is kept
             if session.get(store.User, user["user_id"]).password_hash is None:
                 store.set_password(session, user["user_id"], SAMPLE_PASSWORD)
-        store.upsert_plots(session, plots.to_records())
+        store.upsert_plots(session, plots.to_records(given_only=True))
         ingest.store_weather(session, daily)
         ingest.store_weather(session, hourly)
         if not params.list_versions(session, core.name):

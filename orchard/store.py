@@ -85,6 +85,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
+from orchard import limits
 from orchard.config import database_url
 from orchard.errors import AccessError, InputError, StorageError
 
@@ -580,14 +581,45 @@ def upsert_users(session: Session, rows) -> int:
     _check_columns("users", records, ["user_id", "display_name", "role", "created_utc"],
                    ["user_id", "display_name", "role"])
     for i, row in enumerate(records):
+        row_of = f"users row {i + 1}: " if len(records) > 1 else ""
+        row["user_id"] = limits.check_id(row["user_id"], f"{row_of}user id")
         if row["role"] not in ROLES:
-            raise InputError(f"users row {i + 1} ({row['user_id']}): role '{row['role']}' is not one of "
+            raise InputError(f"{row_of}user {row['user_id']}: role '{row['role']}' is not one of "
                              f"{', '.join(ROLES)}; fix the role.")
+        name = row["display_name"]
+        if not isinstance(name, str) or not name.strip() or len(name) > _DISPLAY_NAME_LENGTH \
+                or any(not c.isprintable() for c in name):
+            raise InputError(f"{row_of}user {row['user_id']}: the display name must be printable text of 1 "
+                             f"to {_DISPLAY_NAME_LENGTH} characters; fix it.")
+        row["display_name"] = name.strip()
+    ids = [r["user_id"] for r in records]
+    if len(set(ids)) != len(ids):
+        twice = sorted({u for u in ids if ids.count(u) > 1})[0]
+        raise InputError(f"users: user id {twice} appears more than once; give each account once.")
+    _keep_an_admin(session, records)
     now = _now_utc()
     columns = ["user_id", "display_name", "role", "created_utc"]
     data = {c: [(_clean(r.get(c)) if c != "created_utc" else r.get(c) or now) for r in records]
             for c in columns}
     return _upsert(session, User.__table__, columns, data, keys=["user_id"], no_update=["created_utc"])
+
+
+#: Longest display name (the users.display_name column is String(200)).
+_DISPLAY_NAME_LENGTH = 200
+
+
+def _keep_an_admin(session: Session, records: list[dict]) -> None:
+    """Refuse a change of roles that would leave the database without an admin (who manages the accounts)."""
+    new_role = {r["user_id"]: r["role"] for r in records}
+    admins = set(session.scalars(select(User.user_id).where(User.role == "admin")))
+    if not admins or not any(new_role.get(a, "admin") != "admin" for a in admins):
+        return  # no admin yet (a new database), or no admin loses the role
+    remaining = {a for a in admins if new_role.get(a, "admin") == "admin"} | \
+        {u for u, role in new_role.items() if role == "admin"}
+    if not remaining:
+        demoted = sorted(a for a in admins if new_role.get(a) != "admin")[0]
+        raise InputError(f"user {demoted} is the only admin; make another account admin first "
+                         "(orchard users add ID --role admin), then change this one.")
 
 
 # scrypt (RFC 7914) from the standard library: memory-hard, salted; parameters stored with each hash so they
@@ -687,9 +719,12 @@ def _geojson_text(where: str, geometry) -> str | None:
 
 
 def _check_plot(i: int, row: dict) -> dict:
-    pid = row["plot_id"]
+    pid = limits.check_id(row["plot_id"], f"plots row {i + 1}: plot id")
     where = f"plots row {i + 1} (plot {pid})"
     out = {k: _clean(v) for k, v in row.items() if k != "geometry"}
+    out["plot_id"] = pid
+    if out.get("station_id") is not None:
+        out["station_id"] = limits.check_id(str(out["station_id"]), f"{where}: station id")
     if "geometry" in row and "geometry_geojson" not in row:
         out["geometry_geojson"] = row["geometry"]
     if "geometry_geojson" in out:
@@ -721,16 +756,31 @@ def _check_plot(i: int, row: dict) -> dict:
     return out
 
 
+#: Plot columns computed from a DEM for the plot's boundary (orchard.terrain.plot_terrain).
+TERRAIN_COLUMNS = ("elevation_m", "slope_deg", "aspect_deg", "sky_view_factor", "horizon_deg")
+
+
+def _same_value(a, b) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return a == b or (math.isnan(a) and math.isnan(b))
+    return a == b
+
+
 def upsert_plots(session: Session, rows) -> int:
     """Insert or update plots keyed by ``plot_id`` (list of dicts or a DataFrame with the plot columns).
 
     A ``geometry`` column (shapely objects or GeoJSON dicts, as in a GeoDataFrame) is accepted in place of
-    ``geometry_geojson``. Columns absent from ``rows`` are left as they are on existing plots.
+    ``geometry_geojson``. Columns absent from a row are left as they are on its stored plot (so plots
+    imported without a DEM keep their terrain). A row equal to its stored plot writes nothing, not even
+    ``updated_utc``, which records the last change: importing the same file again leaves the table identical.
+    Returns the number of rows given.
 
     Raises
     ------
     orchard.errors.InputError
-        Unknown column, missing plot_id/owner_id, value out of range, owner not a user.
+        Unknown column, missing or malformed plot_id/owner_id (:func:`orchard.limits.check_id`), value out of
+        range, owner not a user, or a stored plot whose boundary changes without terrain for the new boundary
+        (its stored terrain would describe the old one).
     orchard.errors.AccessError
         A plot already stored for another owner: plots are never silently re-assigned.
     """
@@ -746,27 +796,53 @@ def upsert_plots(session: Session, rows) -> int:
     known = set(session.scalars(select(User.user_id).where(User.user_id.in_(owners))))
     if owners - known:
         raise InputError(f"plots: owner '{sorted(owners - known)[0]}' is not a user; import the users first.")
-    stored = {pid: owner for pid, owner in
-              session.execute(select(Plot.plot_id, Plot.owner_id).where(Plot.plot_id.in_(ids)))}
+    columns_of_plot = [c for c in _columns_of(Plot) if c != "updated_utc"]
+    stored = {p.plot_id: {c: getattr(p, c) for c in columns_of_plot}
+              for p in session.scalars(select(Plot).where(Plot.plot_id.in_(ids)))}
+    changed = []
     for r in records:
         current = stored.get(r["plot_id"])
-        if current is not None and current != r["owner_id"]:
-            raise AccessError(f"plot {r['plot_id']} belongs to {current}, not {r['owner_id']}; plots are "
-                              "never re-assigned by an import, so fix owner_id in the file.")
-    columns = [c for c in _columns_of(Plot) if c == "updated_utc" or any(c in r for r in records)]
+        if current is None:
+            changed.append(r)
+            continue
+        if current["owner_id"] != r["owner_id"]:
+            raise AccessError(f"plot {r['plot_id']} belongs to {current['owner_id']}, not {r['owner_id']}; "
+                              "plots are never re-assigned by an import, so fix owner_id in the file.")
+        if all(_same_value(current[c], v) for c, v in r.items()):
+            continue  # nothing new: leave the row (and its updated_utc) alone
+        reshaped = "geometry_geojson" in r and r["geometry_geojson"] != current["geometry_geojson"]
+        if reshaped and not any(c in r for c in TERRAIN_COLUMNS) \
+                and any(current[c] is not None for c in TERRAIN_COLUMNS):
+            raise InputError(f"plot {r['plot_id']}: its boundary changed but no terrain was given, so its "
+                             "stored elevation, slope, aspect and sky-view factor would describe the old "
+                             "boundary; import the file with --dem DEM.")
+        changed.append(r)
     now = _now_utc()
-    data = {c: [now if c == "updated_utc" else r.get(c) for r in records] for c in columns}
-    return _upsert(session, Plot.__table__, columns, data, keys=["plot_id"])
+    groups: dict[tuple, list[dict]] = {}
+    for r in changed:  # rows giving different columns are written apart: an absent column is kept
+        groups.setdefault(tuple(c for c in _columns_of(Plot) if c in r), []).append(r)
+    for given, group in groups.items():
+        columns = [*given, "updated_utc"]
+        data = {c: [now if c == "updated_utc" else r.get(c) for r in group] for c in columns}
+        _upsert(session, Plot.__table__, columns, data, keys=["plot_id"])
+    return len(records)
 
 
 def upsert_stations(session: Session, rows) -> int:
     """Insert or update stations (station_id, name, lat, lon, elevation_m, kind, source)."""
-    records = [{k: _clean(v) for k, v in r.items()} for r in _records(rows, "stations")]
+    records = [{k: v for k, v in r.items()} for r in _records(rows, "stations")]
     _check_columns("stations", records, _columns_of(Station), ["station_id", "kind"])
     for i, r in enumerate(records):
+        r["station_id"] = limits.check_id(_clean(r["station_id"]), f"stations row {i + 1}: station id")
+        where = f"stations row {i + 1} ({r['station_id']})"
         if r["kind"] not in STATION_KINDS:
-            raise InputError(f"stations row {i + 1} ({r['station_id']}): kind '{r['kind']}' is not one of "
-                             f"{', '.join(STATION_KINDS)}.")
+            raise InputError(f"{where}: kind '{r['kind']}' is not one of {', '.join(STATION_KINDS)}.")
+        for column in ("lat", "lon", "elevation_m"):  # None is unknown; NaN or 999 is not a position
+            value = r.get(column)
+            if value is not None:
+                value = value.item() if isinstance(value, np.generic) else value
+                r[column] = limits.check_number(value, f"station.{column}", f"{where}: {column}")
+        records[i] = {k: _clean(v) for k, v in r.items()}
     columns = [c for c in _columns_of(Station) if any(c in r for r in records)]
     data = {c: [r.get(c) for r in records] for c in columns}
     return _upsert(session, Station.__table__, columns, data, keys=["station_id"])
@@ -776,16 +852,16 @@ def upsert_sensors(session: Session, rows) -> int:
     """Insert or update sensors (sensor_id, plot_id, kind, depth_m, lon, lat, install_date, notes)."""
     records = [{k: _clean(v) for k, v in r.items()} for r in _records(rows, "sensors")]
     _check_columns("sensors", records, _columns_of(Sensor), ["sensor_id", "plot_id", "kind"])
+    for i, r in enumerate(records):
+        r["sensor_id"] = limits.check_id(r["sensor_id"], f"sensors row {i + 1}: sensor id")
     plots = {r["plot_id"] for r in records}
     known = set(session.scalars(select(Plot.plot_id).where(Plot.plot_id.in_(plots))))
     if plots - known:
         raise InputError(f"sensors: plot '{sorted(plots - known)[0]}' is not in the database; import the "
                          "plots first.")
     for r in records:
-        if isinstance(r.get("install_date"), str):
-            r["install_date"] = _parse_date("sensors", "install_date", r["install_date"])
-        elif isinstance(r.get("install_date"), datetime):
-            r["install_date"] = r["install_date"].date()
+        if r.get("install_date") is not None:
+            r["install_date"] = _parse_date("sensors", "install_date", r["install_date"], past=True)
     columns = [c for c in _columns_of(Sensor) if any(c in r for r in records)]
     data = {c: [r.get(c) for r in records] for c in columns}
     return _upsert(session, Sensor.__table__, columns, data, keys=["sensor_id"])
@@ -822,6 +898,13 @@ def _utc_times(what: str, series: pd.Series) -> pd.DatetimeIndex:
         first = int(np.flatnonzero(times.isna().to_numpy())[0])
         raise InputError(f"{what}: time_utc is missing in row {first + 1}; every reading needs a time.")
     return pd.DatetimeIndex(times).tz_convert("UTC")
+
+
+def _past_times(what: str, series: pd.Series) -> pd.DatetimeIndex:
+    """:func:`_utc_times` of readings that were measured: none in the future or before the plausible years."""
+    times = _utc_times(what, series)
+    limits.check_past_times(times, what)
+    return times
 
 
 _UTC_OFFSET = re.compile(r"(?:[Zz]|[+-]\d{2}:?\d{2})$")
@@ -918,7 +1001,7 @@ def upsert_weather(session: Session, df: pd.DataFrame) -> int:
         "station_id": df["station_id"].astype(str).tolist(),
         "resolution": df["resolution"].astype(str).tolist(),
         "variable": df["variable"].astype(str).tolist(),
-        "time_utc": _utc_times(what, df["time_utc"]),
+        "time_utc": _past_times(what, df["time_utc"]),
         "value": _float_list(what, "value", df["value"]),
         "qc_flags": qc.astype("int64").tolist(),
         "source": _object_list(df["source"]) if "source" in df.columns else [None] * n,
@@ -947,7 +1030,7 @@ def upsert_sensor_readings(session: Session, df: pd.DataFrame) -> int:
     data = {
         "sensor_id": df["sensor_id"].astype(str).tolist(),
         "variable": df["variable"].astype(str).tolist(),
-        "time_utc": _utc_times(what, df["time_utc"]),
+        "time_utc": _past_times(what, df["time_utc"]),
         "value": _float_list(what, "value", df["value"]),
         "raw_value": (_float_list(what, "raw_value", df["raw_value"]) if "raw_value" in df.columns
                       else [None] * n),
@@ -1067,15 +1150,9 @@ def update_plot(session: Session, caller: str, plot_id: str, changes: Mapping[st
     return _plot_dict(plot, user)
 
 
-def _parse_date(what: str, field: str, value) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise InputError(f"{what}: {field} {value!r} is not a date; use YYYY-MM-DD.") from None
+def _parse_date(what: str, field: str, value, past: bool = False) -> date:
+    """A date within the plausible years (:func:`orchard.limits.parse_date`); ``past``: not in the future."""
+    return limits.parse_date(value, f"{what}: {field}", past=past)
 
 
 def add_observation(session: Session, caller: str, plot_id: str, *, observed_on: date | str, kind: str,
@@ -1097,7 +1174,11 @@ def add_observation(session: Session, caller: str, plot_id: str, *, observed_on:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise InputError(f"{what}: value {value!r} is not a finite number.")
         value = float(value)
-    obs = Observation(plot_id=plot_id, observed_on=_parse_date(what, "observed_on", observed_on), kind=kind,
+        ranged = {"brix": "observation.brix"}.get(kind, f"observation.{variable.strip()}")
+        if ranged in limits.limits().entries:  # a fruit size or sugar reading a fruit can have
+            value = limits.check_number(value, ranged, f"{what}: {variable.strip()}")
+    obs = Observation(plot_id=plot_id, observed_on=_parse_date(what, "observed_on", observed_on, past=True),
+                      kind=kind,
                       variable=variable.strip(), value=value, unit=unit, note=note, observer_id=user.user_id,
                       created_utc=_now_utc())
     session.add(obs)
@@ -1111,7 +1192,13 @@ def add_observation(session: Session, caller: str, plot_id: str, *, observed_on:
 def _aware(what: str, value) -> datetime | None:
     if value is None:
         return None
-    ts = pd.Timestamp(value)
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError):  # DateParseError, OutOfBoundsDatetime are ValueErrors
+        ts = pd.NaT
+    if ts is pd.NaT:
+        shown = value[:40] if isinstance(value, str) else value
+        raise InputError(f"{what} {shown!r} is not a time; give e.g. '2024-05-01T00:00+08:00'.")
     if ts.tzinfo is None:
         raise InputError(f"{what} {value!r} has no time zone; give e.g. '2024-05-01T00:00+08:00'.")
     return ts.tz_convert("UTC").to_pydatetime()
@@ -1209,9 +1296,14 @@ def upsert_scenes(session: Session, records) -> int:
     rows = [{k: _clean(v) for k, v in r.items()} for r in _records(records, "scenes")]
     _check_columns("scenes", rows, _columns_of(Scene), ["scene_id", "path", "acquired_utc"])
     for i, r in enumerate(rows):
+        where = f"scenes row {i + 1} ({r['scene_id']})"
         r["acquired_utc"] = _aware(f"scenes row {i + 1}", r["acquired_utc"])
         if r["acquired_utc"] is None:
-            raise InputError(f"scenes row {i + 1} ({r['scene_id']}): acquired_utc is missing.")
+            raise InputError(f"{where}: acquired_utc is missing.")
+        limits.check_past_times([r["acquired_utc"]], f"{where}: acquired_utc")
+        for column in ("cloud_fraction", "processing_baseline"):
+            if r.get(column) is not None:
+                r[column] = limits.check_number(r[column], f"scene.{column}", f"{where}: {column}")
         r.setdefault("registered_utc", _now_utc())
     columns = [c for c in _columns_of(Scene) if any(c in r for r in rows)]
     data = {c: [r.get(c) for r in rows] for c in columns}
@@ -1357,6 +1449,25 @@ class RecommendationRecord(Base):
     products: Mapped[list | None] = mapped_column(JSON)
 
 
+#: Units an applied amount may be in, with the unit of the per-hectare rate and the factor to it.
+_AMOUNT_TO_BASE = {"kg": ("kg", 1.0), "g": ("kg", 1e-3), "L": ("L", 1.0), "mL": ("L", 1e-3)}
+
+
+def number_text(value) -> str:
+    return limits.number_text(value)
+
+
+def _treated_area(what: str, area_ha, plot_area_ha: float | None) -> float:
+    """A treated area [ha]: positive, and no larger than the plot (plus ``application.area_margin``)."""
+    area = _positive(what, "area_ha", area_ha)
+    if plot_area_ha is not None and plot_area_ha > 0:
+        margin = float(limits.limits()["application.area_margin"][1])
+        if area > plot_area_ha * (1.0 + margin):
+            raise InputError(f"{what}: the treated area {number_text(area)} ha is larger than the plot "
+                             f"({plot_area_ha:.4g} ha); give the area actually sprayed or spread.")
+    return area
+
+
 def _positive(what: str, field: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
         raise InputError(f"{what}: {field} {value!r} is not a positive number.")
@@ -1379,11 +1490,13 @@ def add_purchase(session: Session, caller: str, *, product_id: str, quantity: fl
         raise AccessError(f"user '{user.user_id}' is an extension user with read-only access; ask the grower.")
     if session.get(User, grower) is None:
         raise InputError(f"{what}: unknown grower '{grower}'.")
-    if price_cny is not None and (not isinstance(price_cny, (int, float)) or price_cny < 0):
-        raise InputError(f"{what}: price {price_cny!r} is not a number of yuan ≥ 0.")
-    row = Purchase(grower_id=grower, product_id=str(product_id), quantity=_positive(what, "quantity", quantity),
-                   unit=str(unit), price_cny=None if price_cny is None else float(price_cny),
-                   supplier=supplier, purchased_on=_parse_date(what, "purchased_on", purchased_on),
+    if price_cny is not None:
+        price_cny = limits.check_number(price_cny, "purchase.price_cny", f"{what}: price")
+    quantity = limits.check_number(_positive(what, "quantity", quantity), "purchase.quantity",
+                                   f"{what}: quantity", low_exclusive=True, unit=str(unit))
+    row = Purchase(grower_id=grower, product_id=str(product_id), quantity=quantity,
+                   unit=str(unit), price_cny=price_cny,
+                   supplier=supplier, purchased_on=_parse_date(what, "purchased_on", purchased_on, past=True),
                    recorded_by=user.user_id, created_utc=_now_utc())
     session.add(row)
     session.flush()
@@ -1399,10 +1512,18 @@ def add_application(session: Session, caller: str, plot_id: str, *, product_id: 
     what = f"application of {product_id} on plot {plot_id}"
     if purchase_id is not None:
         linkable_purchase(session, user.user_id, purchase_id, plot_id=plot_id)
-    area = plot.area_ha if area_ha is None else _positive(what, "area_ha", area_ha)
+    area = plot.area_ha if area_ha is None else _treated_area(what, area_ha, plot.area_ha)
+    amount = _positive(what, "amount", amount)
+    if area is not None and str(unit) in _AMOUNT_TO_BASE:  # product per hectare: catches g typed as kg
+        base, factor = _AMOUNT_TO_BASE[str(unit)]
+        rate, (_, highest, _) = amount * factor / area, limits.bounds("application.rate")
+        if rate > highest:
+            raise InputError(f"{what}: {number_text(amount)} {unit} on {area:.4g} ha is {number_text(rate)} "
+                             f"{base}/ha, more than the plausible {highest:g} {base}/ha; check the amount "
+                             "and its unit (g or kg, mL or L).")
     row = Application(plot_id=plot_id, product_id=str(product_id),
-                      applied_on=_parse_date(what, "applied_on", applied_on),
-                      amount=_positive(what, "amount", amount), unit=str(unit), area_ha=area, target=target,
+                      applied_on=_parse_date(what, "applied_on", applied_on, past=True),
+                      amount=amount, unit=str(unit), area_ha=area, target=target,
                       purchase_id=purchase_id, recorded_by=user.user_id, note=note, created_utc=_now_utc())
     session.add(row)
     session.flush()
@@ -1613,7 +1734,8 @@ def add_scouting_observations(session: Session, caller: str, rows: Sequence[Mapp
         if not math.isfinite(value) or value < 0 or (row["measure"] == "incidence_pct" and value > 100):
             raise InputError(f"{what}: {row['measure']} {value:g} is impossible.")
         objects.append(ScoutingObservation(
-            plot_id=str(row["plot_id"]), observed_on=_parse_date(what, "observed_on", row["observed_on"]),
+            plot_id=str(row["plot_id"]),
+            observed_on=_parse_date(what, "observed_on", row["observed_on"], past=True),
             pest=row["pest"], measure=row["measure"], value=value, observer=row.get("observer") or None,
             note=row.get("note") or None, recorded_by=user.user_id, created_utc=_now_utc()))
     session.add_all(objects)

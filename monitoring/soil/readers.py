@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from monitoring.soil.variables import canonical_variable, split_name_unit, unit_converter
-from orchard.errors import InputError, check_input_file
+from orchard.errors import InputError, check_input_file, read_text_file
 
 __all__ = ["FORMATS", "MISSING_MARKERS", "read_sensor_file", "detect_format", "parse_times", "parse_values"]
 
@@ -150,18 +150,18 @@ def _find(columns, names, where: str, what: str, required: bool = True) -> str |
 
 
 def _read_csv(path: Path, skiprows: int = 0, header="infer") -> pd.DataFrame:
+    text = read_text_file(path, "sensor file")  # UTF-8, else GB18030/GBK as Chinese gateway software writes
     try:
         return pd.read_csv(
-            path,
+            io.StringIO(text),
             dtype=str,
             keep_default_na=False,
             skiprows=skiprows,
             header=header,
             comment="#",
             skipinitialspace=True,
-            encoding="utf-8-sig",
         )
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except pd.errors.ParserError as exc:
         raise InputError(
             f"{path}: cannot be read as CSV ({str(exc).splitlines()[0]}); check the format."
         ) from None
@@ -171,12 +171,11 @@ def _read_csv(path: Path, skiprows: int = 0, header="infer") -> pd.DataFrame:
 
 def detect_format(path: Path) -> str:
     """Guess the format from the first line: TOA5, a ``variable`` column (long), 7-in-1 headers, else wide."""
-    with open(path, encoding="utf-8-sig", errors="replace") as handle:
-        first = ""
-        for line in handle:
-            if line.strip() and not line.startswith("#"):
-                first = line
-                break
+    first = ""
+    for line in read_text_file(path, "sensor file").splitlines():
+        if line.strip() and not line.startswith("#"):
+            first = line
+            break
     if first.startswith('"TOA5"') or first.startswith("TOA5"):
         return "toa5"
     header = [h.strip().lower() for h in next(csv.reader(io.StringIO(first)))] if first else []
@@ -360,8 +359,8 @@ def read_toa5(
     processing, then data. The logger clock has no zone: ``tz`` must be declared.
     """
     where = str(path)
-    with open(path, encoding="utf-8-sig", errors="replace") as handle:
-        head = [next(handle, "") for _ in range(4)]
+    lines = read_text_file(path, "sensor file").splitlines(keepends=True)
+    head = (lines + [""] * 4)[:4]
     environment = next(csv.reader(io.StringIO(head[0])))
     if not environment or environment[0].strip() != "TOA5" or not head[3].strip():
         raise InputError(

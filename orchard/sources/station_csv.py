@@ -11,8 +11,11 @@ counting comment and header lines, 1-based) and the column when the input is wro
 
 from __future__ import annotations
 
+import csv
 import io
+import math
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,9 +25,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from orchard import limits
 from orchard import weather as w
 from orchard.config import CHINA_UTC_OFFSET_H
-from orchard.errors import InputError, check_input_file
+from orchard.errors import InputError, check_input_file, read_text_file
 
 #: Strings read as missing values (after stripping blanks); CMA uses 32766 for "missing".
 DEFAULT_NA_VALUES = ("", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", "-", "--", "-999", "-999.0",
@@ -70,13 +74,7 @@ class _Table:
 
 
 def _decode(path: Path) -> str:
-    raw = path.read_bytes()
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise InputError(f"{path}: is not a text file in UTF-8 or GB18030; save it as UTF-8 CSV.")
+    return read_text_file(path, "weather file")
 
 
 def _parse_directive(line: str, directives: dict) -> None:
@@ -89,15 +87,25 @@ def _parse_directive(line: str, directives: dict) -> None:
         directives["time_basis"] = "local"
         if len(tokens) > 1 and tokens[1]:
             try:
-                directives["utc_offset_h"] = float(tokens[1])
+                offset = float(tokens[1])
             except ValueError:
-                pass
+                offset = float("nan")
+            if not (math.isfinite(offset) and -12 <= offset <= 14):  # UTC-12 to UTC+14: every zone in use
+                shown = tokens[1] if len(tokens[1]) <= 20 else tokens[1][:17] + "..."
+                directives["bad_directive"] = (f"the header line '#LOCALTIME {shown}' gives no UTC offset in "
+                                               "hours; write e.g. '#LOCALTIME 8' for Beijing time")
+            else:
+                directives["utc_offset_h"] = offset
     elif key == "UTCTIME":
         directives["time_basis"] = "utc"
 
 
 def _read_table(path, *, delimiter: str = ",", comment: str = "#", what: str = "weather file") -> _Table:
     """Read a delimited text file as strings, keeping each row's line number (shared by the readers)."""
+    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in "\r\n\"":
+        shown = repr(delimiter)[:20]
+        raise InputError(f"the delimiter {shown} is not one character; give the single character between the "
+                         "fields, e.g. ';' or '\\t' for a tab (CLI: --delimiter ';').")
     path = check_input_file(path, what=what)
     text = _decode(path)
     lines = text.splitlines()
@@ -107,19 +115,32 @@ def _read_table(path, *, delimiter: str = ",", comment: str = "#", what: str = "
         if lines[i].strip():
             _parse_directive(lines[i], directives)
         i += 1
+    if "bad_directive" in directives:
+        raise InputError(f"{path}: {directives['bad_directive']}.")
     if i >= len(lines):
         raise InputError(f"{path}: has no header line and no data; is it the right file?")
     try:
-        frame = pd.read_csv(io.StringIO("\n".join(lines[i:])), sep=delimiter, dtype=str,
-                            keep_default_na=False, na_filter=False, skip_blank_lines=False,
-                            skipinitialspace=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pandas' parser warnings are replaced by the sentences below
+            frame = pd.read_csv(io.StringIO("\n".join(lines[i:])), sep=delimiter, dtype=str,
+                                keep_default_na=False, na_filter=False, skip_blank_lines=False,
+                                skipinitialspace=True, engine="c")
     except pd.errors.EmptyDataError:
         raise InputError(f"{path}: has no header line; the first line must name the columns.") from None
     except pd.errors.ParserError as exc:
-        msg = re.sub(r"line (\d+)", lambda m: f"line {int(m.group(1)) + i}", str(exc).strip())
+        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if found:
+            expected, line, saw = (int(g) for g in found.groups())
+            raise InputError(f"{path}: row {line + i} has {saw} fields but the header names {expected} "
+                             "columns; fix that row (a stray delimiter or a missing quote).") from None
+        msg = re.sub(r"line (\d+)", lambda m: f"line {int(m.group(1)) + i}", str(exc).strip().splitlines()[0])
         raise InputError(f"{path}: cannot be read as CSV ({msg}); check the delimiter and quoting there.") \
             from None
     frame.columns = [str(c).strip() for c in frame.columns]
+    if frame.columns.duplicated().any():
+        twice = frame.columns[frame.columns.duplicated()][0]
+        raise InputError(f"{path}: the header names column '{twice}' twice; give every column its own name.")
+    _check_row_lengths(path, lines, i, delimiter, len(frame.columns))
     if len(frame.columns) == 1:
         other = next((d for d in (";", "\t", "|", ",") if d != delimiter and d in frame.columns[0]), None)
         if other is not None:
@@ -134,6 +155,36 @@ def _read_table(path, *, delimiter: str = ",", comment: str = "#", what: str = "
     if len(frame) == 0:
         raise InputError(f"{path}: has a header but no data rows.")
     return _Table(path, frame, row_lines, directives)
+
+
+def station_position(lat, lon, elevation_m) -> tuple[float, float, float]:
+    """A station's latitude, longitude and elevation as floats (NaN where not given, None), each checked
+    against ``station.*`` of ``orchard/parameters/limits.toml``: a value given is a finite number in range."""
+    out = []
+    for name, value in (("lat", lat), ("lon", lon), ("elevation_m", elevation_m)):
+        if value is None:
+            out.append(float("nan"))
+            continue
+        value = value.item() if isinstance(value, np.generic) else value
+        out.append(limits.check_number(value, f"station.{name}", f"station {name}"))
+    return out[0], out[1], out[2]
+
+
+def _fields(line: str, delimiter: str) -> int:
+    if '"' not in line:
+        return line.count(delimiter) + 1
+    return len(next(csv.reader([line], delimiter=delimiter), []))
+
+
+def _check_row_lengths(path: Path, lines: list[str], header: int, delimiter: str, n_columns: int) -> None:
+    """Refuse a row with fewer fields than the header (pandas would fill it with empty cells, i.e. missing
+    readings, without a word); longer rows are refused by the parser itself."""
+    for number, line in enumerate(lines[header + 1:], start=header + 2):
+        if line.strip() and _fields(line, delimiter) < n_columns:
+            n = _fields(line, delimiter)
+            fields = f"{n} field{'s' if n != 1 else ''}"
+            raise InputError(f"{path}: row {number} has {fields} but the header names {n_columns} columns; "
+                             "complete the row or delete it.")
 
 
 def _column(table: _Table, name: str, purpose: str) -> str:
@@ -222,12 +273,18 @@ def _parse_times(table: _Table, time_column, time_parts, time_format, na_values)
                          f"{table.lines[k]}: '{s.iloc[k]}'); use one form throughout.")
     aware = bool(has_tz.all())
     kwargs = {"utc": True} if aware else {}
-    if time_format:
-        parsed = pd.to_datetime(s, format=time_format, errors="coerce", **kwargs)
-    else:
-        parsed = pd.to_datetime(s, format="ISO8601", errors="coerce", **kwargs)
-        if parsed.isna().any():
-            parsed = pd.to_datetime(s, format="mixed", errors="coerce", **kwargs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas' format-inference warnings: a bad cell is reported below
+        if time_format:
+            parsed = _to_datetime(s, time_format, kwargs)
+        else:
+            parsed = _to_datetime(s, "ISO8601", kwargs)
+            if parsed.isna().any():
+                mixed = _to_datetime(s, "mixed", kwargs)
+                # a garbled cell may parse as a time with a zone among naive ones: keep the strict result then
+                if isinstance(mixed.dtype, pd.DatetimeTZDtype) == aware and \
+                        pd.api.types.is_datetime64_any_dtype(mixed.dtype):
+                    parsed = mixed
     bad = parsed.isna().to_numpy()
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
@@ -239,6 +296,21 @@ def _parse_times(table: _Table, time_column, time_parts, time_format, na_values)
         stamp_offset = pd.Timestamp(s.iloc[0]).utcoffset().total_seconds() / 3600.0
         index = index.tz_convert("UTC").tz_localize(None)
     return index.as_unit("ns"), stamp_offset
+
+
+def _to_datetime(text: pd.Series, fmt: str, kwargs: dict) -> pd.Series:
+    """``pd.to_datetime`` with unparseable cells as NaT, whatever pandas raises for them (a cell with a time
+    zone among naive ones, a year beyond 2262, …)."""
+    try:
+        return pd.to_datetime(text, format=fmt, errors="coerce", **kwargs)
+    except (ValueError, TypeError, OverflowError):
+        dtype = "datetime64[ns, UTC]" if kwargs else "datetime64[ns]"
+        return pd.Series(pd.NaT, index=text.index, dtype=dtype)
+
+
+#: Air temperatures a file may hold in each unit, to tell an undeclared °F or kelvin column from a bad value:
+#: about -60 to +60 °C (the surface records are -89 and +57 °C), i.e. -76 to 140 °F and 213 to 333 K.
+_PLAUSIBLE_AIR = {"degC": (-60.0, 60.0), "degF": (-76.0, 140.0), "K": (213.0, 333.0)}
 
 
 def _check_units(table: _Table, var: str, col: str, values: np.ndarray, declared: str | None) -> np.ndarray:
@@ -264,12 +336,20 @@ def _check_units(table: _Table, var: str, col: str, values: np.ndarray, declared
         hot = valid & (values > 60.0)
         if hot.any():
             k = int(np.flatnonzero(hot)[0])
-            if np.nanmedian(values) > 200.0:
+            finite = values[valid]
+            low, high = float(finite.min()), float(finite.max())
+            kelvin, fahrenheit = _PLAUSIBLE_AIR["K"], _PLAUSIBLE_AIR["degF"]
+            if kelvin[0] <= low and high <= kelvin[1]:
                 raise InputError(f"{path}: column '{col}' ({var}) has values like {values[k]:g} (row "
                                  f"{table.lines[k]}), which looks like kelvin; pass units={{'{var}': 'K'}}.")
-            raise InputError(f"{path}: column '{col}' ({var}) has {int(hot.sum())} values above 60 (first "
-                             f"{values[k]:g} at row {table.lines[k]}), which looks like °F; pass units "
-                             f"{{'{var}': 'degF'}}.")
+            if fahrenheit[0] <= low and high <= fahrenheit[1]:
+                raise InputError(f"{path}: column '{col}' ({var}) has {int(hot.sum())} values above 60 "
+                                 f"(first {values[k]:g} at row {table.lines[k]}), which looks like °F; pass "
+                                 f"units {{'{var}': 'degF'}}.")
+            worst = int(np.flatnonzero(valid)[np.argmax(np.abs(finite))])
+            raise InputError(f"{path}: row {table.lines[worst]}, column '{col}' ({var}): {values[worst]:.6g} "
+                             "is not an air temperature in °C, °F or kelvin; fix the value or mark it "
+                             "missing.")
     if kind == "humidity" and valid.sum() >= 1 and np.nanmax(values) <= 1.5:
         raise InputError(f"{path}: column '{col}' ({var}) has no value above 1.5, so humidity looks like a "
                          f"fraction; declare units={{'{var}': 'fraction'}} (or give percent).")
@@ -281,9 +361,9 @@ def read_station_csv(
     *,
     columns: Mapping[str, str] | None = None,
     station_id: str | None = None,
-    lat: float = np.nan,
-    lon: float = np.nan,
-    elevation_m: float = np.nan,
+    lat: float | None = None,
+    lon: float | None = None,
+    elevation_m: float | None = None,
     resolution: str | None = None,
     time_column: str | None = None,
     time_parts: Mapping[str, str] | None = None,
@@ -309,9 +389,11 @@ def read_station_csv(
         variables (a file written with our names needs no mapping).
     station_id : str, optional
         Station id; default the single value of ``station_column``.
-    lat, lon : float
-        Station position [deg N, deg E] (needed for radiation from sunshine and for plots).
-    elevation_m : float, default NaN (unknown) [m]
+    lat, lon : float, optional
+        Station position [deg N, deg E] (needed for radiation from sunshine and for plots); None = unknown.
+        A value given must be a finite number in range (``station.lat``/``station.lon`` of
+        ``orchard/parameters/limits.toml``).
+    elevation_m : float, optional (default unknown) [m]
     resolution : {"daily", "hourly"}, optional
         Default: inferred from the time step (a day or more -> daily).
     time_column : str, optional
@@ -368,6 +450,7 @@ def _dataset_from_table(table: _Table, *, columns, station_id, lat, lon, elevati
                         time_parts, time_format, tz, utc_offset_h, units, wind_height_m, na_values,
                         station_column, source, angstrom, extra=None) -> xr.Dataset:
     path = table.path
+    lat, lon, elevation_m = station_position(lat, lon, elevation_m)
     units = dict(units or {})
     if columns is None:
         known = set(w.DAILY_VARIABLES) | set(w.HOURLY_VARIABLES)

@@ -46,7 +46,7 @@ from typing import Any
 from sqlalchemy import event, or_, select
 from sqlalchemy.orm import Session
 
-from orchard import store
+from orchard import limits, store
 from orchard.config import CHINA_UTC_OFFSET_H, orchard_home
 from orchard.errors import AccessError, InputError, StorageError
 from pests.images.labels import LABELS, UNKNOWN, label_name, normalise_label
@@ -151,9 +151,11 @@ def _taken_utc(value) -> datetime | None:
                 f"date taken {value.isoformat()} has no time zone; give e.g. "
                 "'2024-05-01T09:30+08:00' or just the date."
             )
+        limits.check_past_times([value], "date taken")  # a photo was taken, so not in the future
         return value.astimezone(UTC)
     china = timezone(timedelta(hours=CHINA_UTC_OFFSET_H))
     if isinstance(value, date):
+        value = limits.parse_date(value, "date taken", past=True)
         return datetime(value.year, value.month, value.day, tzinfo=china).astimezone(UTC)
     text = str(value).strip()
     try:
@@ -164,6 +166,18 @@ def _taken_utc(value) -> datetime | None:
         raise InputError(
             f"date taken {text!r} is not a date; use YYYY-MM-DD or YYYY-MM-DDTHH:MM+08:00."
         ) from None
+
+
+def _plausible(taken: datetime | None) -> datetime | None:
+    """An EXIF capture time, or None when the camera's clock was plainly wrong (in the future, or before
+    the plausible years): the photo is kept, its date is not."""
+    if taken is None:
+        return None
+    try:
+        limits.check_past_times([taken], "EXIF date")
+    except InputError:
+        return None
+    return taken
 
 
 def _clean_text(value, what: str, limit: int) -> str | None:
@@ -422,16 +436,17 @@ def _add(
         probability = float(predicted_probability)
         if not 0.0 <= probability <= 1.0:
             raise InputError(f"predicted probability {predicted_probability!r} is not between 0 and 1.")
-    if original_name is None and not isinstance(source, (bytes, bytearray, memoryview)):
+    in_memory = isinstance(source, (bytes, bytearray, memoryview, CheckedImage))
+    if original_name is None and not in_memory:
         original_name = Path(source).name
     original_name = _clean_text(original_name, "original file name", 300)
     collector = _clean_text(collector, "collector", 100)
     notes = _clean_text(notes, "notes", 4000)
     taken_given = _taken_utc(taken)
 
-    checked = check_image(
+    checked = source if isinstance(source, CheckedImage) else check_image(
         source,
-        name=None if not isinstance(source, (bytes, bytearray, memoryview)) else (original_name or None),
+        name=None if not in_memory else (original_name or None),
     )
     sha256 = hashlib.sha256(checked.data).hexdigest()
     same = list(session.scalars(select(store.ImageSample).where(store.ImageSample.sha256 == sha256)
@@ -461,7 +476,7 @@ def _add(
         height_px=checked.height_px,
         size_bytes=checked.size_bytes,
         plot_id=plot_id,
-        taken_utc=checked.taken_utc or taken_given,
+        taken_utc=_plausible(checked.taken_utc) or taken_given,
         collector=collector,
         lon=checked.lon,
         lat=checked.lat,
@@ -485,17 +500,17 @@ def _add(
 
 @dataclass
 class FolderReport:
-    """What :func:`add_folder` did: samples added, duplicates, refused files with reasons, skipped names."""
+    """What :func:`add_folder` did: samples added, duplicates and skipped names (a refused photo stops the
+    whole folder before anything is added, so there are no refused files to report)."""
 
     added: list[dict] = field(default_factory=list)
     duplicates: list[dict] = field(default_factory=list)
-    refused: list[tuple[str, str]] = field(default_factory=list)  # (file, one-sentence reason)
     skipped: list[str] = field(default_factory=list)  # not an image file name
 
     def summary(self) -> str:
         return (
-            f"{len(self.added)} added, {len(self.duplicates)} already in the library, {len(self.refused)} "
-            f"refused, {len(self.skipped)} other files skipped"
+            f"{len(self.added)} added, {len(self.duplicates)} already in the library, "
+            f"{len(self.skipped)} other files skipped"
         )
 
 
@@ -523,7 +538,12 @@ def add_folder(
     label: str = UNKNOWN,
     **options,
 ) -> FolderReport:
-    """Add every image in a folder (one transaction; refused files leave nothing behind).
+    """Add every image in a folder, all or nothing.
+
+    Every photo is validated first (:func:`~pests.images.validate.check_image`); one that is refused stops
+    the import before anything is added, with a sentence naming it (and how many others are refused). The
+    rows are then added in the caller's transaction, so an error on any photo (access, database) leaves
+    neither rows nor files behind once the transaction rolls back.
 
     Parameters
     ----------
@@ -547,18 +567,27 @@ def add_folder(
                     "in a sub-folder named after its label (e.g. canker/)."
                 )
             labels[p] = normalise_label(p.parent.name, where=f"folder {p.parent}")
+    refused = []
+    for p in images:  # checked twice (here and when added) so memory holds one photo, not the folder
+        try:
+            check_image(p)
+        except InputError as exc:
+            refused.append(str(exc))
+    if refused:
+        more = f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""
+        raise InputError(
+            f"{folder}: nothing was added, because {len(refused)} of {len(images)} photos cannot be: "
+            f"{refused[0].rstrip('.')}{more}; remove or replace them and add the folder again."
+        )
     report = FolderReport(skipped=[str(p) for p in others])
     for p in images:
-        kwargs = {**options, "label": labels.get(p, label)}
-        try:
-            sample = (
-                add_image(session, caller, p, **kwargs)
-                if caller is not None
-                else import_image(session, p, **kwargs)
-            )
-        except InputError as exc:  # a bad photo is reported, the others go on; access errors stop everything
-            report.refused.append((str(p), str(exc)))
-            continue
+        kwargs = {**options, "label": labels.get(p, label),
+                  "original_name": options.get("original_name") or p.name}
+        sample = (
+            add_image(session, caller, p, **kwargs)
+            if caller is not None
+            else import_image(session, p, **kwargs)
+        )
         (report.duplicates if sample["duplicate"] else report.added).append(sample)
     return report
 

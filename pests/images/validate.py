@@ -173,6 +173,11 @@ def check_image(
 def _check_pixels(what: str, width: int, height: int, limit: int) -> None:
     if width < 1 or height < 1:
         raise InputError(f"{what}: the image has no pixels ({width} x {height}); choose another photo.")
+    min_side = int(parameters()["limits.min_side"])
+    if min(width, height) < min_side:
+        raise InputError(f"{what}: the image is only {width} x {height} pixels, too small to show a leaf "
+                         f"or fruit (at least {min_side} pixels a side); send the photo itself, not a "
+                         "thumbnail.")
     if width * height > limit:
         raise InputError(
             f"{what}: the image has {width * height / 1e6:.0f} Mpx ({width} x {height}), more than "

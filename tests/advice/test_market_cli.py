@@ -335,7 +335,7 @@ def test_cli_applications(run_cli, sample_home_copy):
             "2 May",
         ]
     )
-    assert code == 1 and "is not a date; use YYYY-MM-DD" in err
+    assert code == 1 and "is not a date; write it as YYYY-MM-DD" in err
     code, out, _ = run_cli(["applications", "list", "--user", "grower_li", "--plot", "CT01", "--json"])
     rows = json.loads(out)
     assert [(r["plot_id"], r["product_id"], r["amount"], r["target"]) for r in rows] == [

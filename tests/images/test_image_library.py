@@ -60,7 +60,7 @@ def test_a_truncated_jpeg_is_refused_and_nothing_is_stored(image_home, tmp_path)
 
 
 def test_a_png_with_a_bad_checksum_is_refused():
-    data = bytearray(image_bytes("PNG", size=(40, 30)))
+    data = bytearray(image_bytes("PNG", size=(40, 40)))
     data[60] ^= 0xFF  # inside the first IDAT chunk: the CRC no longer matches
     with pytest.raises(InputError, match="damaged"):
         check_image(bytes(data), name="leaf.png")
@@ -111,8 +111,8 @@ def test_formats_other_than_jpeg_png_webp_are_refused(fmt):
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
 def test_jpeg_png_and_webp_are_accepted(fmt):
-    checked = check_image(image_bytes(fmt, size=(33, 21)))
-    assert (checked.image_format, checked.width_px, checked.height_px) == (fmt, 33, 21)
+    checked = check_image(image_bytes(fmt, size=(45, 33)))
+    assert (checked.image_format, checked.width_px, checked.height_px) == (fmt, 45, 33)
 
 
 def test_an_empty_upload_is_refused():
@@ -347,26 +347,38 @@ def test_image_path_refuses_paths_outside_the_library(image_home):
 # ----------------------------------------------------------------------------------------------------------
 # Folders and the manifest
 # ----------------------------------------------------------------------------------------------------------
-def test_folder_import_reports_added_duplicates_and_refusals(image_home, tmp_path):
+def test_folder_import_reports_added_duplicates_and_skipped_files(image_home, tmp_path):
     home, engine = image_home
     folder = tmp_path / "photos"
     folder.mkdir()
     (folder / "a.jpg").write_bytes(image_bytes(seed=40))
     (folder / "b.png").write_bytes(image_bytes("PNG", seed=41))
     (folder / "a_copy.JPG").write_bytes(image_bytes(seed=40))
-    (folder / "fake.jpg").write_text("not a photo")
     (folder / "notes.txt").write_text("field notes")
     with store.session_scope(engine) as s:
         report = library.add_folder(s, "grower_a", folder, label="red-mite", plot_id="P1", collector="Li")
     assert [x["original_name"] for x in report.added] == ["a.jpg", "b.png"]
     assert [x["original_name"] for x in report.duplicates] == ["a.jpg"]  # a_copy.JPG is a.jpg's bytes
-    assert len(report.refused) == 1 and report.refused[0][0].endswith("fake.jpg")
-    assert "not an image" in report.refused[0][1]
     assert report.skipped == [str(folder / "notes.txt")]
-    assert report.summary() == "2 added, 1 already in the library, 1 refused, 1 other files skipped"
+    assert report.summary() == "2 added, 1 already in the library, 1 other files skipped"
     assert len(_files(home)) == 2
     with store.session_scope(engine) as s:
         assert {x["label"] for x in library.list_samples(s, "grower_a")} == {"red_mite"}
+
+
+def test_a_folder_with_a_bad_photo_adds_nothing(image_home, tmp_path):
+    home, engine = image_home
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "a.jpg").write_bytes(image_bytes(seed=42))
+    (folder / "b.png").write_bytes(image_bytes("PNG", seed=43)[:80])
+    (folder / "fake.jpg").write_text("not a photo")
+    with pytest.raises(InputError, match=r"nothing was added, because 2 of 3 photos cannot be: .*b.png: the "
+                                         r"image is damaged .*\(and 1 more\)") as info:
+        with store.session_scope(engine) as s:
+            library.add_folder(s, "grower_a", folder, label="canker", plot_id="P1")
+    assert one_sentence(str(info.value))
+    assert _count(engine) == 0 and _files(home) == []
 
 
 def test_labels_from_folders_refuses_an_unknown_folder_before_adding(image_home, tmp_path):
@@ -415,7 +427,7 @@ def test_sample_leaf_images_import_as_verified_expert_labels(image_home):
     home, engine = image_home
     with store.session_scope(engine) as s:
         report = library.load_sample_images(s, LEAF_IMAGES)
-    assert len(report.added) == 168 and not report.refused
+    assert len(report.added) == 168
     with store.session_scope(engine) as s:
         counts = library.label_counts(library.training_samples(s))
         again = library.load_sample_images(s, LEAF_IMAGES)

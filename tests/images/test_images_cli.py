@@ -79,7 +79,7 @@ def test_bad_photos_are_refused_with_one_line(image_home, tmp_path, run_cli):
     assert code == 1 and "plot P2 is not one of yours" in err
 
 
-def test_folder_import_reports_and_exits_non_zero_on_refusals(image_home, tmp_path, run_cli):
+def test_folder_import_with_a_bad_photo_adds_nothing_and_says_why(image_home, tmp_path, run_cli):
     home, _ = image_home
     folder = tmp_path / "photos"
     folder.mkdir()
@@ -87,11 +87,14 @@ def test_folder_import_reports_and_exits_non_zero_on_refusals(image_home, tmp_pa
     (folder / "b.webp").write_bytes(image_bytes("WEBP", seed=4))
     (folder / "broken.png").write_bytes(image_bytes("PNG", seed=5)[:80])
     code, out, err = run_cli(["images", "add", str(folder), "--label", "leaf_miner", "--json"])
-    assert code == 1
-    report = json.loads(out)
-    assert report["added"] == [1, 2] and report["duplicates"] == []
-    assert [r["file"] for r in report["refused"]] == [str(folder / "broken.png")]
-    assert "refused " + str(folder / "broken.png") + ": " in err and "damaged" in err
+    assert code == 1 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "nothing was added" in err
+    assert str(folder / "broken.png") in err and "damaged" in err
+    assert not (home / "images").exists() or list((home / "images").rglob("*.*")) == []
+    (folder / "broken.png").unlink()
+    code, out, err = run_cli(["images", "add", str(folder), "--label", "leaf_miner", "--json"])
+    assert code == 0, err
+    assert json.loads(out) == {"added": [1, 2], "duplicates": [], "skipped": []}
     assert len(list((home / "images").rglob("*.*"))) == 2
 
 

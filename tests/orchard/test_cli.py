@@ -324,7 +324,7 @@ def test_semicolon_csv_names_the_cli_option_and_works_with_it(home, capsys, tmp_
     code, _, err = run(capsys, "import-weather", str(path), "--station", "S1", "--format", "csv")
     assert code == 1 and "--delimiter ';'" in err
     code, out, err = run(capsys, "import-weather", str(path), "--station", "S1", "--format", "csv",
-                         "--delimiter", ";")
+                         "--delimiter", ";", "--lat", "25.7", "--lon", "116.4")
     assert code == 0, err
 
 

@@ -42,8 +42,13 @@ def test_daily_plot_weather_is_lapse_adjusted_and_complete(session, sample_dir):
 
 def test_far_station_must_be_named(session):
     plots = sample_plots(session)
-    with pytest.raises(InputError, match=r"nearest station with hourly data is chengdu, 1\d{3} km away"):
+    # the plots' own station 58911 holds no hourly readings: refused, never replaced by another station
+    with pytest.raises(InputError, match=r"plot CT01 \(and 29 more plots\) names station 58911, which has no "
+                                         r"hourly readings between 2014-01-01 and 2014-01-01 23:00"):
         plot_weather(session, plots, resolution="hourly", start="2014-01-01", end="2014-01-01 23:00")
+    unnamed = PlotSet(plots.frame.assign(station_id=None), plots.source, plots.horizon_deg)
+    with pytest.raises(InputError, match=r"nearest station with hourly data is chengdu, 1\d{3} km away"):
+        plot_weather(session, unnamed, resolution="hourly", start="2014-01-01", end="2014-01-01 23:00")
     named = plot_weather(session, plots, resolution="hourly", start="2014-01-01", end="2014-01-01 23:00",
                          station_id="chengdu")
     assert named.sizes["time"] == 24 and set(named["station_id"].values) == {"chengdu"}
