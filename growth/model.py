@@ -431,6 +431,33 @@ def _young_trees(plots_ds: xr.Dataset, times: pd.DatetimeIndex, p) -> np.ndarray
         return (season - planted) < p["flush.young_tree_years"]
 
 
+def dates_only_lead_days(times: pd.DatetimeIndex, bloom_start_doy) -> int:
+    """Days at the start of the weather a dates-only run may skip: those before the first day of the
+    earliest ``bloom.start_doy`` of the plots (0 when the weather starts later or never reaches it).
+
+    Without induction, carbon and fruit size (:func:`simulate` with ``quality_only``) every process starts
+    at full bloom or at the bloom heat sum's start, and every sum starts at zero on its start day, so the
+    skipped days change no date (tests/growth/test_growth_model.py checks it bit for bit).
+    """
+    return max(_first_doy_index(times.day_of_year.to_numpy(), int(np.min(bloom_start_doy))), 0)
+
+
+def _on_whole_record(piece: dict, lead: int) -> dict:
+    """A dates-only chunk result run from day ``lead`` put back on the whole record: day indices shifted
+    by ``lead``, the daily stage code 0 (before bud break) on the skipped days."""
+    if lead == 0:
+        return piece
+    out = {}
+    for key, values in piece.items():
+        if key == "stage":
+            out[key] = np.concatenate([np.zeros((lead,) + values.shape[1:], dtype=values.dtype), values])
+        elif key.endswith("_index"):
+            out[key] = np.where(values >= 0, values + lead, values)
+        else:
+            out[key] = values
+    return out
+
+
 def _join_chunks(pieces: list[dict], n_plot: int) -> dict:
     """Chunk results joined along the last (plot) axis; each chunk is released as soon as it is copied."""
     joined = {k: np.empty(v.shape[:-1] + (n_plot,), dtype=v.dtype) for k, v in pieces[0].items()}
@@ -593,26 +620,31 @@ def run(plots, weather: xr.Dataset, params=None, ks=None, *, n_status=None, slop
     n_arr = _daily_input(n_status, "n_status", times, plot_ids)
     offset = float(weather.attrs.get("utc_offset_h", 8.0))
 
+    # A dates-only run counts nothing before the bloom heat sum starts: its days from 1 October are skipped
+    # (a fifth of an expected-dates member), and the dates are shifted back onto the whole record.
+    lead = dates_only_lead_days(times, p["bloom.start_doy"]) if dates_only else 0
+    days = slice(lead, None)
     pieces, flat_pieces = [], []
     for start in range(0, len(plot_ids), plot_chunk):
         cols = slice(start, start + plot_chunk)
         pc = {k: v[cols] for k, v in p.items()}
         kw = dict(utc_offset_h=offset)
-        pieces.append(simulate(arrays["tmin_c"][:, cols], arrays["tmax_c"][:, cols],
-                               arrays["rs_mj_m2"][:, cols],
-                               times, lat[cols], lon[cols], cover[cols], pc,
-                               ks=None if ks_arr is None else ks_arr[:, cols],
-                               n_status=None if n_arr is None else n_arr[:, cols], quality_only=dates_only,
-                               precip_mm=None if precip is None else precip[:, cols], young=young[cols],
+        pieces.append(simulate(arrays["tmin_c"][days, cols], arrays["tmax_c"][days, cols],
+                               arrays["rs_mj_m2"][days, cols],
+                               times[days], lat[cols], lon[cols], cover[cols], pc,
+                               ks=None if ks_arr is None else ks_arr[days, cols],
+                               n_status=None if n_arr is None else n_arr[days, cols], quality_only=dates_only,
+                               precip_mm=None if precip is None else precip[days, cols], young=young[cols],
                                **kw))
         if dates_only:  # keep the dates (and stages), not every daily series of every member
-            pieces[-1] = {k: v for k, v in pieces[-1].items() if k == "stage" or k not in DAILY_OUTPUTS}
-        flat_pieces.append(simulate(arrays[flat["tmin_c"]][:, cols], arrays[flat["tmax_c"]][:, cols],
-                                    arrays[flat["rs_mj_m2"]][:, cols], times, lat[cols], lon[cols],
-                                    cover[cols],
-                                    pc, quality_only=True,
-                                    precip_mm=None if precip is None else precip[:, cols], **kw)
-                           if flat_reference else None)
+            pieces[-1] = _on_whole_record({k: v for k, v in pieces[-1].items()
+                                           if k == "stage" or k not in DAILY_OUTPUTS}, lead)
+        if flat_reference:  # only its maturity day is kept
+            flat_run = simulate(arrays[flat["tmin_c"]][days, cols], arrays[flat["tmax_c"]][days, cols],
+                                arrays[flat["rs_mj_m2"]][days, cols], times[days], lat[cols], lon[cols],
+                                cover[cols], pc, quality_only=True,
+                                precip_mm=None if precip is None else precip[days, cols], **kw)
+            flat_pieces.append(_on_whole_record({"maturity_index": flat_run["maturity_index"]}, lead))
     result = pieces[0] if len(pieces) == 1 else _join_chunks(pieces, len(plot_ids))
     # one Dataset constructor (adding variables one by one aligns the dataset each time: 5x slower)
     variables = {}

@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 
 from growth import calibrate, cultivars, model, slope
 from orchard import config, store
@@ -253,3 +254,21 @@ def test_calibration_of_the_sample_observations_is_fast_and_warns_on_bounds(dist
     pinned = calibrate.calibrate(plots, weather, late, cultivars.cultivar_parameters("valencia"))
     assert pinned.at_bounds == {"bloom.required_gdd": "upper"}
     assert pinned.warnings[0].startswith("bloom.required_gdd ended on its upper bound")
+
+
+def test_a_dates_only_run_skips_the_days_before_bloom_counting_and_gives_the_same_dates(district, monkeypatch):
+    """The expected-dates fast path starts at the bloom heat sum (1 February), not at 1 October: same
+    dates and stages bit for bit as the run over the whole record, and the same dates as the full model."""
+    plots, seasons = district
+    season, _ = seasons[2015]
+    times = pd.DatetimeIndex(season["time"].values)
+    lead = model.dates_only_lead_days(times, np.array([32, 40]))
+    assert times[lead] == pd.Timestamp("2015-02-01")  # the earliest start day of the plots
+    trimmed = model.run(plots, season, dates_only=True)
+    monkeypatch.setattr(model, "dates_only_lead_days", lambda *args: 0)
+    whole = model.run(plots, season, dates_only=True)
+    assert trimmed["stage"].sizes == whole["stage"].sizes
+    xr.testing.assert_identical(trimmed, whole)
+    full = model.run(plots, season)
+    for name in ("bloom_date", "colour_break_date", "maturity_date", "maturity_date_flat"):
+        np.testing.assert_array_equal(trimmed[name].values, full[name].values)
