@@ -36,7 +36,7 @@ from sqlalchemy import select
 
 from orchard import config, forecast_store, store
 from orchard.errors import InputError, OrchardError
-from orchard.params import load_parameters
+from orchard.params import in_force, load_parameters
 
 __all__ = ["CYCLE_FILE", "EXIT_CODES", "CycleBusy", "CycleResult", "cycle_lock", "cycle_parameters",
            "due_reasons", "ingest_new_files", "run_cycle"]
@@ -47,9 +47,10 @@ EXIT_CODES = {"done": 0, "refused": 1, "warnings": 2, "busy": 75}
 SENSOR_SUFFIXES = (".csv", ".dat", ".txt")
 
 
-def cycle_parameters():
-    """The cycle's thresholds as shipped (``advice/parameters/cycle.toml``)."""
-    return load_parameters(CYCLE_FILE, name="advice.cycle")
+def cycle_parameters(session=None):
+    """The cycle's thresholds (``advice/parameters/cycle.toml``, set ``advice.cycle``): the version an
+    agronomist saved last when ``session`` is given (:func:`orchard.params.in_force`), else as shipped."""
+    return in_force(session, load_parameters(CYCLE_FILE, name="advice.cycle"))
 
 
 class CycleBusy(OrchardError):
@@ -196,7 +197,8 @@ def run_cycle(engine, day: date, *, watch_dir: Path | None = None, district: str
             say(f"cycle {day}: already done; only messages still queued are retried")
         else:
             _record(engine, day, state="running", started_utc=datetime.now(timezone.utc))
-            params = cycle_parameters()
+            with store.session_scope(engine) as session:
+                params = cycle_parameters(session)
             if fetch:
                 try:
                     report = fetch_weather(engine, issued_on=day, settings=fetch_settings, skip_stored=True)

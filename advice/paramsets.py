@@ -8,7 +8,7 @@ from orchard.bundle import SetDeclaration
 from orchard.errors import ParameterError
 from orchard.params import ParameterSet, load_parameters
 
-__all__ = ["check_rules", "declarations"]
+__all__ = ["check_cycle", "check_rules", "declarations"]
 
 
 def check_rules(p: ParameterSet) -> None:
@@ -57,9 +57,22 @@ def _chain() -> ParameterSet:
     return chain_parameters()
 
 
+def _cycle() -> ParameterSet:
+    from advice.cycle import cycle_parameters
+
+    return cycle_parameters()
+
+
+def check_cycle(p: ParameterSet) -> None:
+    """Cycle thresholds: the forecast days checked fit in the 16-day forecast the cycle fetches."""
+    if int(p["threshold.lead_days"]) > 16:
+        raise ParameterError(f"parameter set '{p.name}': threshold.lead_days ({p['threshold.lead_days']}) is "
+                             "longer than the 16-day forecast the cycle fetches; give at most 16 days.")
+
+
 def declarations() -> list[SetDeclaration]:
-    """``advice.rules`` and ``rotation`` (read by the weekly run) and ``carbon`` (read by the season
-    account)."""
+    """``advice.rules``, ``rotation``, ``advice.protection`` and ``advice.chain`` (read by the weekly run),
+    ``carbon`` (read by the season account) and ``advice.cycle`` (read by the daily cycle)."""
     return [
         SetDeclaration(name="advice.rules", package="advice", shipped=_rules, check=check_rules,
                        used_by="weekly", kind="advice", code="rules"),
@@ -71,4 +84,6 @@ def declarations() -> list[SetDeclaration]:
                        kind="advice", code="protection"),
         SetDeclaration(name="advice.chain", package="advice", shipped=_chain, used_by="weekly",
                        kind="advice", code="chain"),
+        SetDeclaration(name="advice.cycle", package="advice", shipped=_cycle, check=check_cycle,
+                       used_by="cycle", kind="advice", code="cycle"),
     ]

@@ -20,6 +20,7 @@ CATALOGUES: dict[str, dict[str, str]] = {
                                       "集，区县版本暂不影响建议。",
         "staff.params.used_by.weekly": "每周建议会读取这个参数集的最新版本。",
         "staff.params.used_by.accounting": "季度减药与碳核算会读取这个参数集的最新版本（不影响每周建议）。",
+        "staff.params.used_by.cycle": "每日循环（orchard cycle）读取这个参数集的最新版本，决定预报越过阈值时是否提前计算建议。",
         "staff.params.used_by.none": "模型目前仍读取随软件发布的参数文件；这里保存的版本仅供审阅，暂不生效。",
         "staff.params.current_version": "当前为第 {version} 版（哈希 {hash}）。",
         "staff.params.current_shipped": "当前为软件自带的参数（尚未保存过版本，哈希 {hash}）。",
@@ -415,6 +416,8 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "staff.params.used_by.weekly": "The weekly advice reads the latest version of this set.",
         "staff.params.used_by.accounting": "The season account of sprays and carbon reads the latest "
                                            "version of this set (the weekly advice does not).",
+        "staff.params.used_by.cycle": "The daily cycle (orchard cycle) reads the latest version of this set to "
+                                      "decide when a forecast crossing a threshold runs the advice early.",
         "staff.params.used_by.none": "The models still read the parameter file shipped with the software; "
                                      "versions saved here are kept for review and not used yet.",
         "staff.params.current_version": "In force: version {version} (hash {hash}).",

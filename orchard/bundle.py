@@ -44,8 +44,8 @@ __all__ = [
 ENTRY_POINT_GROUP = "orchard.parameter_sets"
 #: Kinds of parameter set, in the order :func:`declared_sets` lists them (the app's order too).
 KINDS = ("core", "cultivar", "growth", "pest", "soil", "monitoring", "advice")
-#: Who reads the stored versions of a set: the weekly run, the season account, or nobody yet.
-USED_BY = ("weekly", "accounting", "none")
+#: Who reads the stored versions of a set: the weekly run, the season account, the daily cycle, or nobody yet.
+USED_BY = ("weekly", "accounting", "cycle", "none")
 
 
 @dataclass(frozen=True)
@@ -65,8 +65,9 @@ class SetDeclaration:
         ``check(pset)`` raises :class:`~orchard.errors.ParameterError` (one sentence naming the set and the
         keys) when the set is inconsistent in a way per-entry ranges cannot express (a minimum above its
         maximum, class bounds not increasing, Tmin >= Tmax, …); None when there is no such rule.
-    used_by : {"weekly", "accounting", "none"}
-        Who reads the latest stored version: the weekly run, the season account, or nobody yet.
+    used_by : {"weekly", "accounting", "cycle", "none"}
+        Who reads the latest stored version: the weekly run, the season account, the daily cycle (when to
+        run the chain outside its week), or nobody yet.
     kind : {"core", "cultivar", "pest", "soil", "monitoring", "advice"}
     code : str, optional
         Cultivar or pest code, or the short name of the set inside its package.

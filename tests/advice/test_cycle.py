@@ -188,6 +188,25 @@ def test_a_forecast_crossing_a_threshold_makes_the_chain_due_outside_its_week(sa
         assert due_reasons(session, DAY + timedelta(days=2), params) == []  # no forecast issued that day
 
 
+def test_the_cycle_reads_the_thresholds_an_agronomist_saved(sample_home_copy):
+    from orchard import params as orchard_params
+    from orchard.bundle import declared_sets
+
+    engine = store.init_db(config.database_url())
+    with store.session_scope(engine) as session:
+        store.store_advice_run(session, {"run_id": "week-before", "issued_on": DAY - timedelta(days=3)}, [])
+    _store_forecast(engine, tmin=20.0, rain=80.0)
+    shipped = declared_sets()["advice.cycle"].load_shipped()
+    with store.session_scope(engine) as session:
+        assert cycle_parameters(session)["threshold.heavy_rain"] == 50.0
+        assert due_reasons(session, DAY, cycle_parameters(session))  # 80 mm crosses the shipped 50 mm
+        orchard_params.save_version(session, shipped.with_overrides({"threshold.heavy_rain": 100.0}),
+                                    author="agronomist_zhao", comment="only rainstorms above 100 mm")
+    with store.session_scope(engine) as session:
+        assert cycle_parameters(session)["threshold.heavy_rain"] == 100.0
+        assert due_reasons(session, DAY, cycle_parameters(session)) == []
+
+
 def test_new_sensor_files_in_the_watched_folder_are_ingested_once(sample_home_copy, sample_dir, tmp_path):
     from advice.cycle import ingest_new_files
 

@@ -33,8 +33,8 @@ def test_declared_sets_cover_every_package():
     assert {"soil.water_balance", "soil.qc", "soil.advice", "monitoring.imagery"} <= set(sets)
     assert {"advice.rules", "rotation", "carbon"} <= set(sets)
     assert {d.kind for d in sets.values()} == set(bundle.KINDS)
-    assert sets["carbon"].used_by == "accounting"
-    assert all(d.used_by == "weekly" for name, d in sets.items() if name != "carbon")
+    assert sets["carbon"].used_by == "accounting" and sets["advice.cycle"].used_by == "cycle"
+    assert all(d.used_by == "weekly" for name, d in sets.items() if name not in ("carbon", "advice.cycle"))
     assert sets["growth.valencia"].code == "valencia" and sets["mites"].package == "pests"
     for name, decl in sets.items():  # every shipped set loads, is named as declared and passes its check
         shipped = decl.load_shipped()
