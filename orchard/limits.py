@@ -26,7 +26,7 @@ from orchard.config import CHINA_UTC_OFFSET_H
 from orchard.errors import InputError
 from orchard.params import ParameterSet, load_parameters
 
-__all__ = ["LIMITS_FILE", "bounds", "check_id", "check_number", "check_past_times", "date_range", "limits",
+__all__ = ["LIMITS_FILE", "bounds", "check_id", "check_number", "check_past_times", "datebounds", "limits",
            "number_text", "parse_date", "today_china"]
 
 #: The shipped ranges.
