@@ -12,7 +12,7 @@ model: the weekly chain stores its results and the pages read them (a re-run is 
 from __future__ import annotations
 
 import io
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import plot_view as pv
@@ -97,17 +97,22 @@ def _growers(url: str, user_id: str) -> dict[str, str]:
     return {u["user_id"]: u["display_name"] for u in users if u["role"] == "grower"}
 
 
-def latest_weather(user_id: str) -> dict[str, dict]:
-    """The newest daily value of each variable at the stations of the user's plots."""
-    return _latest_weather(database_url(), user_id)
+def latest_weather(user_id: str, on: date | None = None) -> dict[str, dict]:
+    """The newest daily value of each variable at the stations of the user's plots; with ``on`` (a stored
+    run's issue date) the newest on or before that day in China, so a past run's page shows the weather the
+    run saw, not the last day of the record."""
+    return _latest_weather(database_url(), user_id, on)
 
 
 @st.cache_data(ttl=LIST_TTL_S, max_entries=64, show_spinner=False)
-def _latest_weather(url: str, user_id: str) -> dict[str, dict]:
+def _latest_weather(url: str, user_id: str, on: date | None = None) -> dict[str, dict]:
+    before = None
+    if on is not None:  # the end of the day ``on`` in China (daily values are stamped at local midnight)
+        before = datetime.combine(on + timedelta(days=1), datetime.min.time(), ZoneInfo(config.CHINA_TIMEZONE))
     with _session(url) as session:
         plots = store.list_plots(session, user_id)
         stations = sorted({p["station_id"] for p in plots if p.get("station_id")})
-        return {sid: store.latest_weather(session, sid, resolution="daily") for sid in stations}
+        return {sid: store.latest_weather(session, sid, resolution="daily", before=before) for sid in stations}
 
 
 # ----------------------------------------------------------------------------------------------------------

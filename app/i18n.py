@@ -467,7 +467,7 @@ _APP: dict[str, dict[str, str]] = {
                          "灰＝没有建议；地块上的字是本周先要做的事。底图为地形晕渲。",
         "gh.list": "点地块查看详情",
         "gh.plot_item": "{severity} · {plot} {name} · {mu:.1f} 亩",
-        "gh.weather": "最新气象（{date}）：最高 {tmax:.0f}°C，最低 {tmin:.0f}°C，降水 {precip:.0f} 毫米",
+        "gh.weather": "{date}天气：最高 {tmax:.0f}°C，最低 {tmin:.0f}°C，降水 {precip:.0f} 毫米",
         "sev.0": "无建议", "sev.1": "提示", "sev.2": "一般", "sev.3": "注意", "sev.4": "紧急",
         "sev.5": "非常紧急",
         # plot page additions
@@ -616,7 +616,7 @@ _APP: dict[str, dict[str, str]] = {
                          "of the terrain.",
         "gh.list": "Tap a plot to open it",
         "gh.plot_item": "{severity} · {plot} {name} · {mu:.1f} mu",
-        "gh.weather": "Latest weather ({date}): max {tmax:.0f} °C, min {tmin:.0f} °C, rain {precip:.0f} mm",
+        "gh.weather": "Weather on {date}: max {tmax:.0f} °C, min {tmin:.0f} °C, rain {precip:.0f} mm",
         "sev.0": "no advice", "sev.1": "note", "sev.2": "routine", "sev.3": "attention", "sev.4": "urgent",
         "sev.5": "very urgent",
         "plot.area": "Area {mu:.1f} mu ({ha:.2f} ha)",
