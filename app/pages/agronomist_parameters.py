@@ -114,7 +114,11 @@ def history_section(engine, spec: sd.SetSpec, lang: str) -> None:
     st.dataframe(table.rename(columns={c: t(f"staff.params.hist.{c}", lang) for c in table.columns}),
                  hide_index=True, width="stretch")
     versions = [h["version"] for h in history]  # newest first
-    chosen = st.selectbox(t("staff.params.changes_of", lang), versions, key=f"staff_changes::{spec.name}")
+    # Keyed by the newest version: a widget keeps its value across reruns, so after a save the choices
+    # would stay on the version that was newest before it (issue #19); a new version starts fresh widgets.
+    newest = versions[0]
+    chosen = st.selectbox(t("staff.params.changes_of", lang), versions,
+                          key=f"staff_changes::{spec.name}::{newest}")
     with store.session_scope(engine) as db:
         changes = sd.version_changes(db, spec.name, chosen)
     if changes:
@@ -129,9 +133,9 @@ def history_section(engine, spec: sd.SetSpec, lang: str) -> None:
 
     left, right = st.columns(2)
     old = left.selectbox(t("staff.params.diff_from", lang), options, index=len(options) - 1,
-                         format_func=label, key=f"staff_diff_from::{spec.name}")
+                         format_func=label, key=f"staff_diff_from::{spec.name}::{newest}")
     new = right.selectbox(t("staff.params.diff_to", lang), options, index=len(options) - 2, format_func=label,
-                          key=f"staff_diff_to::{spec.name}")
+                          key=f"staff_diff_to::{spec.name}::{newest}")
     with store.session_scope(engine) as db:
         diff = sd.version_diff(db, spec.name, old, new)
     if diff:

@@ -323,3 +323,25 @@ def test_district_variant_is_saved_apart_and_said_to_be_unused(sample_home_copy)
         assert [v.version for v in params.list_versions(db, name)] == [1]
         assert params.current_core_parameters(db)["elevation.lapse_rate"] != 0.55  # the models ignore it
     assert t("staff.rerun.not_read.none", "en") in [c.value for c in at.caption]
+
+
+def test_history_and_diff_show_the_new_version_right_after_a_save(sample_home_copy):
+    """After a second save the changes and the diff are of version 2 at once, not of the version that was
+    newest when the page was first drawn (issue #19, finding 9)."""
+    at = page(AGRONOMIST)
+    at.run()
+    at.selectbox(key="staff_params_set").set_value("growth.valencia").run()
+    for version, (value, comment) in enumerate((("1050", "first look"), ("1060", "second look"))):
+        edit(at, "growth.valencia", version or None, "bloom.required_gdd", value=value)
+        at.text_input(key="staff_params_comment::growth.valencia").input(comment)
+        at.button(key="staff_params_save").click().run()
+        assert not at.exception and not at.error
+    assert at.success[0].value == t("staff.params.saved", "en", version=2, n=1, keys="bloom.required_gdd")
+    history = at.dataframe[1].value
+    assert list(history[t("staff.params.hist.version", "en")]) == [2, 1]
+    changes = at.dataframe[2].value  # the changes of the chosen version: version 2 against version 1
+    assert list(changes[t("staff.params.diffcol.old", "en")]) == ["1050.0"]
+    assert list(changes[t("staff.params.diffcol.new", "en")]) == ["1060.0"]
+    diff = at.dataframe[-1].value  # shipped against the newest version
+    value_rows = diff[diff[t("staff.params.diffcol.field", "en")] == "value"]
+    assert list(value_rows[t("staff.params.diffcol.new", "en")]) == ["1060.0"]
