@@ -367,7 +367,20 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "staff.cal.format_help": "CSV 文件，列为 plot_id, date, variable, value；日期写作 "
                                  "YYYY-MM-DD；variable 为 bloom_date、maturity_date（value "
                                  "留空）、fruit_diameter_mm（毫米）或 brix（°Brix）。一次只能校准一个品种。",
-        "staff.cal.upload": "观测文件（CSV，不超过 2 MB）",
+        "staff.cal.upload": "观测文件（CSV，不超过 {max} MB）",
+        "staff.cal.faults": "文件 {file} 有 {n} 处错误，请改正后重新上传：",
+        "staff.cal.fault_one": "文件 {file} 有一处错误，请改正后重新上传：",
+        "staff.cal.fault.columns_missing": "缺少列 {value}（文件需要 plot_id、date、variable、value 四列）",
+        "staff.cal.fault.unknown_variable": "第 {rows} 行：未知的观测变量“{value}”（可用 bloom_date、"
+                                            "maturity_date、fruit_diameter_mm、brix）",
+        "staff.cal.fault.bad_date": "第 {rows} 行：日期“{value}”无法识别（请写作 YYYY-MM-DD，如 2015-03-25）",
+        "staff.cal.fault.no_value": "第 {rows} 行（{value}）：缺少数值",
+        "staff.cal.fault.unknown_plot": "观测中的地块 {value} 不在您的地块中；请检查 plot_id 列",
+        "staff.cal.var.bloom_date": "开花期",
+        "staff.cal.var.maturity_date": "成熟期",
+        "staff.cal.var.fruit_diameter_mm": "果径",
+        "staff.cal.var.brix": "糖度",
+        "staff.cal.empty": "–",
         "staff.cal.slope": "考虑坡度坡向对辐射和温度的影响（更准，但更慢）",
         "staff.cal.run": "开始校准",
         "staff.cal.running": "正在用 {n} 条观测拟合参数…",
@@ -793,7 +806,23 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "staff.cal.format_help": "CSV with columns plot_id, date, variable, value; dates as YYYY-MM-DD; "
                                  "variable is bloom_date or maturity_date (value empty), fruit_diameter_mm "
                                  "(mm) or brix (°Brix). One cultivar at a time.",
-        "staff.cal.upload": "Observation file (CSV, at most 2 MB)",
+        "staff.cal.upload": "Observation file (CSV, at most {max} MB)",
+        "staff.cal.faults": "The file {file} has {n} faults; fix them and upload it again:",
+        "staff.cal.fault_one": "The file {file} has a fault; fix it and upload it again:",
+        "staff.cal.fault.columns_missing": "column(s) {value} missing (the file needs plot_id, date, "
+                                           "variable and value)",
+        "staff.cal.fault.unknown_variable": "row {rows}: unknown variable '{value}' (use bloom_date, "
+                                            "maturity_date, fruit_diameter_mm or brix)",
+        "staff.cal.fault.bad_date": "row {rows}: date '{value}' not understood (write YYYY-MM-DD, e.g. "
+                                    "2015-03-25)",
+        "staff.cal.fault.no_value": "row {rows} ({value}): no numeric value",
+        "staff.cal.fault.unknown_plot": "the observations name plot(s) {value}, not among your plots; check "
+                                        "the plot_id column",
+        "staff.cal.var.bloom_date": "Bloom date",
+        "staff.cal.var.maturity_date": "Maturity date",
+        "staff.cal.var.fruit_diameter_mm": "Fruit diameter",
+        "staff.cal.var.brix": "Brix",
+        "staff.cal.empty": "–",
         "staff.cal.slope": "Correct radiation and temperature for slope and aspect (better, slower)",
         "staff.cal.run": "Calibrate",
         "staff.cal.running": "Fitting the parameters to {n} observations…",

@@ -758,8 +758,10 @@ def _read_snapshot(job: Mapping) -> dict:
 # ----------------------------------------------------------------------------------------------------------
 # Uploads and calibration
 # ----------------------------------------------------------------------------------------------------------
-#: Largest observation file the calibration page accepts [bytes] (a season of observations is a few kB).
-MAX_OBSERVATION_BYTES = 2 * 1024 * 1024
+#: Largest observation file the calibration page accepts [MB] (a season of observations is a few kB): the one
+#: limit its label states, its uploader enforces in the browser and :func:`read_observation_upload` checks.
+MAX_OBSERVATION_MB = 2
+MAX_OBSERVATION_BYTES = MAX_OBSERVATION_MB * 1024 * 1024
 
 
 def check_upload(name: str, data: bytes, *, suffixes: Sequence[str], max_bytes: int, what: str) -> None:
@@ -833,9 +835,12 @@ def run_calibration(session, caller: str, observations: pd.DataFrame, *,
     rows = store.list_plots(session, caller)
     known = {r["plot_id"] for r in rows}
     unknown = sorted(set(observations["plot_id"]) - known)
-    if unknown:
-        raise InputError(f"the observations name plot '{unknown[0]}', which is not among your plots; "
-                         "check the plot_id column.")
+    if unknown:  # every one of them, so the file is fixed in one go
+        names = ", ".join(f"'{p}'" for p in unknown)
+        sentence = (f"the observations name plot {names}, which is not among your plots" if len(unknown) == 1
+                    else f"the observations name plots {names}, which are not among your plots")
+        raise calibrate.ObservationFileError("the observations", [calibrate.ObservationFault(
+            "unknown_plot", (), ", ".join(unknown), sentence + "; check the plot_id column")])
     rows = [r for r in rows if r["plot_id"] in set(observations["plot_id"])]
     plots = PlotSet.from_records(rows)
     plots_ds = plots.to_dataset()

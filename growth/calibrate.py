@@ -27,8 +27,8 @@ from growth import cultivars, model, slope
 from orchard import params as orchard_params
 from orchard.errors import InputError, check_input_file
 
-__all__ = ["DEFAULT_KEYS", "OBSERVATION_VARIABLES", "CalibrationResult", "calibrate", "read_observations",
-           "residuals"]
+__all__ = ["DEFAULT_KEYS", "OBSERVATION_VARIABLES", "CalibrationResult", "ObservationFault",
+           "ObservationFileError", "calibrate", "observation_faults", "read_observations", "residuals"]
 
 #: What an observation file may hold: dates of stages, or measured values with a unit.
 OBSERVATION_VARIABLES = {"bloom_date": "date", "maturity_date": "date", "fruit_diameter_mm": "mm",
@@ -73,37 +73,107 @@ class CalibrationResult:
                              for v in self.n_observations])
 
 
+@dataclass(frozen=True)
+class ObservationFault:
+    """One fault of an observation file, as data (a page says it in its own language).
+
+    Attributes
+    ----------
+    kind : {"columns_missing", "unknown_variable", "bad_date", "no_value", "unknown_plot"}
+    rows : tuple of int
+        Line numbers in the file (the header is line 1); empty for a fault of the whole file.
+    value : str
+        The offending text: the missing columns, the unknown variable, the date, the variable without a
+        value, or the plot ids.
+    sentence : str
+        The fault in English (what, where, what to do), as the CLI prints it.
+    """
+
+    kind: str
+    rows: tuple[int, ...]
+    value: str
+    sentence: str
+
+
+class ObservationFileError(InputError):
+    """Every fault found in an observation file (``faults``), not only the first: the file is fixed in one
+    go. ``str(error)`` lists them all in one message naming the file."""
+
+    def __init__(self, name: str, faults: list[ObservationFault]):
+        self.name = name
+        self.faults = list(faults)
+        if len(self.faults) == 1:
+            message = f"{name}: {self.faults[0].sentence}."
+        else:
+            message = (f"{name} has {len(self.faults)} faults: "
+                       + "; ".join(f.sentence for f in self.faults) + ". Fix them and read the file again.")
+        super().__init__(message)
+
+
+def _rows_text(rows) -> str:
+    rows = list(rows)
+    shown = ", ".join(str(r) for r in rows[:10]) + (f" and {len(rows) - 10} more" if len(rows) > 10 else "")
+    return f"row {shown}" if len(rows) == 1 else f"rows {shown}"
+
+
+def observation_faults(frame: pd.DataFrame) -> list[ObservationFault]:
+    """Every fault of an observation table as read from its CSV (text cells): missing columns (then nothing
+    else is checked), unknown variables, dates not written YYYY-MM-DD, measured variables without a number.
+    Rows are the file's line numbers (header = 1)."""
+    missing = [c for c in ("plot_id", "date", "variable") if c not in frame.columns]
+    if missing:
+        names = ", ".join(f"'{c}'" for c in missing)
+        verb = "is" if len(missing) == 1 else "are"
+        noun = "column" if len(missing) == 1 else "columns"
+        return [ObservationFault("columns_missing", (), ", ".join(missing),
+                                 f"{noun} {names} {verb} missing (the file needs plot_id, date, variable and "
+                                 "value)")]
+    faults = []
+    line = np.arange(len(frame)) + 2
+    variables = frame["variable"].astype(str)
+    known = variables.isin(list(OBSERVATION_VARIABLES))
+    for name in sorted(set(variables[~known])):
+        rows = tuple(int(r) for r in line[(variables == name).to_numpy()])
+        faults.append(ObservationFault("unknown_variable", rows, name,
+                                       f"{_rows_text(rows)} name{'s' if len(rows) == 1 else ''} the unknown "
+                                       f"variable '{name}' (use one of {', '.join(OBSERVATION_VARIABLES)})"))
+    dates = pd.to_datetime(frame["date"], errors="coerce", format="%Y-%m-%d")
+    for i in np.flatnonzero(dates.isna().to_numpy()):
+        text = frame["date"].iloc[i]
+        shown = "" if pd.isna(text) else str(text)
+        faults.append(ObservationFault("bad_date", (int(line[i]),), shown,
+                                       f"row {line[i]} has date {shown!r} (write dates as YYYY-MM-DD)"))
+    measured = (variables.map(OBSERVATION_VARIABLES) != "date") & known
+    values = (pd.to_numeric(frame["value"], errors="coerce") if "value" in frame
+              else pd.Series(np.nan, index=frame.index))
+    for i in np.flatnonzero((measured & values.isna()).to_numpy()):
+        faults.append(ObservationFault("no_value", (int(line[i]),), variables.iloc[i],
+                                       f"row {line[i]} ({variables.iloc[i]}) has no numeric value"))
+    return sorted(faults, key=lambda f: f.rows[:1])
+
+
 def read_observations(path) -> pd.DataFrame:
     """Read observations: CSV with columns ``plot_id, date, variable, value`` (value empty for dates).
 
     ``variable`` is one of bloom_date, maturity_date (the ``date`` column is the observed date),
     fruit_diameter_mm, brix (measured on ``date``).
+
+    Raises
+    ------
+    ObservationFileError
+        Every fault of the file at once (:func:`observation_faults`), so it can be fixed in one go.
     """
     path = check_input_file(path, what="observation file")
     try:
-        frame = pd.read_csv(path, dtype={"plot_id": str, "variable": str})
+        frame = pd.read_csv(path, dtype={"plot_id": str, "variable": str, "date": str})
     except (ValueError, pd.errors.ParserError) as exc:
         raise InputError(f"{path.name}: not a readable CSV ({str(exc).splitlines()[0]}).") from None
-    missing = [c for c in ("plot_id", "date", "variable") if c not in frame.columns]
-    if missing:
-        raise InputError(f"{path.name}: column '{missing[0]}' is missing; the file needs plot_id, date, "
-                         "variable and value.")
-    unknown = sorted(set(frame["variable"]) - set(OBSERVATION_VARIABLES))
-    if unknown:
-        raise InputError(f"{path.name}: unknown variable '{unknown[0]}'; use one of "
-                         f"{', '.join(OBSERVATION_VARIABLES)}.")
-    dates = pd.to_datetime(frame["date"], errors="coerce", format="%Y-%m-%d")
-    if dates.isna().any():
-        row = int(np.flatnonzero(dates.isna().to_numpy())[0])
-        raise InputError(f"{path.name}: row {row + 2} has date {frame['date'].iloc[row]!r}; write dates as "
-                         "YYYY-MM-DD.")
-    frame["date"] = dates
-    measured = frame["variable"].map(OBSERVATION_VARIABLES) != "date"
-    values = pd.to_numeric(frame.get("value"), errors="coerce") if "value" in frame else pd.Series(np.nan)
-    if (measured & values.isna()).any():
-        row = int(np.flatnonzero((measured & values.isna()).to_numpy())[0])
-        raise InputError(f"{path.name}: row {row + 2} ({frame['variable'].iloc[row]}) has no numeric value.")
-    frame["value"] = values
+    faults = observation_faults(frame)
+    if faults:
+        raise ObservationFileError(path.name, faults)
+    frame["date"] = pd.to_datetime(frame["date"], format="%Y-%m-%d")
+    frame["value"] = (pd.to_numeric(frame["value"], errors="coerce") if "value" in frame
+                      else pd.Series(np.nan, index=frame.index))
     return frame
 
 

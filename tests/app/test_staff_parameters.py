@@ -52,7 +52,7 @@ def test_staff_catalogue_keys_match_and_are_prefixed():
     from i18n_staff import CATALOGUES as STAFF
 
     assert set(STAFF["zh-CN"]) == set(STAFF["en"])
-    assert all(k.startswith("staff.") for k in STAFF["en"])
+    assert all(k.startswith(("staff.", "admin.")) for k in STAFF["en"])  # the staff and the admin pages
     assert set(STAFF["en"]) <= set(CATALOGUES["en"])  # merged into the app's catalogue
 
 

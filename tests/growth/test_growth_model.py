@@ -325,7 +325,7 @@ def test_bad_input_gets_one_clear_sentence(changting_daily, tmp_path):
     with pytest.raises(ParameterError, match="bloom.required_gdd"):
         cultivars.cultivar_parameters("valencia").with_overrides({"bloom.required_gdd": 5000.0})
     (tmp_path / "obs.csv").write_text("plot_id,date,variable,value\nA,2015-13-01,brix,10\n", encoding="utf-8")
-    with pytest.raises(InputError, match="row 2 has date '2015-13-01'; write dates as YYYY-MM-DD"):
+    with pytest.raises(InputError, match=r"row 2 has date '2015-13-01' \(write dates as YYYY-MM-DD\)"):
         calibrate.read_observations(tmp_path / "obs.csv")
 
 
