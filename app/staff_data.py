@@ -896,7 +896,31 @@ def review_samples(session, caller: str, *, state: str = "unverified", label: st
     verified = {"unverified": False, "verified": True, "all": None}[state]
     samples = library.list_samples(session, caller, label=label or None, plot_id=plot_id or None,
                                    verified=verified)
+    names = {u["user_id"]: u["display_name"] for u in store.list_users(session)}
+    for sample in samples:  # who uploaded it, by name (the library keeps the user id; extension: hidden)
+        sample["added_by_name"] = names.get(sample["added_by"], sample["added_by"]) if sample.get("added_by") \
+            else None
     return sorted(samples, key=lambda s: (bool(s.get("verified")), s["sample_id"]))
+
+
+def photo_origin(sample: Mapping) -> dict:
+    """Who took a photo and when, as far as the library knows: the collector and the capture time (EXIF or
+    given), else the user who uploaded it (a grower's photo from the identify page names no collector) and
+    when it was uploaded, in China time. Returns ``{"who": (kind, text), "when": (kind, text)}`` with kinds
+    ``taken_by``/``uploaded_by`` and ``taken_at``/``uploaded_at``; text None when nothing is stored."""
+    if sample.get("collector"):
+        who = ("taken_by", str(sample["collector"]))
+    elif sample.get("added_by"):
+        who = ("uploaded_by", str(sample.get("added_by_name") or sample["added_by"]))
+    else:
+        who = ("taken_by", None)
+    if sample.get("taken_utc") is not None:
+        when = ("taken_at", _local_time(sample["taken_utc"]))
+    elif sample.get("created_utc") is not None:
+        when = ("uploaded_at", _local_time(sample["created_utc"]))
+    else:
+        when = ("taken_at", None)
+    return {"who": who, "when": when}
 
 
 def thumbnail(path: str | Path, max_px: int = THUMBNAIL_PX) -> bytes:
