@@ -12,6 +12,7 @@ model: the weekly chain stores its results and the pages read them (a re-run is 
 from __future__ import annotations
 
 import io
+import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -278,7 +279,13 @@ def check_photo(name: str | None, data: bytes) -> tuple[str, dict] | None:
             image.load()  # decodes every pixel: a truncated or corrupt file fails here
     except UnidentifiedImageError:
         return "identify.not_image", {}
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+    except Image.DecompressionBombError as exc:
+        # Pillow refuses to open an image of more than twice its own pixel limit (a 20000 x 20000 photo):
+        # too large, not damaged (issue #19). Its message gives the pixel count; else its limit is the least.
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        pixels = int(found.group(1)) if found else 2 * (Image.MAX_IMAGE_PIXELS or MAX_PHOTO_PIXELS)
+        return "identify.too_many_pixels", {"mpx": pixels / 1e6, "max": MAX_PHOTO_PIXELS / 1e6}
+    except (OSError, ValueError, SyntaxError):
         return "identify.corrupt", {}
     return None
 

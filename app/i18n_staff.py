@@ -217,8 +217,10 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "staff.horizon.1m": "未来 1 个月",
         "staff.horizon.3m": "未来 3 个月",
         "staff.map.title": "病虫风险图",
-        "staff.map.none": "还没有每周风险图。请在上方“生成风险图”，或运行：orchard export-riskmap --week "
-                          "YYYY-Www --dem DEM --out {folder}",
+        "staff.map.none": "还没有每周风险图。请展开上方的“生成风险图”，日期已是最新一期建议的日期（{date}），"
+                          "点“生成”即可。",
+        "staff.map.none_no_run": "还没有每周风险图，也还没有每周建议。请展开上方的“生成风险图”，选择要看的那一周"
+                                 "中的任意一天，点“生成”。",
         "staff.map.make": "生成风险图",
         "staff.map.no_module": "风险图导出模块（exports.riskmap）尚未安装，暂时不能生成。",
         "staff.map.week_of": "选择该周内的任意一天",
@@ -646,8 +648,10 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "staff.horizon.1m": "next month",
         "staff.horizon.3m": "next 3 months",
         "staff.map.title": "Pest risk map",
-        "staff.map.none": "No weekly risk map yet. Make one above, or run: orchard export-riskmap --week "
-                          "YYYY-Www --dem DEM --out {folder}",
+        "staff.map.none": "No weekly risk map yet. Open \"Make a risk map\" above: the day is already that "
+                          "of the latest weekly advice ({date}); press \"Make\".",
+        "staff.map.none_no_run": "No weekly risk map yet, and no weekly advice either. Open \"Make a risk map\" "
+                                 "above, pick any day of the week you want and press \"Make\".",
         "staff.map.make": "Make a risk map",
         "staff.map.no_module": "The risk-map export (exports.riskmap) is not installed; maps cannot be "
                                "made yet.",
