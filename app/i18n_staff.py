@@ -27,6 +27,7 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "staff.params.editor_help": "可修改数值、来源和“待校准假设”标记；单位和取值范围需在参数文件中连同出"
                                     "处一起修改。列表值用逗号分隔。",
         "staff.params.col.key": "参数",
+        "staff.params.col.section": "类别",
         "staff.params.col.value": "数值",
         "staff.params.col.unit": "单位",
         "staff.params.col.min": "最小值",
@@ -442,6 +443,7 @@ CATALOGUES: dict[str, dict[str, str]] = {
                                     "ranges change in the parameter file, with their source. Separate list "
                                     "values with commas.",
         "staff.params.col.key": "Parameter",
+        "staff.params.col.section": "Section",
         "staff.params.col.value": "Value",
         "staff.params.col.unit": "Unit",
         "staff.params.col.min": "Min",

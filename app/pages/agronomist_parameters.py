@@ -19,6 +19,7 @@ import pandas as pd
 import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # app/ holds i18n.py, session.py, staff_data.py
+import i18n_params  # noqa: E402
 import session  # noqa: E402
 import staff_data as sd  # noqa: E402
 from i18n import cultivar_label, t  # noqa: E402
@@ -53,15 +54,31 @@ def set_label(spec: sd.SetSpec, lang: str) -> str:
 
 
 def edit_error_text(exc: sd.EditError, lang: str) -> str:
+    fields = dict(exc.fields)
+    if "unit" in fields:
+        fields["unit"] = i18n_params.unit_text(fields["unit"], lang)
     try:
-        return t(f"staff.params.error.{exc.reason}", lang, **exc.fields)
+        return t(f"staff.params.error.{exc.reason}", lang, **fields)
     except (KeyError, IndexError):
         return str(exc)
+
+
+def editor_table(spec: sd.SetSpec, current: params.ParameterSet, lang: str) -> pd.DataFrame:
+    """The editor's rows in the reader's language: each key's section, unit and description from the
+    parameter-text catalogue (the files carry English; keys stay the codes the files use). Only value,
+    source and assumption are read back (``staff_data.apply_edits``)."""
+    frame = sd.editor_frame(current)
+    frame.insert(1, "section", [i18n_params.section_text(k, lang) for k in frame["key"]])
+    frame["unit"] = [i18n_params.unit_text(u, lang) for u in frame["unit"]]
+    frame["description"] = [i18n_params.description_text(spec.name, spec.kind, k, d, lang)
+                            for k, d in zip(frame["key"], frame["description"])]
+    return frame
 
 
 def column_config(lang: str) -> dict:
     return {
         "key": st.column_config.TextColumn(t("staff.params.col.key", lang), disabled=True),
+        "section": st.column_config.TextColumn(t("staff.params.col.section", lang), disabled=True),
         "value": st.column_config.TextColumn(t("staff.params.col.value", lang), required=True),
         "unit": st.column_config.TextColumn(t("staff.params.col.unit", lang), disabled=True),
         "min": st.column_config.NumberColumn(t("staff.params.col.min", lang), disabled=True),
@@ -75,7 +92,7 @@ def column_config(lang: str) -> dict:
 def editor_section(engine, user: dict, spec: sd.SetSpec, current: params.ParameterSet, lang: str) -> None:
     st.subheader(t("staff.params.editor", lang))
     st.caption(t("staff.params.editor_help", lang))
-    edited = st.data_editor(sd.editor_frame(current), key=editor_key(spec.name, current.version),
+    edited = st.data_editor(editor_table(spec, current, lang), key=editor_key(spec.name, current.version),
                             column_config=column_config(lang), hide_index=True, num_rows="fixed",
                             width="stretch")
     comment = st.text_input(t("staff.params.comment", lang), key=f"staff_params_comment::{spec.name}")

@@ -345,3 +345,51 @@ def test_history_and_diff_show_the_new_version_right_after_a_save(sample_home_co
     diff = at.dataframe[-1].value  # shipped against the newest version
     value_rows = diff[diff[t("staff.params.diffcol.field", "en")] == "value"]
     assert list(value_rows[t("staff.params.diffcol.new", "en")]) == ["1060.0"]
+
+
+def test_parameter_texts_cover_every_unit_section_and_the_covered_sets():
+    """The Chinese catalogue of parameter texts follows the files: every unit and section of every declared
+    set, and every key of the sets whose descriptions it translates (a renamed key fails here)."""
+    import i18n_params
+
+    units, sections = set(), set()
+    described = {family: set() for family in i18n_params.DESCRIPTIONS_ZH}
+    for spec in sd.parameter_specs():
+        pset = sd.shipped_set(spec)
+        units |= {entry.unit for entry in pset.entries.values()}
+        sections |= {key.split(".", 1)[0] for key in pset.entries}
+        family = i18n_params.family(spec.name, spec.kind)
+        if family in described:
+            described[family] |= set(pset.entries)
+    assert units <= set(i18n_params.UNITS_ZH), sorted(units - set(i18n_params.UNITS_ZH))
+    assert sections <= set(i18n_params.SECTIONS_ZH), sorted(sections - set(i18n_params.SECTIONS_ZH))
+    for family, keys in described.items():
+        assert keys == set(i18n_params.DESCRIPTIONS_ZH[family]), family
+    texts = [*i18n_params.UNITS_ZH.values(), *i18n_params.SECTIONS_ZH.values()] + [
+        text for family in i18n_params.DESCRIPTIONS_ZH.values() for text in family.values()]
+    assert all(text.strip() for text in texts)
+
+
+@pytest.mark.parametrize("name", ["weather", "growth.valencia", "growth.slope"])
+def test_chinese_parameter_page_shows_units_sections_and_descriptions_in_chinese(home, name):
+    """Issue #19, finding 4: keys stay codes, but what they mean and their units are in Chinese."""
+    import re
+
+    at = page(AGRONOMIST, "zh-CN").run()
+    at.selectbox(key="staff_params_set").set_value(name).run()
+    assert not at.exception and not at.error
+    editor = at.data_editor[0].value
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    assert all(cjk.search(text) for text in editor["description"]), list(editor["description"])
+    assert all(cjk.search(text) for text in editor["section"])
+    english_units = {"degC", "degC d", "d", "h", "m", "mm", "doy", "yr", "1", "Brix", "degC/100m"}
+    assert not set(editor["unit"]) & english_units, set(editor["unit"])
+    if name == "growth.valencia":
+        row = editor[editor["key"] == "bloom.required_gdd"].iloc[0]
+        assert (row["section"], row["unit"]) == ("开花", "°C·天（积温）")
+    english = page(AGRONOMIST, "en").run()
+    english.selectbox(key="staff_params_set").set_value(name).run()
+    shipped = sd.shipped_set(sd.spec_for(name))
+    frame = english.data_editor[0].value.set_index("key")
+    assert all(frame.at[key, "unit"] == entry.unit and frame.at[key, "description"] == entry.description
+               for key, entry in shipped.entries.items())  # the English page shows the files' own texts
