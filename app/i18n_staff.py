@@ -376,6 +376,7 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "staff.cal.upload": "观测文件（CSV，不超过 {max} MB）",
         "staff.cal.faults": "文件 {file} 有 {n} 处错误，请改正后重新上传：",
         "staff.cal.fault_one": "文件 {file} 有一处错误，请改正后重新上传：",
+        "staff.cal.choose": "选择文件",
         "staff.cal.fault.columns_missing": "缺少列 {value}（文件需要 plot_id、date、variable、value 四列）",
         "staff.cal.fault.unknown_variable": "第 {rows} 行：未知的观测变量“{value}”（可用 bloom_date、"
                                             "maturity_date、fruit_diameter_mm、brix）",
@@ -821,6 +822,7 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "staff.cal.upload": "Observation file (CSV, at most {max} MB)",
         "staff.cal.faults": "The file {file} has {n} faults; fix them and upload it again:",
         "staff.cal.fault_one": "The file {file} has a fault; fix it and upload it again:",
+        "staff.cal.choose": "Choose a file",
         "staff.cal.fault.columns_missing": "column(s) {value} missing (the file needs plot_id, date, "
                                            "variable and value)",
         "staff.cal.fault.unknown_variable": "row {rows}: unknown variable '{value}' (use bloom_date, "

@@ -122,8 +122,10 @@ def main() -> None:
     # No ``type=``: Streamlit would refuse another extension with an exception of its own; staff_data checks
     # name, size and content and answers with one sentence. The size limit is one constant: the label says
     # it, the browser enforces it (``max_upload_size``) and staff_data checks it again on the server.
-    upload = st.file_uploader(t("staff.cal.upload", lang, max=sd.MAX_OBSERVATION_MB), key="staff_cal_upload",
-                              max_upload_size=sd.MAX_OBSERVATION_MB)
+    with st.container(key="staff_cal_box"):  # Streamlit's own English words replaced on other languages
+        session.uploader_in_language("staff_cal_box", t("staff.cal.choose", lang), lang)
+        upload = st.file_uploader(t("staff.cal.upload", lang, max=sd.MAX_OBSERVATION_MB),
+                                  key="staff_cal_upload", max_upload_size=sd.MAX_OBSERVATION_MB)
     slope = st.checkbox(t("staff.cal.slope", lang), value=True, key="staff_cal_slope")
     if upload is not None and st.button(t("staff.cal.run", lang), key="staff_cal_run"):
         st.session_state.pop(RESULT_KEY, None)

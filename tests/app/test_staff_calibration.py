@@ -179,6 +179,22 @@ def test_the_stated_upload_limit_is_the_enforced_one(sample_home, monkeypatch):
         sd.read_observation_upload("obs.csv", b"x" * (sd.MAX_OBSERVATION_MB * 1024 * 1024 + 1))
 
 
+def test_the_chinese_uploader_hides_streamlits_english_words(sample_home, monkeypatch):
+    """Streamlit writes "Drag and drop file here", "Limit 2MB per file" and "Upload" in English: on the
+    Chinese page they are hidden in the uploader's box and the button says the catalogue's word (issue #19,
+    finding 4); the English page keeps Streamlit's own."""
+    monkeypatch.setenv("ORCHARD_HOME", str(sample_home))
+    styles = {}
+    for lang in ("zh-CN", "en"):
+        at = page(AGRONOMIST, lang).run()
+        styles[lang] = [h.proto.body for h in at.get("html") if "stFileUploaderDropzone" in h.proto.body]
+    [style] = styles["zh-CN"]
+    assert ".st-key-staff_cal_box [data-testid='stFileUploaderDropzone'] [data-testid='stFileUploaderDropzone" \
+           "Instructions'] {display: none;}" in style
+    assert f'content: "{t("staff.cal.choose", "zh-CN")}"' in style
+    assert styles["en"] == []
+
+
 def test_result_tables_show_no_none(sample_home_copy):
     """An observed date has no value: its cell says "–", not Streamlit's "None" (issue #19, finding 9)."""
     at = upload_and_run(page(AGRONOMIST, "zh-CN"), "valencia_bloom.csv", OBSERVATIONS)
