@@ -4,7 +4,8 @@ The parameter files (``*/parameters/*.toml``) carry their units, descriptions an
 the code and the science notes. A Chinese page shows each parameter's key as it is (the code the files and
 the CLI use), its unit and its section (the key's first part: ``bloom`` in ``bloom.required_gdd``) from this
 catalogue, and its description where this catalogue has one (the weather set, the cultivar sets, the slope
-set; the other sets' descriptions still show in English). Sources are citations and stay as written.
+set, the black spot, canker, leaf miner and host sets; the others' descriptions still show in English).
+Sources are citations and stay as written.
 
 Kept as data apart from i18n_staff.py: these texts follow the parameter files, not the pages, and a test
 checks them against the files (every unit and section of every set, every description of the sets covered).
@@ -196,6 +197,68 @@ DESCRIPTIONS_ZH = {
         "carbon.sufficient_ratio": "碳供需比（7 天平均）达到此值及以上时，碳不限制果实生长和坐果",
         "water.assimilation_sensitivity": "同化对水分胁迫的敏感度：乘以 1 - s (1 - Ks)，Ks 来自土壤水分平衡",
         "nitrogen.assimilation_sensitivity": "同化对氮素状况指数 N（0–1）的敏感度：乘以 1 - s (1 - N)",
+    },
+    "black_spot": {
+        "infection.tmin": "侵染的最低温度（Magarey 模型 Tmin）",
+        "infection.topt": "侵染的最适温度（Magarey 模型 Topt）",
+        "infection.tmax": "侵染的最高温度（Magarey 模型 Tmax）；夏季高温使侵染停止",
+        "infection.wmin": "最适温度下侵染所需的叶面湿润时数（Magarey 模型 Wmin）",
+        "infection.wmax": "有效湿润期的最长时数；超过后不再增加侵染（Magarey 模型 Wmax）",
+        "infection.d50": "湿润期可以承受的干燥中断时长（临界干燥时长 D50）",
+        "inoculum.biofix_doy": "开始累计子囊孢子积温 DDtemp 的年内日序（隆冬）",
+        "inoculum.base_temperature": "DDtemp 的基点温度：自起算日累计 max(0, 日平均温 - 基点温度)",
+        "inoculum.onset_intercept": "Gompertz 释放起始模型 Event = exp(-exp(-(a + b DDtemp))) 的截距 a",
+        "inoculum.onset_slope": "Gompertz 释放起始模型对 DDtemp 的斜率 b",
+        "inoculum.pycnidiospore_level": "晚熟带中挂树带病旧果上雨溅传播的分生孢子所维持的菌源下限",
+        "host.susceptible_days": "谢花后果实易感的天数",
+        "host.full_days": "谢花后果实完全易感的天数；之后到易感期结束按 host.late_weight 加权",
+        "host.late_weight": "谢花后 host.full_days 到 host.susceptible_days 之间的果实易感度",
+        "host.susceptible_threshold": "果实易感度（0–1）高于此值时侵染事件才计入",
+        "score.reference_events_per_30d": "每 30 天加权侵染事件的参考数，达到时风险评分的强度部分为一半",
+        "spray.curative_window_days": "侵染事件后治疗性（内吸）杀菌剂仍然有效的天数",
+        "spray.protect_probability": "未来 15 天发生侵染事件的概率高于此值时，建议喷保护性药剂",
+    },
+    "canker": {
+        "event.rain_min_hourly": "能溅散细菌的小时雨量（小时气象）",
+        "event.rain_min_daily": "能溅散细菌的日雨量（日气象）",
+        "event.tmin": "侵染所需湿润期平均温度的下限",
+        "event.tmax": "侵染所需湿润期平均温度的上限",
+        "event.wet_min": "侵染所需的叶面湿润时数",
+        "event.wind_threshold": "降雨时风速达到此值，风雨会把细菌压入气孔",
+        "event.wind_multiplier": "风速超过阈值的事件的权重（16 米/秒风雨下发病率加倍）",
+        "event.leafminer_multiplier": "新梢上潜叶蛾压力最大时事件的权重（随压力 0–1 线性变化）",
+        "event.symptom_delay": "从侵染到出现可见病斑的天数（用于田间调查建议）",
+        "exposure.rain_wind_from_deg": "带雨风的来向（西南偏南，东亚夏季风），用于地块暴露度中的迎风坡项",
+        "exposure.windward_gain": "地块暴露度 SVF × (1 + g sin(坡度) cos(坡向 - 风向)) 中迎风坡项的增益 g",
+        "host.leaf_start_d": "新梢抽出后嫩叶开始易感的天数（气孔形成、张开）",
+        "host.leaf_end_d": "新梢抽出后叶片仍易感的最后一天",
+        "host.fruit_start_d": "谢花后果实开始易感溃疡病的天数",
+        "host.fruit_end_d": "谢花后果实仍易感溃疡病的最后一天（佛罗里达：果径超过 38 毫米后抗病）",
+        "host.flush_threshold": "新梢比例（0–1）高于此值时嫩梢易感",
+        "score.reference_events_per_30d": "每 30 天加权事件的参考数，达到时风险评分的强度部分为一半",
+        "spray.protect_probability": "未来 15 天发生侵染事件的概率高于此值时，建议雨前喷铜制剂保护",
+    },
+    "host": {
+        "fruit.petal_fall_doy": "谢花的年内日序（5 月 5 日），果实开始易感黑斑病",
+        "flush.start_doy": "结果树春梢、夏梢、秋梢的抽出日（3 月 16 日、6 月 4 日、8 月 3 日）；11 月至 2 月不抽梢",
+        "flush.end_doy": "春梢、夏梢、秋梢停止伸长的日期（4 月 25 日、7 月 9 日、9 月 7 日）：每次 35–40 天",
+        "flush.weight": "每次历表新梢占树冠的比例（结果树的夏梢大多被抹除）",
+        "flush.age_keep_days": "历表新梢停长后仍计其梢龄的天数（叶片在抽出后 55 天内仍易感溃疡病）",
+    },
+    "leaf_miner": {
+        "development.t0": "发育起点温度",
+        "development.k": "完成一代所需的积温（单正弦法，水平截断）",
+        "development.upper": "积温计算的上限温度（水平截断）",
+        "suitability.tmin": "日平均温度低于或等于此值时成虫不产卵",
+        "suitability.topt": "产卵量最高的温度",
+        "suitability.tmax": "日平均温度高于或等于此值时成虫不产卵",
+        "host.flush_threshold": "新梢比例高于此值时有可供产卵的嫩叶",
+        "host.young_flush_d": "新梢抽出后叶片仍嫩、可供产卵的天数（叶长约 3 厘米以内）",
+        "population.half_generations": "自 1 月 1 日起成虫种群达到夏季水平一半时的世代数（越冬种群小，春梢受害轻）",
+        "population.spread_generations": "自 1 月 1 日起按世代计的成虫压力逻辑斯蒂上升的宽度",
+        "event.min_pressure": "压力（嫩梢 × 产卵适宜度 × 成虫积累）达到此值时，完成的一代计为一次事件",
+        "score.reference_generations_per_30d": "每 30 天按新梢加权的世代参考数，达到时评分的强度部分为一半",
+        "spray.protect_probability": "未来 15 天新梢上出现新一代的概率高于此值时，建议保护新梢",
     },
     "growth.slope": {
         "temperature.c_t": "坡面比平地每多得单位日辐射时日最高气温的升高：dTmax = c_t × (H_slope - H_flat)"
