@@ -4,7 +4,7 @@ The parameter files (``*/parameters/*.toml``) carry their units, descriptions an
 the code and the science notes. A Chinese page shows each parameter's key as it is (the code the files and
 the CLI use), its unit and its section (the key's first part: ``bloom`` in ``bloom.required_gdd``) from this
 catalogue, and its description where this catalogue has one (the weather set, the cultivar sets, the slope
-set, the black spot, canker, leaf miner and host sets; the others' descriptions still show in English).
+set, the pest sets and their outlook; the soil, imagery and advice sets' descriptions still show in English).
 Sources are citations and stay as written.
 
 Kept as data apart from i18n_staff.py: these texts follow the parameter files, not the pages, and a test
@@ -259,6 +259,62 @@ DESCRIPTIONS_ZH = {
         "event.min_pressure": "压力（嫩梢 × 产卵适宜度 × 成虫积累）达到此值时，完成的一代计为一次事件",
         "score.reference_generations_per_30d": "每 30 天按新梢加权的世代参考数，达到时评分的强度部分为一半",
         "spray.protect_probability": "未来 15 天新梢上出现新一代的概率高于此值时，建议保护新梢",
+    },
+    "mites": {
+        "development.t0": "卵到成螨发育的起点温度",
+        "development.k": "卵到成螨（一代）所需积温（单正弦法，水平截断）",
+        "development.upper": "积温计算的上限温度（水平截断）",
+        "growth.rm_opt": "最适温度下的内禀增长率",
+        "growth.topt": "内禀增长率最高的温度",
+        "growth.tmax": "增长率降为零的温度",
+        "growth.dry_rh": "日平均相对湿度低于此值时，干燥天气有利于螨类",
+        "growth.dry_boost": "干燥日增长率的放大倍数",
+        "growth.cap": "逻辑斯蒂增长趋于平稳时的密度",
+        "growth.initial": "没有调查数时，重新起算日（2 月 28 日）的密度",
+        "growth.biofix_doy": "没有调查数时，种群从越冬密度重新起算的年内日序（2 月 28 日）",
+        "growth.mortality": "背景日死亡率（捕食螨、食螨瓢虫等天敌及天气），凉爽天气时种群下降",
+        "growth.floor": "模型允许种群降到的最低密度（来自绿篱和未防治树的迁入）",
+        "growth.t10_stop": "10 天平均温度达到此值时螨类停止增长（rm 取 0，死亡继续）",
+        "suppression.rain_10d": "10 天雨量超过此值时种群急剧下降",
+        "suppression.rain_factor": "大雨日的日存活率",
+        "action.threshold": "防治指标：平均每叶红蜘蛛或黄蜘蛛头数",
+        "spray.protect_probability": "未来 15 天超过防治指标的概率高于此值时，建议调查并喷杀螨剂",
+        "mortality.heat_tmax": "日最高温高于此值后，活动螨的高温死亡率随每升高一度而增加",
+        "mortality.heat_rate": "最高温每高出 mortality.heat_tmax 一度的高温死亡率（最高温 35 °C 时每天 0.2）",
+        "mortality.cold_tmean": "日平均温低于此值后，活动螨的低温死亡率随每降低一度而增加",
+        "mortality.cold_rate": "日平均温每低于 mortality.cold_tmean 一度的低温死亡率",
+        "washoff.start_mm": "日雨量低于此值时活动螨不被冲刷",
+        "washoff.per_mm": "日雨量每超过 washoff.start_mm 一毫米的冲刷率：存活率 exp(-rate (P - start))；30 毫米时存活 0.47",
+        "predator.initial": "重新起算日（2 月 28 日）每叶捕食螨和食螨瓢虫数：背景水平，春季天敌滞后于害螨",
+        "predator.attack": "饱和时每头天敌每天捕食的螨数",
+        "predator.half_saturation": "天敌捕食量达到最大值一半时的害螨密度（Holling II 型）",
+        "predator.efficiency": "每捕食一头害螨产生的天敌数（数值反应）",
+        "predator.death": "天敌的日死亡率",
+        "predator.floor": "从生草和绿篱迁入的背景天敌数，即天敌的最低密度",
+    },
+    "outlook": {
+        "score.probability_weight": "风险评分中概率所占的权重（其余为预期强度）",
+        "level.bounds": "1 级（轻）到 4 级（偏重）的评分上限；最后一个界限以上为 5 级（大发生）",
+        "level.percentiles": "模型自身每周风险评分（寄主易感周，3–11 月）的百分位数，pests/calibrate_classes.py "
+                             "以此作为 2–5 级的界限：约 20 % 的周为 4 级及以上，约 5 % 为 5 级",
+        "level.black_spot_15d": "柑橘黑斑病未来 15 天预报 2–5 级的评分界限",
+        "level.black_spot_1m": "柑橘黑斑病未来 1 个月预报 2–5 级的评分界限",
+        "level.black_spot_3m": "柑橘黑斑病未来 3 个月预报 2–5 级的评分界限",
+        "level.canker_15d": "柑橘溃疡病未来 15 天预报 2–5 级的评分界限",
+        "level.canker_1m": "柑橘溃疡病未来 1 个月预报 2–5 级的评分界限",
+        "level.canker_3m": "柑橘溃疡病未来 3 个月预报 2–5 级的评分界限",
+        "level.mites_15d": "柑橘红蜘蛛未来 15 天预报 2–5 级的评分界限",
+        "level.mites_1m": "柑橘红蜘蛛未来 1 个月预报 2–5 级的评分界限",
+        "level.mites_3m": "柑橘红蜘蛛未来 3 个月预报 2–5 级的评分界限",
+        "level.leaf_miner_15d": "柑橘潜叶蛾未来 15 天预报 2–5 级的评分界限",
+        "level.leaf_miner_1m": "柑橘潜叶蛾未来 1 个月预报 2–5 级的评分界限",
+        "level.leaf_miner_3m": "柑橘潜叶蛾未来 3 个月预报 2–5 级的评分界限",
+        "horizon.days": "未来 15 天、1 个月和 3 个月预报时段的长度，从发布日的次日起算",
+        "climatology.min_years": "用作气候成员所需的最少历史年数",
+        "climatology.max_years": "用作气候成员的最近历史年数上限",
+        "observed.max_missing_days": "发布日前允许缺少实测气象的天数（用历年气候补齐，并在结果中注明）",
+        "wetness.rh_threshold": "相对湿度达到此值时，该小时计为湿润",
+        "wetness.rain_intensity": "把日雨量换算为湿润时数所用的降雨强度（日气象）",
     },
     "growth.slope": {
         "temperature.c_t": "坡面比平地每多得单位日辐射时日最高气温的升高：dTmax = c_t × (H_slope - H_flat)"

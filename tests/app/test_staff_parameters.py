@@ -370,7 +370,8 @@ def test_parameter_texts_cover_every_unit_section_and_the_covered_sets():
     assert all(text.strip() for text in texts)
 
 
-@pytest.mark.parametrize("name", ["weather", "growth.valencia", "growth.slope", "black_spot", "canker"])
+@pytest.mark.parametrize("name", ["weather", "growth.valencia", "growth.slope", "black_spot", "canker", "mites",
+                                  "outlook"])
 def test_chinese_parameter_page_shows_units_sections_and_descriptions_in_chinese(home, name):
     """Issue #19, finding 4: keys stay codes, but what they mean and their units are in Chinese."""
     import re
