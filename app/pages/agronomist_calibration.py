@@ -18,6 +18,7 @@ import pandas as pd
 import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # app/ holds i18n.py, session.py, staff_data.py
+import i18n_params  # noqa: E402
 import session  # noqa: E402
 import staff_data as sd  # noqa: E402
 from i18n import cultivar_label, t  # noqa: E402
@@ -41,6 +42,8 @@ def _translated(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     frame = frame.copy()
     if "variable" in frame:
         frame["variable"] = frame["variable"].map(lambda v: t(f"staff.cal.var.{v}", lang))
+    if "unit" in frame:
+        frame["unit"] = frame["unit"].map(lambda u: i18n_params.unit_text(u, lang))
     for column in frame.columns:
         if frame[column].isna().any():
             frame[column] = frame[column].map(
@@ -75,7 +78,8 @@ def bound_warnings(outcome: sd.CalibrationOutcome, lang: str) -> list[str]:
     range (``CalibrationResult.at_bounds``): the observations pull it outside the range."""
     rows = outcome.parameters.set_index("key")
     return [t(f"staff.cal.at_bound.{side}", lang, parameter=key, value=f"{rows.at[key, 'fitted']:g}",
-              unit=rows.at[key, "unit"], min=f"{rows.at[key, 'min']:g}", max=f"{rows.at[key, 'max']:g}")
+              unit=i18n_params.unit_text(rows.at[key, "unit"], lang), min=f"{rows.at[key, 'min']:g}",
+              max=f"{rows.at[key, 'max']:g}")
             for key, side in outcome.result.at_bounds.items()]
 
 

@@ -162,6 +162,12 @@ def history_section(engine, spec: sd.SetSpec, lang: str) -> None:
 
 
 def _named(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """A table of changes for the reader: its columns, and the changed fields named as the editor names
+    them."""
+    if "field" in frame:
+        names = [t("staff.params.field.note" if f == "note" else f"staff.params.col.{f}", lang)
+                 for f in frame["field"]]
+        frame = frame.assign(field=names)
     return frame.rename(columns={c: t(f"staff.params.diffcol.{c}", lang) for c in frame.columns})
 
 

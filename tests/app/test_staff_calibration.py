@@ -205,3 +205,6 @@ def test_result_tables_show_no_none(sample_home_copy):
     residuals = at.dataframe[2].value
     assert set(residuals[t("staff.cal.col.value", "zh-CN")]) == {"–"}
     assert set(residuals[t("staff.cal.col.variable", "zh-CN")]) == {"开花期"}
+    fitted, errors = at.dataframe[0].value, at.dataframe[1].value  # units in Chinese too
+    assert list(fitted[t("staff.cal.col.unit", "zh-CN")]) == ["°C·天（积温）"]
+    assert list(errors[t("staff.cal.col.unit", "zh-CN")]) == ["天"]

@@ -341,9 +341,10 @@ def test_history_and_diff_show_the_new_version_right_after_a_save(sample_home_co
     assert list(history[t("staff.params.hist.version", "en")]) == [2, 1]
     changes = at.dataframe[2].value  # the changes of the chosen version: version 2 against version 1
     assert list(changes[t("staff.params.diffcol.old", "en")]) == ["1050.0"]
+    assert list(changes[t("staff.params.diffcol.field", "en")]) == ["Value"]  # named as in the editor
     assert list(changes[t("staff.params.diffcol.new", "en")]) == ["1060.0"]
     diff = at.dataframe[-1].value  # shipped against the newest version
-    value_rows = diff[diff[t("staff.params.diffcol.field", "en")] == "value"]
+    value_rows = diff[diff[t("staff.params.diffcol.field", "en")] == t("staff.params.col.value", "en")]
     assert list(value_rows[t("staff.params.diffcol.new", "en")]) == ["1060.0"]
 
 
