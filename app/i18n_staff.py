@@ -378,6 +378,11 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "staff.cal.faults": "文件 {file} 有 {n} 处错误，请改正后重新上传：",
         "staff.cal.fault_one": "文件 {file} 有一处错误，请改正后重新上传：",
         "staff.cal.choose": "选择文件",
+        "staff.upload.wrong_type": "{name} 不是 {types} 文件；请上传 {types} 文件。",
+        "staff.upload.empty": "{name} 是空文件。",
+        "staff.upload.too_large": "{name} 有 {mb:.1f} MB，超过本页允许的 {max} MB；请拆分后再上传。",
+        "staff.upload.binary": "{name} 不是文本 CSV 文件（含有二进制数据）；请上传 CSV 文件。",
+        "staff.upload.no_rows": "{name} 里没有观测数据；请在表头下面添加数据行。",
         "staff.cal.fault.columns_missing": "缺少列 {value}（文件需要 plot_id、date、variable、value 四列）",
         "staff.cal.fault.unknown_variable": "第 {rows} 行：未知的观测变量“{value}”（可用 bloom_date、"
                                             "maturity_date、fruit_diameter_mm、brix）",
@@ -825,6 +830,11 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "staff.cal.faults": "The file {file} has {n} faults; fix them and upload it again:",
         "staff.cal.fault_one": "The file {file} has a fault; fix it and upload it again:",
         "staff.cal.choose": "Choose a file",
+        "staff.upload.wrong_type": "{name} is not a {types} file; upload a {types} file.",
+        "staff.upload.empty": "{name} is empty.",
+        "staff.upload.too_large": "{name} is {mb:.1f} MB, more than the {max} MB this page accepts; split it.",
+        "staff.upload.binary": "{name} is not a text CSV file (it holds binary data); upload a CSV file.",
+        "staff.upload.no_rows": "{name} holds no observations; add rows under the header.",
         "staff.cal.fault.columns_missing": "column(s) {value} missing (the file needs plot_id, date, "
                                            "variable and value)",
         "staff.cal.fault.unknown_variable": "row {rows}: unknown variable '{value}' (use bloom_date, "

@@ -764,16 +764,32 @@ MAX_OBSERVATION_MB = 2
 MAX_OBSERVATION_BYTES = MAX_OBSERVATION_MB * 1024 * 1024
 
 
+class UploadError(InputError):
+    """An upload refused before or while it is read, with ``reason`` and ``fields`` so that a page can say it
+    in its own language (the sentence itself is English, for the log and the English page).
+
+    Reasons: ``wrong_type`` (name, types), ``empty`` (name), ``too_large`` (name, mb, max), ``binary``
+    (name), ``no_rows`` (name).
+    """
+
+    def __init__(self, reason: str, sentence: str, **fields):
+        super().__init__(sentence)
+        self.reason = reason
+        self.fields = fields
+
+
 def check_upload(name: str, data: bytes, *, suffixes: Sequence[str], max_bytes: int, what: str) -> None:
     """Refuse an upload by name and size before anything parses it (one sentence)."""
     suffix = Path(name or "").suffix.lower()
     if suffix not in suffixes:
-        raise InputError(f"{name}: is not a {what} ({' or '.join(suffixes)}); upload a {what}.")
+        raise UploadError("wrong_type", f"{name}: is not a {what} ({' or '.join(suffixes)}); upload a {what}.",
+                          name=name, types=" / ".join(s.lstrip(".").upper() for s in suffixes))
     if not data:
-        raise InputError(f"{name}: the file is empty.")
+        raise UploadError("empty", f"{name}: the file is empty.", name=name)
     if len(data) > max_bytes:
-        raise InputError(f"{name}: the file is {len(data) / 1024**2:.1f} MB, more than the "
-                         f"{max_bytes / 1024**2:.0f} MB this page accepts; split it.")
+        raise UploadError("too_large", f"{name}: the file is {len(data) / 1024**2:.1f} MB, more than the "
+                          f"{max_bytes / 1024**2:.0f} MB this page accepts; split it.", name=name,
+                          mb=len(data) / 1024**2, max=round(max_bytes / 1024**2))
 
 
 def read_observation_upload(name: str, data: bytes) -> pd.DataFrame:
@@ -783,14 +799,15 @@ def read_observation_upload(name: str, data: bytes) -> pd.DataFrame:
 
     check_upload(name, data, suffixes=(".csv",), max_bytes=MAX_OBSERVATION_BYTES, what="CSV file")
     if b"\x00" in data[:4096]:
-        raise InputError(f"{name}: is not a text CSV file (it holds binary data); upload a CSV file.")
+        raise UploadError("binary", f"{name}: is not a text CSV file (it holds binary data); upload a CSV file.",
+                          name=name)
     safe = re.sub(r"[^\w.\-]+", "_", Path(name).name) or "observations.csv"
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / safe
         path.write_bytes(data)
         frame = calibrate.read_observations(path)
     if frame.empty:
-        raise InputError(f"{name}: holds no observations; add rows under the header.")
+        raise UploadError("no_rows", f"{name}: holds no observations; add rows under the header.", name=name)
     return frame
 
 

@@ -64,9 +64,15 @@ def fault_lines(error, lang: str) -> list[str]:
 
 
 def show_error(error, file_name: str, lang: str) -> None:
+    """A refused upload in the page's language: every fault of a faulty file, or the one reason a file was
+    refused (English pages show the project's own sentence)."""
     faults = getattr(error, "faults", None)
     if not faults:
-        st.error(t("staff.error", lang, error=sd.one_sentence(error)))
+        reason = getattr(error, "reason", None)
+        if isinstance(error, sd.UploadError) and lang != "en":
+            st.error(t("staff.error", lang, error=t(f"staff.upload.{reason}", lang, **error.fields)))
+        else:
+            st.error(t("staff.error", lang, error=sd.one_sentence(error)))
         return
     heading = "staff.cal.fault_one" if len(faults) == 1 else "staff.cal.faults"
     st.error(t(heading, lang, file=file_name, n=len(faults)) + "\n\n"

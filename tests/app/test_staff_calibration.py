@@ -129,6 +129,22 @@ def test_bad_uploads_are_one_sentence(sample_home, monkeypatch, name, data, expe
     assert "Traceback" not in error.value and len(at.dataframe) == 0
 
 
+@pytest.mark.parametrize("name, data, reason, fields", [
+    ("photo.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00", "wrong_type", {"types": "CSV"}),
+    ("obs.csv", b"x" * (3 * 1024 * 1024), "too_large", {"mb": 3.0, "max": 2}),
+    ("obs.csv", bytes(range(256)), "binary", {}),
+    ("obs.csv", b"plot_id,date,variable,value\n", "no_rows", {}),
+])
+def test_a_refused_upload_is_said_in_chinese_on_the_chinese_page(sample_home, monkeypatch, name, data, reason,
+                                                                  fields):
+    """Issue #19, finding 4: calibration errors were English sentences on the Chinese page."""
+    monkeypatch.setenv("ORCHARD_HOME", str(sample_home))
+    at = upload_and_run(page(AGRONOMIST, "zh-CN"), name, data)
+    expected = t("staff.error", "zh-CN", error=t(f"staff.upload.{reason}", "zh-CN", name=name, **fields))
+    assert [e.value for e in at.error] == [expected]
+    assert not any(word in expected for word in ("file", "upload", "more than"))
+
+
 #: Four faults in three rows, and two plots the agronomist's district does not have.
 FAULTY = (b"plot_id,date,variable,value\nCT02,2015-13-01,bloom_date,\nCT05,2015-04-13,fruit_weight,9\n"
           b"CT08,2015/07/15,brix,\n")
