@@ -660,8 +660,8 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "staff.map.title": "Pest risk map",
         "staff.map.none": "No weekly risk map yet. Open \"Make a risk map\" above: the day is already that "
                           "of the latest weekly advice ({date}); press \"Make\".",
-        "staff.map.none_no_run": "No weekly risk map yet, and no weekly advice either. Open \"Make a risk map\" "
-                                 "above, pick any day of the week you want and press \"Make\".",
+        "staff.map.none_no_run": "No weekly risk map yet, and no weekly advice either. Open \"Make a risk "
+                                 "map\" above, pick any day of the week you want and press \"Make\".",
         "staff.map.make": "Make a risk map",
         "staff.map.no_module": "The risk-map export (exports.riskmap) is not installed; maps cannot be "
                                "made yet.",
@@ -832,7 +832,8 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "staff.cal.choose": "Choose a file",
         "staff.upload.wrong_type": "{name} is not a {types} file; upload a {types} file.",
         "staff.upload.empty": "{name} is empty.",
-        "staff.upload.too_large": "{name} is {mb:.1f} MB, more than the {max} MB this page accepts; split it.",
+        "staff.upload.too_large": "{name} is {mb:.1f} MB, more than the {max} MB this page accepts; split "
+                                  "it.",
         "staff.upload.binary": "{name} is not a text CSV file (it holds binary data); upload a CSV file.",
         "staff.upload.no_rows": "{name} holds no observations; add rows under the header.",
         "staff.cal.fault.columns_missing": "column(s) {value} missing (the file needs plot_id, date, "

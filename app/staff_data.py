@@ -782,8 +782,9 @@ def check_upload(name: str, data: bytes, *, suffixes: Sequence[str], max_bytes: 
     """Refuse an upload by name and size before anything parses it (one sentence)."""
     suffix = Path(name or "").suffix.lower()
     if suffix not in suffixes:
-        raise UploadError("wrong_type", f"{name}: is not a {what} ({' or '.join(suffixes)}); upload a {what}.",
-                          name=name, types=" / ".join(s.lstrip(".").upper() for s in suffixes))
+        raise UploadError("wrong_type",
+                          f"{name}: is not a {what} ({' or '.join(suffixes)}); upload a {what}.", name=name,
+                          types=" / ".join(s.lstrip(".").upper() for s in suffixes))
     if not data:
         raise UploadError("empty", f"{name}: the file is empty.", name=name)
     if len(data) > max_bytes:
@@ -799,8 +800,8 @@ def read_observation_upload(name: str, data: bytes) -> pd.DataFrame:
 
     check_upload(name, data, suffixes=(".csv",), max_bytes=MAX_OBSERVATION_BYTES, what="CSV file")
     if b"\x00" in data[:4096]:
-        raise UploadError("binary", f"{name}: is not a text CSV file (it holds binary data); upload a CSV file.",
-                          name=name)
+        raise UploadError("binary", f"{name}: is not a text CSV file (it holds binary data); upload a CSV "
+                          "file.", name=name)
     safe = re.sub(r"[^\w.\-]+", "_", Path(name).name) or "observations.csv"
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / safe
@@ -915,8 +916,8 @@ def review_samples(session, caller: str, *, state: str = "unverified", label: st
                                    verified=verified)
     names = {u["user_id"]: u["display_name"] for u in store.list_users(session)}
     for sample in samples:  # who uploaded it, by name (the library keeps the user id; extension: hidden)
-        sample["added_by_name"] = names.get(sample["added_by"], sample["added_by"]) if sample.get("added_by") \
-            else None
+        adder = sample.get("added_by")
+        sample["added_by_name"] = names.get(adder, adder) if adder else None
     return sorted(samples, key=lambda s: (bool(s.get("verified")), s["sample_id"]))
 
 

@@ -205,8 +205,9 @@ def test_the_chinese_uploader_hides_streamlits_english_words(sample_home, monkey
         at = page(AGRONOMIST, lang).run()
         styles[lang] = [h.proto.body for h in at.get("html") if "stFileUploaderDropzone" in h.proto.body]
     [style] = styles["zh-CN"]
-    assert ".st-key-staff_cal_box [data-testid='stFileUploaderDropzone'] [data-testid='stFileUploaderDropzone" \
-           "Instructions'] {display: none;}" in style
+    hidden = ("[data-testid='stFileUploaderDropzone'] [data-testid='stFileUploaderDropzoneInstructions'] "
+              "{display: none;}")
+    assert f".st-key-staff_cal_box {hidden}" in style
     assert f'content: "{t("staff.cal.choose", "zh-CN")}"' in style
     assert styles["en"] == []
 
