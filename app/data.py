@@ -109,11 +109,13 @@ def latest_weather(user_id: str, on: date | None = None) -> dict[str, dict]:
 def _latest_weather(url: str, user_id: str, on: date | None = None) -> dict[str, dict]:
     before = None
     if on is not None:  # the end of the day ``on`` in China (daily values are stamped at local midnight)
-        before = datetime.combine(on + timedelta(days=1), datetime.min.time(), ZoneInfo(config.CHINA_TIMEZONE))
+        china = ZoneInfo(config.CHINA_TIMEZONE)
+        before = datetime.combine(on + timedelta(days=1), datetime.min.time(), china)
     with _session(url) as session:
         plots = store.list_plots(session, user_id)
         stations = sorted({p["station_id"] for p in plots if p.get("station_id")})
-        return {sid: store.latest_weather(session, sid, resolution="daily", before=before) for sid in stations}
+        return {sid: store.latest_weather(session, sid, resolution="daily", before=before)
+                for sid in stations}
 
 
 # ----------------------------------------------------------------------------------------------------------

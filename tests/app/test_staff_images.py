@@ -165,7 +165,8 @@ def test_a_growers_photo_names_who_uploaded_it_and_when(library_home):
 
     # a photo with a collector and a capture time says those instead
     with store.session_scope(store.init_db(config.database_url())) as db:
-        [expert] = [s for s in library.list_samples(db, "agronomist_zhao") if s["sample_id"] == library_home[0]]
+        [expert] = [s for s in library.list_samples(db, "agronomist_zhao")
+                    if s["sample_id"] == library_home[0]]
     expert = {**expert, "collector": "王技术员", "taken_utc": sample["created_utc"]}
     origin = sd.photo_origin(expert)
     assert origin == {"who": ("taken_by", "王技术员"), "when": ("taken_at", uploaded)}
