@@ -812,6 +812,24 @@ def read_observation_upload(name: str, data: bytes) -> pd.DataFrame:
     return frame
 
 
+#: Rows named in one fault before "…" (a file with a bad column of dates has one fault per row).
+FAULT_ROWS_SHOWN = 10
+
+
+def fault_lines(error, translate: Callable[..., str], comma: str = ", ") -> list[str]:
+    """Every fault of an observation file (``growth.calibrate.ObservationFileError.faults``), one line each
+    in the reader's language (``translate(key, **fields)``, keys ``staff.cal.fault.<kind>``), so the whole
+    file is fixed in one go; a kind the catalogue does not know yet keeps the fault's own sentence."""
+    lines = []
+    for fault in error.faults:
+        rows = comma.join(str(r) for r in fault.rows[:FAULT_ROWS_SHOWN])
+        rows += "…" if len(fault.rows) > FAULT_ROWS_SHOWN else ""
+        key = f"staff.cal.fault.{fault.kind}"
+        text = translate(key, rows=rows, value=fault.value)
+        lines.append(fault.sentence if text == key else text)
+    return lines
+
+
 @dataclass
 class CalibrationOutcome:
     """A calibration run for the page: the fitted set, tables of parameters, errors and residuals."""

@@ -32,10 +32,6 @@ RESULT_KEY = "staff_calibration_result"
 EXAMPLE = "plot_id,date,variable,value\nCT02,2015-03-25,bloom_date,\nCT02,2015-07-15,fruit_diameter_mm,41.5\n"
 
 
-#: Rows named in one fault before "…" (a file with a bad column of dates has one fault per row).
-FAULT_ROWS_SHOWN = 10
-
-
 def _translated(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     """A result table for the reader: observed variables by name, and an empty cell (an observed date has no
     value; a variable without a model value has no error) as "–" instead of Streamlit's "None"."""
@@ -52,31 +48,19 @@ def _translated(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     return frame.rename(columns={c: t(f"staff.cal.col.{c}", lang) for c in frame.columns})
 
 
-def fault_lines(error, lang: str) -> list[str]:
-    """Every fault of an observation file (``growth.calibrate.ObservationFileError.faults``), each in the
-    reader's language, so the whole file is fixed in one go."""
-    lines = []
-    for fault in error.faults:
-        rows = [str(r) for r in fault.rows[:FAULT_ROWS_SHOWN]]
-        shown = t("list.comma", lang).join(rows) + ("…" if len(fault.rows) > FAULT_ROWS_SHOWN else "")
-        lines.append(t(f"staff.cal.fault.{fault.kind}", lang, rows=shown, value=fault.value))
-    return lines
-
-
 def show_error(error, file_name: str, lang: str) -> None:
     """A refused upload in the page's language: every fault of a faulty file, or the one reason a file was
     refused (English pages show the project's own sentence)."""
     faults = getattr(error, "faults", None)
     if not faults:
-        reason = getattr(error, "reason", None)
         if isinstance(error, sd.UploadError) and lang != "en":
-            st.error(t("staff.error", lang, error=t(f"staff.upload.{reason}", lang, **error.fields)))
+            st.error(t("staff.error", lang, error=t(f"staff.upload.{error.reason}", lang, **error.fields)))
         else:
             st.error(t("staff.error", lang, error=sd.one_sentence(error)))
         return
     heading = "staff.cal.fault_one" if len(faults) == 1 else "staff.cal.faults"
-    st.error(t(heading, lang, file=file_name, n=len(faults)) + "\n\n"
-             + "\n".join(f"- {line}" for line in fault_lines(error, lang)))
+    lines = sd.fault_lines(error, lambda key, **fields: t(key, lang, **fields), t("list.comma", lang))
+    st.error(t(heading, lang, file=file_name, n=len(faults)) + "\n\n" + "\n".join(f"- {line}" for line in lines))
 
 
 def bound_warnings(outcome: sd.CalibrationOutcome, lang: str) -> list[str]:

@@ -171,6 +171,17 @@ def test_a_bad_file_lists_every_fault_in_the_pages_language(sample_home, monkeyp
         assert "row" not in error.value and "unknown variable" not in error.value
 
 
+def test_fault_lines_name_rows_and_keep_the_sentence_of_a_kind_not_yet_translated():
+    from growth.calibrate import ObservationFault, ObservationFileError
+
+    error = ObservationFileError("obs.csv", [
+        ObservationFault("bad_date", tuple(range(2, 14)), "x", "rows 2-13 have date 'x'"),
+        ObservationFault("new_kind", (5,), "9", "row 5 has something new")])
+    lines = sd.fault_lines(error, lambda key, **f: t(key, "zh-CN", **f), "，")
+    assert lines == [t("staff.cal.fault.bad_date", "zh-CN", rows="2，3，4，5，6，7，8，9，10，11…", value="x"),
+                     "row 5 has something new"]
+
+
 def test_every_fault_of_a_file_is_in_the_readers_error():
     """The CLI's message names every fault too, each with its row."""
     with pytest.raises(InputError) as info:
