@@ -12,7 +12,8 @@ model: the weekly chain stores its results and the pages read them (a re-run is 
 from __future__ import annotations
 
 import io
-from datetime import date, datetime
+import re
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import plot_view as pv
@@ -97,17 +98,24 @@ def _growers(url: str, user_id: str) -> dict[str, str]:
     return {u["user_id"]: u["display_name"] for u in users if u["role"] == "grower"}
 
 
-def latest_weather(user_id: str) -> dict[str, dict]:
-    """The newest daily value of each variable at the stations of the user's plots."""
-    return _latest_weather(database_url(), user_id)
+def latest_weather(user_id: str, on: date | None = None) -> dict[str, dict]:
+    """The newest daily value of each variable at the stations of the user's plots; with ``on`` (a stored
+    run's issue date) the newest on or before that day in China, so a past run's page shows the weather the
+    run saw, not the last day of the record."""
+    return _latest_weather(database_url(), user_id, on)
 
 
 @st.cache_data(ttl=LIST_TTL_S, max_entries=64, show_spinner=False)
-def _latest_weather(url: str, user_id: str) -> dict[str, dict]:
+def _latest_weather(url: str, user_id: str, on: date | None = None) -> dict[str, dict]:
+    before = None
+    if on is not None:  # the end of the day ``on`` in China (daily values are stamped at local midnight)
+        china = ZoneInfo(config.CHINA_TIMEZONE)
+        before = datetime.combine(on + timedelta(days=1), datetime.min.time(), china)
     with _session(url) as session:
         plots = store.list_plots(session, user_id)
         stations = sorted({p["station_id"] for p in plots if p.get("station_id")})
-        return {sid: store.latest_weather(session, sid, resolution="daily") for sid in stations}
+        return {sid: store.latest_weather(session, sid, resolution="daily", before=before)
+                for sid in stations}
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -273,7 +281,13 @@ def check_photo(name: str | None, data: bytes) -> tuple[str, dict] | None:
             image.load()  # decodes every pixel: a truncated or corrupt file fails here
     except UnidentifiedImageError:
         return "identify.not_image", {}
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+    except Image.DecompressionBombError as exc:
+        # Pillow refuses to open an image of more than twice its own pixel limit (a 20000 x 20000 photo):
+        # too large, not damaged (issue #19). Its message gives the pixel count; else its limit is the least.
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        pixels = int(found.group(1)) if found else 2 * (Image.MAX_IMAGE_PIXELS or MAX_PHOTO_PIXELS)
+        return "identify.too_many_pixels", {"mpx": pixels / 1e6, "max": MAX_PHOTO_PIXELS / 1e6}
+    except (OSError, ValueError, SyntaxError):
         return "identify.corrupt", {}
     return None
 

@@ -467,7 +467,7 @@ _APP: dict[str, dict[str, str]] = {
                          "灰＝没有建议；地块上的字是本周先要做的事。底图为地形晕渲。",
         "gh.list": "点地块查看详情",
         "gh.plot_item": "{severity} · {plot} {name} · {mu:.1f} 亩",
-        "gh.weather": "最新气象（{date}）：最高 {tmax:.0f}°C，最低 {tmin:.0f}°C，降水 {precip:.0f} 毫米",
+        "gh.weather": "{date}天气：最高 {tmax:.0f}°C，最低 {tmin:.0f}°C，降水 {precip:.0f} 毫米",
         "sev.0": "无建议", "sev.1": "提示", "sev.2": "一般", "sev.3": "注意", "sev.4": "紧急",
         "sev.5": "非常紧急",
         # plot page additions
@@ -536,7 +536,7 @@ _APP: dict[str, dict[str, str]] = {
         "identify.wrong_type": "只能上传 JPG、PNG 或 WEBP 格式的照片。",
         "identify.not_image": "这个文件不是照片，无法识别；请选择 JPG、PNG 或 WEBP 照片。",
         "identify.corrupt": "照片文件已损坏，无法打开；请重新拍照上传。",
-        "identify.too_many_pixels": "照片像素太多（{mpx:.0f} 百万），最多 {max:.0f} 百万；请缩小后再上传。",
+        "identify.too_many_pixels": "照片太大（{mpx:.0f} 百万像素），最多 {max:.0f} 百万像素；请缩小后再上传。",
         "identify.no_model": "暂时无法识别这张照片（识别模型还没有准备好，或不接受这张照片）。",
         "identify.result": "识别结果（可能性从高到低）",
         "identify.item": "{label}：{percent}%",
@@ -616,7 +616,7 @@ _APP: dict[str, dict[str, str]] = {
                          "of the terrain.",
         "gh.list": "Tap a plot to open it",
         "gh.plot_item": "{severity} · {plot} {name} · {mu:.1f} mu",
-        "gh.weather": "Latest weather ({date}): max {tmax:.0f} °C, min {tmin:.0f} °C, rain {precip:.0f} mm",
+        "gh.weather": "Weather on {date}: max {tmax:.0f} °C, min {tmin:.0f} °C, rain {precip:.0f} mm",
         "sev.0": "no advice", "sev.1": "note", "sev.2": "routine", "sev.3": "attention", "sev.4": "urgent",
         "sev.5": "very urgent",
         "plot.area": "Area {mu:.1f} mu ({ha:.2f} ha)",
@@ -701,7 +701,7 @@ _APP: dict[str, dict[str, str]] = {
         "identify.not_image": "This file is not a photo and cannot be identified; choose a JPG, PNG or WEBP "
                               "photo.",
         "identify.corrupt": "The photo file is damaged and cannot be opened; take and upload it again.",
-        "identify.too_many_pixels": "The photo has too many pixels ({mpx:.0f} million; at most {max:.0f} "
+        "identify.too_many_pixels": "The photo is too large ({mpx:.0f} million pixels; at most {max:.0f} "
                                     "million); make it smaller first.",
         "identify.no_model": "The photo cannot be identified now: {error}",
         "identify.result": "What it may be (most likely first)",

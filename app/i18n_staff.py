@@ -28,6 +28,7 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "staff.params.editor_help": "可修改数值、来源和“待校准假设”标记；单位和取值范围需在参数文件中连同出"
                                     "处一起修改。列表值用逗号分隔。",
         "staff.params.col.key": "参数",
+        "staff.params.col.section": "类别",
         "staff.params.col.value": "数值",
         "staff.params.col.unit": "单位",
         "staff.params.col.min": "最小值",
@@ -65,6 +66,7 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "staff.params.no_diff": "两个版本完全相同。",
         "staff.params.diffcol.key": "参数",
         "staff.params.diffcol.field": "字段",
+        "staff.params.field.note": "备注",
         "staff.params.diffcol.old": "原值",
         "staff.params.diffcol.new": "新值",
         "staff.set.weather": "气象与地形（核心）",
@@ -196,8 +198,11 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "staff.img.col.taken": "拍摄时间（UTC）",
         "staff.img.review": "审核一张图片",
         "staff.img.choose": "图片",
-        "staff.img.details": "标签：{label}（来源：{source}）  \n地块：{plot}  \n拍摄人：{collector}  "
-                             "\n拍摄时间（UTC）：{taken}",
+        "staff.img.details": "标签：{label}（来源：{source}）  \n地块：{plot}  \n{who}  \n{when}",
+        "staff.img.taken_by": "拍摄人：{name}",
+        "staff.img.uploaded_by": "上传人：{name}",
+        "staff.img.taken_at": "拍摄时间（北京时间）：{time}",
+        "staff.img.uploaded_at": "上传时间（北京时间）：{time}",
         "staff.img.predicted": "模型识别为：{label}（概率 {p}）",
         "staff.img.predicted_short": "识别 {label} {p}",
         "staff.img.already": "已由 {user} 审核。",
@@ -215,8 +220,10 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "staff.horizon.1m": "未来 1 个月",
         "staff.horizon.3m": "未来 3 个月",
         "staff.map.title": "病虫风险图",
-        "staff.map.none": "还没有每周风险图。请在上方“生成风险图”，或运行：orchard export-riskmap --week "
-                          "YYYY-Www --dem DEM --out {folder}",
+        "staff.map.none": "还没有每周风险图。请展开上方的“生成风险图”，日期已是最新一期建议的日期（{date}），"
+                          "点“生成”即可。",
+        "staff.map.none_no_run": "还没有每周风险图，也还没有每周建议。请展开上方的“生成风险图”，选择要看的那一周"
+                                 "中的任意一天，点“生成”。",
         "staff.map.make": "生成风险图",
         "staff.map.no_module": "风险图导出模块（exports.riskmap）尚未安装，暂时不能生成。",
         "staff.map.week_of": "选择该周内的任意一天",
@@ -368,7 +375,29 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "staff.cal.format_help": "CSV 文件，列为 plot_id, date, variable, value；日期写作 "
                                  "YYYY-MM-DD；variable 为 bloom_date、maturity_date（value "
                                  "留空）、fruit_diameter_mm（毫米）或 brix（°Brix）。一次只能校准一个品种。",
-        "staff.cal.upload": "观测文件（CSV，不超过 2 MB）",
+        "staff.cal.upload": "观测文件（CSV，不超过 {max} MB）",
+        "staff.cal.faults": "文件 {file} 有 {n} 处错误，请改正后重新上传：",
+        "staff.cal.fault_one": "文件 {file} 有一处错误，请改正后重新上传：",
+        "staff.cal.choose": "选择文件",
+        "staff.upload.wrong_type": "{name} 不是 {types} 文件；请上传 {types} 文件。",
+        "staff.upload.empty": "{name} 是空文件。",
+        "staff.upload.too_large": "{name} 有 {mb:.1f} MB，超过本页允许的 {max} MB；请拆分后再上传。",
+        "staff.upload.binary": "{name} 不是文本 CSV 文件（含有二进制数据）；请上传 CSV 文件。",
+        "staff.upload.no_rows": "{name} 里没有观测数据；请在表头下面添加数据行。",
+        "staff.cal.fault.columns_missing": "缺少列 {value}（文件需要 plot_id、date、variable、value 四列）",
+        "staff.cal.fault.unknown_variable": "第 {rows} 行：未知的观测变量“{value}”（可用 bloom_date、"
+                                            "maturity_date、fruit_diameter_mm、brix）",
+        "staff.cal.fault.bad_date": "第 {rows} 行：日期“{value}”无法识别或不合理（请写作 YYYY-MM-DD，如 2015-03-25，不能晚于今天）",
+        "staff.cal.fault.no_value": "第 {rows} 行（{value}）：缺少数值",
+        "staff.cal.fault.empty": "文件中没有观测数据（请按 plot_id、date、variable、value 填写各行）",
+        "staff.cal.fault.no_plot": "第 {rows} 行：缺少地块编号 plot_id",
+        "staff.cal.fault.implausible": "第 {rows} 行（{value}）：数值不合理，果径或糖度超出可能的范围",
+        "staff.cal.fault.unknown_plot": "观测中的地块 {value} 不在您的地块中；请检查 plot_id 列",
+        "staff.cal.var.bloom_date": "开花期",
+        "staff.cal.var.maturity_date": "成熟期",
+        "staff.cal.var.fruit_diameter_mm": "果径",
+        "staff.cal.var.brix": "糖度",
+        "staff.cal.empty": "–",
         "staff.cal.slope": "考虑坡度坡向对辐射和温度的影响（更准，但更慢）",
         "staff.cal.run": "开始校准",
         "staff.cal.running": "正在用 {n} 条观测拟合参数…",
@@ -427,6 +456,7 @@ CATALOGUES: dict[str, dict[str, str]] = {
                                     "ranges change in the parameter file, with their source. Separate list "
                                     "values with commas.",
         "staff.params.col.key": "Parameter",
+        "staff.params.col.section": "Section",
         "staff.params.col.value": "Value",
         "staff.params.col.unit": "Unit",
         "staff.params.col.min": "Min",
@@ -467,6 +497,7 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "staff.params.no_diff": "The two versions are identical.",
         "staff.params.diffcol.key": "Parameter",
         "staff.params.diffcol.field": "Field",
+        "staff.params.field.note": "Note",
         "staff.params.diffcol.old": "Old",
         "staff.params.diffcol.new": "New",
         "staff.set.weather": "Weather and terrain (core)",
@@ -611,8 +642,11 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "staff.img.col.taken": "Taken (UTC)",
         "staff.img.review": "Review one photo",
         "staff.img.choose": "Photo",
-        "staff.img.details": "Label: {label} (from: {source})  \nPlot: {plot}  \nTaken by: {collector}  "
-                             "\nTaken (UTC): {taken}",
+        "staff.img.details": "Label: {label} (from: {source})  \nPlot: {plot}  \n{who}  \n{when}",
+        "staff.img.taken_by": "Taken by: {name}",
+        "staff.img.uploaded_by": "Uploaded by: {name}",
+        "staff.img.taken_at": "Taken (China time): {time}",
+        "staff.img.uploaded_at": "Uploaded (China time): {time}",
         "staff.img.predicted": "The classifier says: {label} (probability {p})",
         "staff.img.predicted_short": "classifier {label} {p}",
         "staff.img.already": "Verified by {user}.",
@@ -630,8 +664,10 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "staff.horizon.1m": "next month",
         "staff.horizon.3m": "next 3 months",
         "staff.map.title": "Pest risk map",
-        "staff.map.none": "No weekly risk map yet. Make one above, or run: orchard export-riskmap --week "
-                          "YYYY-Www --dem DEM --out {folder}",
+        "staff.map.none": "No weekly risk map yet. Open \"Make a risk map\" above: the day is already that "
+                          "of the latest weekly advice ({date}); press \"Make\".",
+        "staff.map.none_no_run": "No weekly risk map yet, and no weekly advice either. Open \"Make a risk "
+                                 "map\" above, pick any day of the week you want and press \"Make\".",
         "staff.map.make": "Make a risk map",
         "staff.map.no_module": "The risk-map export (exports.riskmap) is not installed; maps cannot be "
                                "made yet.",
@@ -796,7 +832,34 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "staff.cal.format_help": "CSV with columns plot_id, date, variable, value; dates as YYYY-MM-DD; "
                                  "variable is bloom_date or maturity_date (value empty), fruit_diameter_mm "
                                  "(mm) or brix (°Brix). One cultivar at a time.",
-        "staff.cal.upload": "Observation file (CSV, at most 2 MB)",
+        "staff.cal.upload": "Observation file (CSV, at most {max} MB)",
+        "staff.cal.faults": "The file {file} has {n} faults; fix them and upload it again:",
+        "staff.cal.fault_one": "The file {file} has a fault; fix it and upload it again:",
+        "staff.cal.choose": "Choose a file",
+        "staff.upload.wrong_type": "{name} is not a {types} file; upload a {types} file.",
+        "staff.upload.empty": "{name} is empty.",
+        "staff.upload.too_large": "{name} is {mb:.1f} MB, more than the {max} MB this page accepts; split "
+                                  "it.",
+        "staff.upload.binary": "{name} is not a text CSV file (it holds binary data); upload a CSV file.",
+        "staff.upload.no_rows": "{name} holds no observations; add rows under the header.",
+        "staff.cal.fault.columns_missing": "column(s) {value} missing (the file needs plot_id, date, "
+                                           "variable and value)",
+        "staff.cal.fault.unknown_variable": "row {rows}: unknown variable '{value}' (use bloom_date, "
+                                            "maturity_date, fruit_diameter_mm or brix)",
+        "staff.cal.fault.bad_date": "row {rows}: date '{value}' not understood or not plausible (write "
+                                    "YYYY-MM-DD, e.g. 2015-03-25, not in the future)",
+        "staff.cal.fault.no_value": "row {rows} ({value}): no numeric value",
+        "staff.cal.fault.empty": "the file holds no observations (add rows of plot_id, date, variable, value)",
+        "staff.cal.fault.no_plot": "row {rows}: no plot_id",
+        "staff.cal.fault.implausible": "row {rows} ({value}): a value no fruit can have (outside the plausible "
+                                       "range)",
+        "staff.cal.fault.unknown_plot": "the observations name plot(s) {value}, not among your plots; check "
+                                        "the plot_id column",
+        "staff.cal.var.bloom_date": "Bloom date",
+        "staff.cal.var.maturity_date": "Maturity date",
+        "staff.cal.var.fruit_diameter_mm": "Fruit diameter",
+        "staff.cal.var.brix": "Brix",
+        "staff.cal.empty": "–",
         "staff.cal.slope": "Correct radiation and temperature for slope and aspect (better, slower)",
         "staff.cal.run": "Calibrate",
         "staff.cal.running": "Fitting the parameters to {n} observations…",

@@ -119,3 +119,18 @@ def require_user(lang: str, roles: tuple[str, ...] | None = None) -> dict:
 def engine_for(url: str):
     """One engine per database URL for the whole server (created, and migrated, once)."""
     return store.init_db(url)
+
+
+def uploader_in_language(box_key: str, button_text: str, lang: str) -> None:
+    """Streamlit's file uploader writes "Upload", "Drag and drop file here" and "Limit 10MB per file" in
+    English whatever the page (no parameter sets them): on other languages, in the container keyed
+    ``box_key``, its instructions are hidden and its button says ``button_text``; the page states the
+    limit in its own words (the label or a line above)."""
+    if lang == "en":
+        return
+    box = f".st-key-{box_key} [data-testid='stFileUploaderDropzone']"
+    st.html(f"""<style>
+    {box} [data-testid='stFileUploaderDropzoneInstructions'] {{display: none;}}
+    {box} button [data-testid='stMarkdownContainer'] {{display: none;}}
+    {box} button > div::after {{content: "{button_text}";}}
+    </style>""")

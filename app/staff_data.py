@@ -758,20 +758,39 @@ def _read_snapshot(job: Mapping) -> dict:
 # ----------------------------------------------------------------------------------------------------------
 # Uploads and calibration
 # ----------------------------------------------------------------------------------------------------------
-#: Largest observation file the calibration page accepts [bytes] (a season of observations is a few kB).
-MAX_OBSERVATION_BYTES = 2 * 1024 * 1024
+#: Largest observation file the calibration page accepts [MB] (a season of observations is a few kB): the one
+#: limit its label states, its uploader enforces in the browser and :func:`read_observation_upload` checks.
+MAX_OBSERVATION_MB = 2
+MAX_OBSERVATION_BYTES = MAX_OBSERVATION_MB * 1024 * 1024
+
+
+class UploadError(InputError):
+    """An upload refused before or while it is read, with ``reason`` and ``fields`` so that a page can say it
+    in its own language (the sentence itself is English, for the log and the English page).
+
+    Reasons: ``wrong_type`` (name, types), ``empty`` (name), ``too_large`` (name, mb, max), ``binary``
+    (name), ``no_rows`` (name).
+    """
+
+    def __init__(self, reason: str, sentence: str, **fields):
+        super().__init__(sentence)
+        self.reason = reason
+        self.fields = fields
 
 
 def check_upload(name: str, data: bytes, *, suffixes: Sequence[str], max_bytes: int, what: str) -> None:
     """Refuse an upload by name and size before anything parses it (one sentence)."""
     suffix = Path(name or "").suffix.lower()
     if suffix not in suffixes:
-        raise InputError(f"{name}: is not a {what} ({' or '.join(suffixes)}); upload a {what}.")
+        raise UploadError("wrong_type",
+                          f"{name}: is not a {what} ({' or '.join(suffixes)}); upload a {what}.", name=name,
+                          types=" / ".join(s.lstrip(".").upper() for s in suffixes))
     if not data:
-        raise InputError(f"{name}: the file is empty.")
+        raise UploadError("empty", f"{name}: the file is empty.", name=name)
     if len(data) > max_bytes:
-        raise InputError(f"{name}: the file is {len(data) / 1024**2:.1f} MB, more than the "
-                         f"{max_bytes / 1024**2:.0f} MB this page accepts; split it.")
+        raise UploadError("too_large", f"{name}: the file is {len(data) / 1024**2:.1f} MB, more than the "
+                          f"{max_bytes / 1024**2:.0f} MB this page accepts; split it.", name=name,
+                          mb=len(data) / 1024**2, max=round(max_bytes / 1024**2))
 
 
 def read_observation_upload(name: str, data: bytes) -> pd.DataFrame:
@@ -781,15 +800,34 @@ def read_observation_upload(name: str, data: bytes) -> pd.DataFrame:
 
     check_upload(name, data, suffixes=(".csv",), max_bytes=MAX_OBSERVATION_BYTES, what="CSV file")
     if b"\x00" in data[:4096]:
-        raise InputError(f"{name}: is not a text CSV file (it holds binary data); upload a CSV file.")
+        raise UploadError("binary", f"{name}: is not a text CSV file (it holds binary data); upload a CSV "
+                          "file.", name=name)
     safe = re.sub(r"[^\w.\-]+", "_", Path(name).name) or "observations.csv"
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / safe
         path.write_bytes(data)
         frame = calibrate.read_observations(path)
     if frame.empty:
-        raise InputError(f"{name}: holds no observations; add rows under the header.")
+        raise UploadError("no_rows", f"{name}: holds no observations; add rows under the header.", name=name)
     return frame
+
+
+#: Rows named in one fault before "…" (a file with a bad column of dates has one fault per row).
+FAULT_ROWS_SHOWN = 10
+
+
+def fault_lines(error, translate: Callable[..., str], comma: str = ", ") -> list[str]:
+    """Every fault of an observation file (``growth.calibrate.ObservationFileError.faults``), one line each
+    in the reader's language (``translate(key, **fields)``, keys ``staff.cal.fault.<kind>``), so the whole
+    file is fixed in one go; a kind the catalogue does not know yet keeps the fault's own sentence."""
+    lines = []
+    for fault in error.faults:
+        rows = comma.join(str(r) for r in fault.rows[:FAULT_ROWS_SHOWN])
+        rows += "…" if len(fault.rows) > FAULT_ROWS_SHOWN else ""
+        key = f"staff.cal.fault.{fault.kind}"
+        text = translate(key, rows=rows, value=fault.value)
+        lines.append(fault.sentence if text == key else text)
+    return lines
 
 
 @dataclass
@@ -833,9 +871,12 @@ def run_calibration(session, caller: str, observations: pd.DataFrame, *,
     rows = store.list_plots(session, caller)
     known = {r["plot_id"] for r in rows}
     unknown = sorted(set(observations["plot_id"]) - known)
-    if unknown:
-        raise InputError(f"the observations name plot '{unknown[0]}', which is not among your plots; "
-                         "check the plot_id column.")
+    if unknown:  # every one of them, so the file is fixed in one go
+        names = ", ".join(f"'{p}'" for p in unknown)
+        sentence = (f"the observations name plot {names}, which is not among your plots" if len(unknown) == 1
+                    else f"the observations name plots {names}, which are not among your plots")
+        raise calibrate.ObservationFileError("the observations", [calibrate.ObservationFault(
+            "unknown_plot", (), ", ".join(unknown), sentence + "; check the plot_id column")])
     rows = [r for r in rows if r["plot_id"] in set(observations["plot_id"])]
     plots = PlotSet.from_records(rows)
     plots_ds = plots.to_dataset()
@@ -891,7 +932,31 @@ def review_samples(session, caller: str, *, state: str = "unverified", label: st
     verified = {"unverified": False, "verified": True, "all": None}[state]
     samples = library.list_samples(session, caller, label=label or None, plot_id=plot_id or None,
                                    verified=verified)
+    names = {u["user_id"]: u["display_name"] for u in store.list_users(session)}
+    for sample in samples:  # who uploaded it, by name (the library keeps the user id; extension: hidden)
+        adder = sample.get("added_by")
+        sample["added_by_name"] = names.get(adder, adder) if adder else None
     return sorted(samples, key=lambda s: (bool(s.get("verified")), s["sample_id"]))
+
+
+def photo_origin(sample: Mapping) -> dict:
+    """Who took a photo and when, as far as the library knows: the collector and the capture time (EXIF or
+    given), else the user who uploaded it (a grower's photo from the identify page names no collector) and
+    when it was uploaded, in China time. Returns ``{"who": (kind, text), "when": (kind, text)}`` with kinds
+    ``taken_by``/``uploaded_by`` and ``taken_at``/``uploaded_at``; text None when nothing is stored."""
+    if sample.get("collector"):
+        who = ("taken_by", str(sample["collector"]))
+    elif sample.get("added_by"):
+        who = ("uploaded_by", str(sample.get("added_by_name") or sample["added_by"]))
+    else:
+        who = ("taken_by", None)
+    if sample.get("taken_utc") is not None:
+        when = ("taken_at", _local_time(sample["taken_utc"]))
+    elif sample.get("created_utc") is not None:
+        when = ("uploaded_at", _local_time(sample["created_utc"]))
+    else:
+        when = ("taken_at", None)
+    return {"who": who, "when": when}
 
 
 def thumbnail(path: str | Path, max_px: int = THUMBNAIL_PX) -> bytes:

@@ -28,8 +28,8 @@ from orchard import limits
 from orchard import params as orchard_params
 from orchard.errors import InputError, check_input_file
 
-__all__ = ["DEFAULT_KEYS", "OBSERVATION_VARIABLES", "CalibrationResult", "calibrate", "read_observations",
-           "residuals"]
+__all__ = ["DEFAULT_KEYS", "OBSERVATION_VARIABLES", "CalibrationResult", "ObservationFault",
+           "ObservationFileError", "calibrate", "observation_faults", "read_observations", "residuals"]
 
 #: What an observation file may hold: dates of stages, or measured values with a unit.
 OBSERVATION_VARIABLES = {"bloom_date": "date", "maturity_date": "date", "fruit_diameter_mm": "mm",
@@ -74,47 +74,130 @@ class CalibrationResult:
                              for v in self.n_observations])
 
 
+@dataclass(frozen=True)
+class ObservationFault:
+    """One fault of an observation file, as data (a page says it in its own language).
+
+    Attributes
+    ----------
+    kind : str
+        One of ``columns_missing``, ``empty``, ``no_plot``, ``unknown_variable``, ``bad_date``, ``no_value``,
+        ``implausible``, ``unknown_plot``.
+    rows : tuple of int
+        Line numbers in the file (the header is line 1); empty for a fault of the whole file.
+    value : str
+        The offending text: the missing columns, the unknown variable, the date, the variable without a
+        value, or the plot ids.
+    sentence : str
+        The fault in English (what, where, what to do), as the CLI prints it.
+    """
+
+    kind: str
+    rows: tuple[int, ...]
+    value: str
+    sentence: str
+
+
+class ObservationFileError(InputError):
+    """Every fault found in an observation file (``faults``), not only the first: the file is fixed in one
+    go. ``str(error)`` lists them all in one message naming the file."""
+
+    def __init__(self, name: str, faults: list[ObservationFault]):
+        self.name = name
+        self.faults = list(faults)
+        if len(self.faults) == 1:
+            message = f"{name}: {self.faults[0].sentence}."
+        else:
+            message = (f"{name} has {len(self.faults)} faults: "
+                       + "; ".join(f.sentence for f in self.faults) + ". Fix them and read the file again.")
+        super().__init__(message)
+
+
+def _rows_text(rows) -> str:
+    rows = list(rows)
+    shown = ", ".join(str(r) for r in rows[:10]) + (f" and {len(rows) - 10} more" if len(rows) > 10 else "")
+    return f"row {shown}" if len(rows) == 1 else f"rows {shown}"
+
+
+def observation_faults(frame: pd.DataFrame) -> list[ObservationFault]:
+    """Every fault of an observation table as read from its CSV (text cells): missing columns or no rows
+    (then nothing else is checked), rows without a plot, unknown variables, dates not written YYYY-MM-DD or
+    not plausible (:func:`orchard.limits.parse_date`: within ``dates.years``, not in the future), measured
+    variables without a number or with one no fruit can have (``observation.<variable>`` in
+    ``orchard/parameters/limits.toml``). Rows are the file's line numbers (header = 1)."""
+    missing = [c for c in ("plot_id", "date", "variable") if c not in frame.columns]
+    if missing:
+        names = ", ".join(f"'{c}'" for c in missing)
+        verb = "is" if len(missing) == 1 else "are"
+        noun = "column" if len(missing) == 1 else "columns"
+        return [ObservationFault("columns_missing", (), ", ".join(missing),
+                                 f"{noun} {names} {verb} missing (the file needs plot_id, date, variable and "
+                                 "value)")]
+    if frame.empty:
+        return [ObservationFault("empty", (), "", "holds no observations (add rows of plot_id, date, variable, "
+                                 "value)")]
+    faults = []
+    line = np.arange(len(frame)) + 2
+    for i in np.flatnonzero(frame["plot_id"].isna().to_numpy()):
+        faults.append(ObservationFault("no_plot", (int(line[i]),), "",
+                                       f"row {line[i]} has no plot_id (every observation names its plot)"))
+    variables = frame["variable"].astype(str)
+    known = variables.isin(list(OBSERVATION_VARIABLES))
+    for name in sorted(set(variables[~known])):
+        rows = tuple(int(r) for r in line[(variables == name).to_numpy()])
+        faults.append(ObservationFault("unknown_variable", rows, name,
+                                       f"{_rows_text(rows)} name{'s' if len(rows) == 1 else ''} the unknown "
+                                       f"variable '{name}' (use one of {', '.join(OBSERVATION_VARIABLES)})"))
+    dates = pd.to_datetime(frame["date"], errors="coerce", format="%Y-%m-%d")
+    first, last = limits.datebounds(past=True)  # observed, so not in the future
+    for i in range(len(frame)):
+        text = frame["date"].iloc[i]
+        shown = "" if pd.isna(text) else str(text)
+        if pd.isna(dates.iloc[i]):
+            faults.append(ObservationFault("bad_date", (int(line[i]),), shown,
+                                           f"row {line[i]} has date {shown!r} (write dates as YYYY-MM-DD)"))
+        elif not first <= dates.iloc[i].date() <= last:
+            faults.append(ObservationFault("bad_date", (int(line[i]),), shown,
+                                           f"row {line[i]} has date {shown!r}, which is not plausible (give a "
+                                           f"date between {first} and {last})"))
+    measured = (variables.map(OBSERVATION_VARIABLES) != "date") & known
+    values = (pd.to_numeric(frame["value"], errors="coerce") if "value" in frame
+              else pd.Series(np.nan, index=frame.index))
+    for i in np.flatnonzero((measured & values.isna()).to_numpy()):
+        faults.append(ObservationFault("no_value", (int(line[i]),), variables.iloc[i],
+                                       f"row {line[i]} ({variables.iloc[i]}) has no numeric value"))
+    for i in np.flatnonzero((measured & values.notna()).to_numpy()):  # a diameter or Brix a fruit can have
+        variable = variables.iloc[i]
+        try:
+            limits.check_number(float(values.iloc[i]), f"observation.{variable}", f"row {line[i]}: {variable}")
+        except InputError as exc:
+            faults.append(ObservationFault("implausible", (int(line[i]),), variable,
+                                           str(exc).rstrip(".")))
+    return sorted(faults, key=lambda f: f.rows[:1])
+
+
 def read_observations(path) -> pd.DataFrame:
     """Read observations: CSV with columns ``plot_id, date, variable, value`` (value empty for dates).
 
     ``variable`` is one of bloom_date, maturity_date (the ``date`` column is the observed date),
     fruit_diameter_mm, brix (measured on ``date``).
+
+    Raises
+    ------
+    ObservationFileError
+        Every fault of the file at once (:func:`observation_faults`), so it can be fixed in one go.
     """
     path = check_input_file(path, what="observation file")
     try:
-        frame = pd.read_csv(path, dtype={"plot_id": str, "variable": str})
+        frame = pd.read_csv(path, dtype={"plot_id": str, "variable": str, "date": str})
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InputError(f"{path.name}: not a readable CSV ({str(exc).splitlines()[0]}).") from None
-    missing = [c for c in ("plot_id", "date", "variable") if c not in frame.columns]
-    if missing:
-        raise InputError(f"{path.name}: column '{missing[0]}' is missing; the file needs plot_id, date, "
-                         "variable and value.")
-    unknown = sorted(set(frame["variable"]) - set(OBSERVATION_VARIABLES))
-    if unknown:
-        raise InputError(f"{path.name}: unknown variable '{unknown[0]}'; use one of "
-                         f"{', '.join(OBSERVATION_VARIABLES)}.")
-    if frame.empty:
-        raise InputError(f"{path.name}: holds no observations; add rows of plot_id, date, variable, value.")
-    if frame["plot_id"].isna().any():
-        row = int(np.flatnonzero(frame["plot_id"].isna().to_numpy())[0])
-        raise InputError(f"{path.name}: row {row + 2} has no plot_id; every observation names its plot.")
-    days = []
-    for row, text in enumerate(frame["date"], start=2):  # a calendar day, observed, so not in the future
-        try:
-            days.append(limits.parse_date(text, f"{path.name}: row {row}: date", past=True))
-        except InputError as exc:
-            raise InputError(str(exc)) from None
-    frame["date"] = pd.to_datetime(pd.Series(days, index=frame.index))
-    measured = frame["variable"].map(OBSERVATION_VARIABLES) != "date"
-    values = pd.to_numeric(frame.get("value"), errors="coerce") if "value" in frame else pd.Series(np.nan)
-    if (measured & values.isna()).any():
-        row = int(np.flatnonzero((measured & values.isna()).to_numpy())[0])
-        raise InputError(f"{path.name}: row {row + 2} ({frame['variable'].iloc[row]}) has no numeric value.")
-    for row in np.flatnonzero(measured.to_numpy()):  # a diameter or a Brix reading a fruit can have
-        variable = frame["variable"].iloc[row]
-        limits.check_number(float(values.iloc[row]), f"observation.{variable}",
-                            f"{path.name}: row {row + 2}: {variable}")
-    frame["value"] = values
+    faults = observation_faults(frame)
+    if faults:
+        raise ObservationFileError(path.name, faults)
+    frame["date"] = pd.to_datetime(frame["date"], format="%Y-%m-%d")
+    frame["value"] = (pd.to_numeric(frame["value"], errors="coerce") if "value" in frame
+                      else pd.Series(np.nan, index=frame.index))
     return frame
 
 

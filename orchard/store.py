@@ -1241,15 +1241,22 @@ def read_weather(session: Session, station_ids: str | Iterable[str], resolution:
     return frame
 
 
-def latest_weather(session: Session, station_id: str,
-                   resolution: str = "daily") -> dict[str, tuple[datetime, float]]:
-    """The latest non-missing value of each variable at a station: ``{variable: (time_utc, value)}``."""
+def latest_weather(session: Session, station_id: str, resolution: str = "daily", *,
+                   before: datetime | None = None) -> dict[str, tuple[datetime, float]]:
+    """The latest non-missing value of each variable at a station: ``{variable: (time_utc, value)}``.
+
+    ``before`` (aware datetime, exclusive) keeps only values from before that instant: the weather of a past
+    weekly run's issue day rather than the last day of the record (issue #19).
+    """
     if resolution not in RESOLUTIONS:
         raise InputError(f"resolution '{resolution}' is not daily or hourly.")
     w = WeatherReading
+    conditions = [w.station_id == station_id, w.resolution == resolution, w.value.is_not(None)]
+    if before is not None:
+        conditions.append(w.time_utc < before)
     latest = (
         select(w.variable, func.max(w.time_utc).label("time_utc"))
-        .where(w.station_id == station_id, w.resolution == resolution, w.value.is_not(None))
+        .where(*conditions)
         .group_by(w.variable).subquery()
     )
     query = (

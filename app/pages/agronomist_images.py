@@ -86,10 +86,12 @@ def review(engine, user: dict, library, samples: list[dict], lang: str) -> None:
     sample = by_id[chosen]
     left, right = st.columns([3, 2])
     show_thumbnail(left, library, sample, lang, width=480)
+    origin = sd.photo_origin(sample)  # a grower's photo: who uploaded it and when (no collector, no EXIF)
+    (who_kind, who), (when_kind, when) = origin["who"], origin["when"]
     right.markdown(t("staff.img.details", lang, label=label_text(sample["label"], lang),
                      source=sample.get("label_source") or "–", plot=sample.get("plot_id") or "–",
-                     collector=sample.get("collector") or "–",
-                     taken="–" if sample.get("taken_utc") is None else str(sample["taken_utc"])[:16]))
+                     who=t(f"staff.img.{who_kind}", lang, name=who or "–"),
+                     when=t(f"staff.img.{when_kind}", lang, time=when or "–")))
     if sample.get("predicted_label"):
         probability = sample.get("predicted_probability")
         right.markdown(t("staff.img.predicted", lang, label=label_text(sample["predicted_label"], lang),

@@ -19,6 +19,7 @@ import pandas as pd
 import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # app/ holds i18n.py, session.py, staff_data.py
+import i18n_params  # noqa: E402
 import session  # noqa: E402
 import staff_data as sd  # noqa: E402
 from i18n import cultivar_label, t  # noqa: E402
@@ -53,15 +54,31 @@ def set_label(spec: sd.SetSpec, lang: str) -> str:
 
 
 def edit_error_text(exc: sd.EditError, lang: str) -> str:
+    fields = dict(exc.fields)
+    if "unit" in fields:
+        fields["unit"] = i18n_params.unit_text(fields["unit"], lang)
     try:
-        return t(f"staff.params.error.{exc.reason}", lang, **exc.fields)
+        return t(f"staff.params.error.{exc.reason}", lang, **fields)
     except (KeyError, IndexError):
         return str(exc)
+
+
+def editor_table(spec: sd.SetSpec, current: params.ParameterSet, lang: str) -> pd.DataFrame:
+    """The editor's rows in the reader's language: each key's section, unit and description from the
+    parameter-text catalogue (the files carry English; keys stay the codes the files use). Only value,
+    source and assumption are read back (``staff_data.apply_edits``)."""
+    frame = sd.editor_frame(current)
+    frame.insert(1, "section", [i18n_params.section_text(k, lang) for k in frame["key"]])
+    frame["unit"] = [i18n_params.unit_text(u, lang) for u in frame["unit"]]
+    frame["description"] = [i18n_params.description_text(spec.name, spec.kind, k, d, lang)
+                            for k, d in zip(frame["key"], frame["description"])]
+    return frame
 
 
 def column_config(lang: str) -> dict:
     return {
         "key": st.column_config.TextColumn(t("staff.params.col.key", lang), disabled=True),
+        "section": st.column_config.TextColumn(t("staff.params.col.section", lang), disabled=True),
         "value": st.column_config.TextColumn(t("staff.params.col.value", lang), required=True),
         "unit": st.column_config.TextColumn(t("staff.params.col.unit", lang), disabled=True),
         "min": st.column_config.NumberColumn(t("staff.params.col.min", lang), disabled=True),
@@ -75,7 +92,7 @@ def column_config(lang: str) -> dict:
 def editor_section(engine, user: dict, spec: sd.SetSpec, current: params.ParameterSet, lang: str) -> None:
     st.subheader(t("staff.params.editor", lang))
     st.caption(t("staff.params.editor_help", lang))
-    edited = st.data_editor(sd.editor_frame(current), key=editor_key(spec.name, current.version),
+    edited = st.data_editor(editor_table(spec, current, lang), key=editor_key(spec.name, current.version),
                             column_config=column_config(lang), hide_index=True, num_rows="fixed",
                             width="stretch")
     comment = st.text_input(t("staff.params.comment", lang), key=f"staff_params_comment::{spec.name}")
@@ -114,7 +131,11 @@ def history_section(engine, spec: sd.SetSpec, lang: str) -> None:
     st.dataframe(table.rename(columns={c: t(f"staff.params.hist.{c}", lang) for c in table.columns}),
                  hide_index=True, width="stretch")
     versions = [h["version"] for h in history]  # newest first
-    chosen = st.selectbox(t("staff.params.changes_of", lang), versions, key=f"staff_changes::{spec.name}")
+    # Keyed by the newest version: a widget keeps its value across reruns, so after a save the choices
+    # would stay on the version that was newest before it (issue #19); a new version starts fresh widgets.
+    newest = versions[0]
+    chosen = st.selectbox(t("staff.params.changes_of", lang), versions,
+                          key=f"staff_changes::{spec.name}::{newest}")
     with store.session_scope(engine) as db:
         changes = sd.version_changes(db, spec.name, chosen)
     if changes:
@@ -129,9 +150,9 @@ def history_section(engine, spec: sd.SetSpec, lang: str) -> None:
 
     left, right = st.columns(2)
     old = left.selectbox(t("staff.params.diff_from", lang), options, index=len(options) - 1,
-                         format_func=label, key=f"staff_diff_from::{spec.name}")
+                         format_func=label, key=f"staff_diff_from::{spec.name}::{newest}")
     new = right.selectbox(t("staff.params.diff_to", lang), options, index=len(options) - 2, format_func=label,
-                          key=f"staff_diff_to::{spec.name}")
+                          key=f"staff_diff_to::{spec.name}::{newest}")
     with store.session_scope(engine) as db:
         diff = sd.version_diff(db, spec.name, old, new)
     if diff:
@@ -141,6 +162,12 @@ def history_section(engine, spec: sd.SetSpec, lang: str) -> None:
 
 
 def _named(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """A table of changes for the reader: its columns, and the changed fields named as the editor names
+    them."""
+    if "field" in frame:
+        names = [t("staff.params.field.note" if f == "note" else f"staff.params.col.{f}", lang)
+                 for f in frame["field"]]
+        frame = frame.assign(field=names)
     return frame.rename(columns={c: t(f"staff.params.diffcol.{c}", lang) for c in frame.columns})
 
 

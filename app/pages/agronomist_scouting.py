@@ -41,12 +41,12 @@ def store_rows(engine, user_id: str, frame: pd.DataFrame, known, where: str, num
         return store.add_scouting_observations(db, user_id, records)
 
 
-def form(engine, user: dict, plots: list[str], lang: str) -> None:
+def form(engine, user: dict, plots: list[str], lang: str, first_day: date) -> None:
     with st.form("scout_form", clear_on_submit=False):
         columns = st.columns(3)
         plot_id = columns[0].selectbox(t("staff.scout.plot", lang), plots, key="scout_plot")
         # Streamlit's default earliest date is 10 years back: older seasons' sheets are entered too.
-        observed_on = columns[1].date_input(t("staff.scout.date", lang), value=date.today(), key="scout_date",
+        observed_on = columns[1].date_input(t("staff.scout.date", lang), value=first_day, key="scout_date",
                                             min_value=EARLIEST, max_value=date.today())
         pest = columns[2].selectbox(t("staff.scout.pest", lang), list(skill.PESTS), key="scout_pest",
                                     format_func=lambda p: t(f"pest.{p}", lang))
@@ -102,10 +102,14 @@ def main() -> None:
     try:
         with store.session_scope(engine) as db:
             plots = [p["plot_id"] for p in store.list_plots(db, user["user_id"])]
+            run = sd.latest_run(db)
     except OrchardError as exc:
         st.error(t("staff.error", lang, error=sd.one_sentence(exc)))
         return
-    form(engine, user, plots, lang)
+    # The form starts on the latest stored run's issue date when that is past (the week the advice is of),
+    # else today (issue #19: a 2016 run's scouting is not of today's year).
+    first_day = run["issued_on"] if run and run["issued_on"] < date.today() else date.today()
+    form(engine, user, plots, lang, first_day)
     upload(engine, user, plots, lang)
 
     st.subheader(t("staff.scout.stored", lang))

@@ -46,15 +46,18 @@ def main() -> None:
         with store.session_scope(engine) as db:
             seasons = sd.seasons_with_data(db)
             plots = store.list_plots(db, user["user_id"])
+            run = sd.latest_run(db)
         districts = sorted({p["district"] for p in plots if p.get("district")})
     except OrchardError as exc:
         st.error(t("staff.error", lang, error=sd.one_sentence(exc)))
         return
-    this_year = date.today().year
-    # Seasons with records, with a stored replay, and this one; records first, else the newest replay.
+    # The season in force is the year of the latest stored weekly run (the advice the app shows), not the
+    # calendar's: a district replaying 2016 reads the account of 2016 first (issue #19). Without a run,
+    # the newest season with records, else with a stored replay, else this year.
+    run_year = run["issued_on"].year if run else None
     replayed = sorted({r["season"] for r in replay_store.list_replays(config.orchard_home())}, reverse=True)
-    options = sorted(set(seasons) | set(replayed) | {this_year}, reverse=True)
-    first = seasons[0] if seasons else (replayed[0] if replayed else options[0])
+    options = sorted(set(seasons) | set(replayed) | {run_year or date.today().year}, reverse=True)
+    first = run_year or (seasons[0] if seasons else (replayed[0] if replayed else options[0]))
     columns = st.columns(3)
     season = columns[0].selectbox(t("staff.acc.season", lang), options, key="staff_acc_season",
                                   index=options.index(first))

@@ -82,12 +82,15 @@ def legend(image: dict, lang: str):
         .format(precision=1)
 
 
-def make_export_section(engine, plots: list[dict], lang: str) -> None:
+def make_export_section(engine, plots: list[dict], run: dict | None, lang: str) -> None:
+    """Make the export of a week; the day starts on the latest stored run's issue date (the advice the app
+    shows), else on the sample's default day."""
     with st.expander(t("staff.map.make", lang), expanded=False):
         if sd.export_module() is None:
             st.warning(t("staff.map.no_module", lang))
             return
-        day = st.date_input(t("staff.map.week_of", lang), value=sd.DEFAULT_ISSUE_DATE, key="staff_map_day")
+        first = run["issued_on"] if run else sd.DEFAULT_ISSUE_DATE
+        day = st.date_input(t("staff.map.week_of", lang), value=first, key="staff_map_day")
         week = sd.week_of(day)
         st.caption(t("staff.map.week_is", lang, week=week, monday=date_label(sd.week_monday(week), lang)))
         districts = sorted({p["district"] for p in plots if p.get("district")})
@@ -131,13 +134,19 @@ def main() -> None:
     try:
         with store.session_scope(engine) as db:
             plots = store.list_plots(db, user["user_id"])
+            run = sd.latest_run(db)
     except OrchardError as exc:
         st.error(t("staff.error", lang, error=sd.one_sentence(exc)))
         return
-    make_export_section(engine, plots, lang)
+    make_export_section(engine, plots, run, lang)
     exports = sd.list_exports()
-    if not exports:
-        st.info(t("staff.map.none", lang, folder=sd.riskmap_root()))
+    if not exports:  # what to do in the app (the export above), not a server path or a command line
+        if sd.export_module() is None:
+            st.info(t("staff.map.no_module", lang))
+        elif run:
+            st.info(t("staff.map.none", lang, date=date_label(run["issued_on"], lang)))
+        else:
+            st.info(t("staff.map.none_no_run", lang))
         return
     columns = st.columns(3)
     index = columns[0].selectbox(t("staff.exp.choose", lang), list(range(len(exports))),

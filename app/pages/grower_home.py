@@ -116,8 +116,10 @@ def week_line(week: dict | None, lang: str) -> str:
     return text + (t("gh.week_more", lang, n=week["n"] - 1) if week["n"] > 1 else "")
 
 
-def weather_line(user_id: str, lang: str) -> None:
-    for latest in data.latest_weather(user_id).values():
+def weather_line(user_id: str, lang: str, issued=None) -> None:
+    """The weather of the day the shown advice was issued (the latest of the record when none is stored):
+    every date on the page is the stored run's (issue #19)."""
+    for latest in data.latest_weather(user_id, on=issued).values():
         needed = ("tmax_c", "tmin_c", "precip_mm")
         if not all(v in latest and latest[v][1] is not None for v in needed):
             continue
@@ -158,7 +160,7 @@ def main() -> None:
                              severity=t(f"sev.{level}", lang)))
         st.caption(week_line(summary["plots"].get(p["plot_id"]), lang))
     try:
-        weather_line(user["user_id"], lang)
+        weather_line(user["user_id"], lang, summary["issued_on"])
     except OrchardError:
         pass  # the weather line is a nicety; the page stands without it
 

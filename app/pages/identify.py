@@ -16,7 +16,7 @@ import streamlit as st
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # app/ holds the shared modules
 import data  # noqa: E402
 from i18n import error_text, t  # noqa: E402
-from session import page_language, require_user  # noqa: E402
+from session import page_language, require_user, uploader_in_language  # noqa: E402
 
 from orchard.errors import OrchardError  # noqa: E402
 
@@ -47,20 +47,6 @@ def show_result(result: dict, lang: str) -> None:
         st.caption(t("identify.caution", lang))
 
 
-def uploader_in_language(lang: str) -> None:
-    """Streamlit's uploader writes "Upload" and "10MB per file" in English whatever the page (no parameter
-    sets them): on other languages its button says :func:`t` ``identify.choose`` instead, and the limit is
-    said in the page's own words above it (``identify.intro``)."""
-    if lang == "en":
-        return
-    box = ".st-key-photo_box [data-testid='stFileUploaderDropzone']"
-    st.html(f"""<style>
-    {box} [data-testid='stFileUploaderDropzoneInstructions'] {{display: none;}}
-    {box} button [data-testid='stMarkdownContainer'] {{display: none;}}
-    {box} button > div::after {{content: "{t('identify.choose', lang)}";}}
-    </style>""")
-
-
 def main() -> None:
     lang = page_language()
     user = require_user(lang, UPLOADERS)
@@ -69,7 +55,7 @@ def main() -> None:
     # No ``type=`` filter: Streamlit would refuse another extension with an exception of its own; the page
     # checks every file itself (size, extension, content) and answers with one sentence.
     with st.container(key="photo_box"):
-        uploader_in_language(lang)
+        uploader_in_language("photo_box", t("identify.choose", lang), lang)  # the limit: identify.intro
         upload = st.file_uploader(t("identify.upload", lang), key="photo", max_upload_size=data.MAX_PHOTO_MB)
     if upload is None:
         return

@@ -10,6 +10,7 @@ transaction is rolled back).
 from __future__ import annotations
 
 import sys
+from datetime import date
 from pathlib import Path
 
 import streamlit as st
@@ -52,6 +53,19 @@ def target_label(target: str | None, lang: str) -> str:
     if target in PEST_TARGETS:
         return t(f"pest.{target}", lang)
     return t("inputs.nutrient", lang, nutrient=target)
+
+
+def default_day() -> date:
+    """The date a new record starts with: today, or the issue date of the latest stored weekly run when that
+    run is in the past (a grower reading the advice of 2016-07-15 records what they did then, not a date of
+    today's year; issue #19)."""
+    today = today_in_china()
+    try:
+        run = data.run_for()
+    except OrchardError:
+        return today
+    issued = run["issued_on"] if run else None
+    return issued if issued is not None and issued < today else today
 
 
 def unit_label(unit: str, lang: str) -> str:
@@ -105,8 +119,9 @@ def application_form(lang: str, user: str, role: str, catalogue: Catalogue) -> N
         # Keyed by product: the choices change with it.
         unit = st.selectbox(t("inputs.unit", lang), UNITS[product["product_unit"]], disabled=disabled,
                             key=f"application_unit_{pid}")
-        applied_on = st.date_input(t("inputs.date_applied", lang), value=today_in_china(),
-                                   format="YYYY-MM-DD", key="application_date", disabled=disabled)
+        applied_on = st.date_input(t("inputs.date_applied", lang), value=default_day(),
+                                   max_value=today_in_china(), format="YYYY-MM-DD", key="application_date",
+                                   disabled=disabled)
         target = st.selectbox(t("inputs.target", lang), product["targets"].split(";"), disabled=disabled,
                               format_func=lambda x: target_label(x, lang), key=f"application_target_{pid}")
         submitted = st.form_submit_button(t("inputs.save_application", lang), type="primary",
@@ -140,8 +155,9 @@ def purchase_form(lang: str, user: str, role: str, catalogue: Catalogue) -> None
         unit = st.selectbox(t("inputs.unit", lang), [*UNITS[product["product_unit"]], "pack"],
                             format_func=lambda u: unit_label(u, lang), key=f"purchase_unit_{pid}",
                             disabled=disabled)
-        purchased_on = st.date_input(t("inputs.date_bought", lang), value=today_in_china(),
-                                     format="YYYY-MM-DD", key="purchase_date", disabled=disabled)
+        purchased_on = st.date_input(t("inputs.date_bought", lang), value=default_day(),
+                                     max_value=today_in_china(), format="YYYY-MM-DD", key="purchase_date",
+                                     disabled=disabled)
         price = st.number_input(t("inputs.price", lang), value=None, step=1.0, format="%g",
                                 key="purchase_price", disabled=disabled)
         supplier = st.text_input(t("inputs.supplier", lang), key="purchase_supplier", max_chars=200,

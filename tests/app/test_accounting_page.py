@@ -114,3 +114,11 @@ def test_malformed_replay_is_one_sentence_on_the_page(home):
     at = page(ADMIN, lang="zh-CN").run()
     assert not at.exception
     assert len(at.error) == 1 and "summary.json is not valid JSON" in at.error[0].value
+
+
+def test_the_season_shown_first_is_the_year_of_the_latest_stored_run(advised_copy):
+    """The run of 2016-07-15 is the advice the app shows, so its season opens first, not the calendar year
+    (issue #19, finding 6)."""
+    at = page(EXTENSION).run()
+    assert not at.exception and not at.error
+    assert at.selectbox(key="staff_acc_season").value == 2016

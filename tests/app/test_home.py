@@ -150,7 +150,32 @@ def test_grower_home_tiles_count_only_this_growers_stored_advice(app_env):
     assert len(everyone) > len(mine)  # the counts above are not everybody's
     captions = [c.value for c in at.caption]
     assert any(c.startswith(t("gh.advice_issued", "zh-CN", date="2016年7月15日")) for c in captions)
-    assert any(c.startswith("最新气象（") for c in captions)
+    assert any(c.startswith("2016年7月15日天气：") for c in captions)
+
+
+def test_grower_home_weather_is_of_the_advice_day_not_the_records_end(app_env):
+    """Every date on home is the stored run's: the weather line is of 2016-07-15, the day the advice was
+    issued, though the sample's record runs to the end of 2017 (issue #19, finding 6)."""
+    from orchard import config, store
+
+    engine = store.create_engine_for(config.database_url())
+    try:
+        with store.session_scope(engine) as session:
+            station = store.get_plot(session, "grower_li", "CT01")["station_id"]
+            record_end = store.latest_weather(session, station)["tmax_c"][0]
+            day = store.read_weather(session, [station], "daily", start="2016-07-15T00:00:00+08:00",
+                                     end="2016-07-15T23:59:59+08:00")
+    finally:
+        engine.dispose()
+    assert record_end.year > ISSUED.year  # the record goes on after the run: the newest day would be wrong
+    values = {v: float(day.loc[day["variable"] == v, "value"].iloc[0])
+              for v in ("tmax_c", "tmin_c", "precip_mm")}
+    for lang in ("zh-CN", "en"):
+        at = _signed_in("grower_li", lang).run()
+        assert not at.exception
+        expected = t("gh.weather", lang, date="2016年7月15日" if lang == "zh-CN" else "15 Jul 2016",
+                     tmax=values["tmax_c"], tmin=values["tmin_c"], precip=values["precip_mm"])
+        assert expected in [c.value for c in at.caption]
 
 
 def test_grower_home_map_colours_plots_by_their_most_urgent_advice(app_env):

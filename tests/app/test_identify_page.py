@@ -109,6 +109,27 @@ def test_a_photo_with_too_many_pixels_is_refused(home, classifier):
     assert _errors(at) == [t("identify.too_many_pixels", "zh-CN", mpx=48.0, max=40.0)]
 
 
+def _png_header(width: int, height: int) -> bytes:
+    """A valid PNG header of any size with a token of image data (a 20000 x 20000 photo without 50 MB)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\0" * 100)) + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_a_huge_photo_is_too_large_not_damaged(home, classifier, lang):
+    """20000 x 20000 px is beyond what Pillow even opens (a decompression bomb to it): the grower is told the
+    photo is too large and the limit, not that it is damaged (issue #19, finding 10)."""
+    at = _upload("huge.png", _png_header(20000, 20000), lang=lang)
+    assert _errors(at) == [t("identify.too_many_pixels", lang, mpx=400.0, max=40.0)]
+    assert t("identify.corrupt", lang) not in _errors(at) and not classifier[1]
+
+
 def test_a_file_of_another_type_is_refused(home, classifier):
     buffer = io.BytesIO()
     Image.new("RGB", (20, 20)).save(buffer, format="GIF")

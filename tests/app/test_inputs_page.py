@@ -183,3 +183,20 @@ def test_every_new_text_is_in_both_catalogues():
     new = [k for k in CATALOGUES["en"] if k.startswith("inputs.")]
     assert len(new) > 30 and set(CATALOGUES["zh-CN"]) == set(CATALOGUES["en"])
     assert "nav.inputs" in CATALOGUES["zh-CN"]
+
+
+def test_dates_start_at_the_stored_runs_issue_day_when_it_is_past(advised_copy):
+    """A grower reading the advice of 2016-07-15 records what they did then: the forms start on the run's
+    issue date, not on today's date years later (issue #19, finding 6)."""
+    at = _page()
+    assert not at.exception
+    assert at.date_input(key="application_date").value == date(2016, 7, 15)
+    at.radio(key="inputs_kind").set_value("purchase").run()
+    assert at.date_input(key="purchase_date").value == date(2016, 7, 15)
+
+
+def test_dates_start_today_without_a_stored_run(home):
+    from data import today_in_china
+
+    at = _page()
+    assert at.date_input(key="application_date").value == today_in_china()

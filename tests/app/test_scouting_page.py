@@ -70,3 +70,15 @@ def test_impossible_values_are_one_sentence_and_nothing_is_stored(home, pest, va
     assert not at.exception
     assert len(at.error) == 1 and message in at.error[0].value
     assert stored() == []
+
+
+def test_the_date_starts_on_the_stored_runs_issue_day(advised_copy):
+    """Scouting of the advised week: the form starts on the run's issue date, not today (issue #19)."""
+    at = page().run()
+    assert not at.exception and not at.error
+    assert at.date_input(key="scout_date").value == date(2016, 7, 15)
+
+
+def test_the_date_starts_today_without_a_stored_run(home):
+    at = page().run()
+    assert at.date_input(key="scout_date").value == date.today()

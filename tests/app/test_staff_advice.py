@@ -130,3 +130,39 @@ def test_an_agronomists_hold_hides_the_advice_from_the_grower_and_the_approval_i
     # a district's approval does not undo a plot's hold
     assert states.loc["CT01", t("staff.review.col.grower_sees", "zh-CN")] == "否"
     assert states.loc["CT02", t("staff.review.col.grower_sees", "zh-CN")] == "是"
+
+
+def test_an_agronomists_note_on_approved_advice_reaches_the_growers_plot_page(advised):
+    """The edit of issue #19: an agronomist approves a plot's advice with a note for the grower, and the
+    grower reads the note beside that advice on the plot page."""
+    plot_page = str(APP / "pages" / "plot.py")
+
+    def grower_view(plot_id: str) -> AppTest:
+        at = AppTest.from_file(plot_page, default_timeout=60)
+        at.session_state["user"] = {"user_id": "grower_li", "display_name": "李明", "role": "grower"}
+        at.query_params["plot"] = plot_id
+        return at.run()
+
+    note = "先喷铜制剂，雨后三天内补喷一次"
+    shown = t("advice.review_note", "zh-CN", note=note)
+    before = grower_view("CT01")
+    assert not before.exception and shown not in [i.value for i in before.info]
+    at = page(AGRONOMIST, lang="zh-CN").run()
+    at.radio(key="review_scope").set_value("plot")
+    at.selectbox(key="review_plot").set_value("CT01")
+    at.text_input(key="review_note").input(note)
+    at = next(b for b in at.button if b.label == t("staff.review.approve", "zh-CN")).click().run()
+    assert not at.exception and [s.value for s in at.success] == [
+        t("staff.review.done.approved", "zh-CN", target="CT01")]
+
+    after = grower_view("CT01")
+    assert not after.exception and not after.error
+    infos = [i.value for i in after.info]
+    assert shown in infos
+    advice_lines = [m.value for m in after.markdown if "●] **" in m.value]
+    assert advice_lines  # the advice is there, with the note above it
+    from orchard import config, store
+
+    with store.session_scope(store.init_db(config.database_url())) as db:
+        records = store.approved_recommendations(db, "grower_li", plot_id="CT01")
+    assert records and {r["review_note"] for r in records} == {note}

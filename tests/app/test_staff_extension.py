@@ -192,7 +192,7 @@ def test_a_grower_is_refused_in_one_sentence(home, name):
 def test_pages_without_exports_say_so(home):
     at = page("extension_riskmap", EXTENSION).run()
     assert not at.exception
-    assert at.info[0].value == t("staff.map.none", "en", folder=home / "exports" / "riskmaps")
+    assert at.info[0].value == t("staff.map.none_no_run", "en")  # the plain sample stores no weekly run
     at = page("extension_exports", EXTENSION).run()
     assert not at.exception and at.info[0].value == t("staff.exp.none", "en")
 
@@ -327,3 +327,16 @@ def test_real_export_made_from_the_page_is_listed_and_mapped(advised_copy):  # t
     at.button(key="staff_map_make").click().run()
     assert not at.exception and "already exists" in at.error[0].value
     assert len(sd.list_exports()) == 1
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_the_empty_risk_map_page_says_what_to_do_in_the_app(advised_copy, lang):
+    """No server path and no command line (issue #19, finding 10): the officer is sent to the page's own
+    export, and told the day of the latest weekly advice it starts on."""
+    pytest.importorskip("exports.riskmap")
+    at = page("extension_riskmap", EXTENSION, lang).run()
+    assert not at.exception and not at.error
+    [info] = at.info
+    day = "2016年7月15日" if lang == "zh-CN" else "15 Jul 2016"
+    assert info.value == t("staff.map.none", lang, date=day)
+    assert "orchard " not in info.value and str(advised_copy) not in info.value and "/" not in info.value

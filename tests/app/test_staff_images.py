@@ -140,3 +140,33 @@ def test_page_is_guarded_when_the_library_is_not_installed(sample_home, monkeypa
     at = page(AGRONOMIST).run()
     assert not at.exception
     assert [w.value for w in at.warning] == [t("staff.img.not_installed", "en")]
+
+
+def test_a_growers_photo_names_who_uploaded_it_and_when(library_home):
+    """A photo from the identify page has no collector and often no EXIF time: the review says which grower
+    uploaded it and when, not "拍摄人：–" and "拍摄时间：–" (issue #19, finding 9)."""
+    from orchard import config, store
+    from pests.images import library
+
+    photo = sorted((LEAVES / "healthy").glob("*.png"))[1]
+    with store.session_scope(store.init_db(config.database_url())) as db:
+        # as data.save_photo stores a grower's upload
+        sample = library.add_image(db, "grower_li", photo.read_bytes(), label="unknown", plot_id="CT01",
+                                   label_source="model", original_name="leaf.png")
+    assert sample["collector"] is None and sample["taken_utc"] is None
+    uploaded = sd._local_time(sample["created_utc"])
+    at = page(AGRONOMIST, "zh-CN").run()
+    at.selectbox(key="staff_img_sample").set_value(sample["sample_id"]).run()
+    assert not at.exception and not at.error
+    details = next(m.value for m in at.markdown if m.value.startswith("标签："))
+    assert t("staff.img.uploaded_by", "zh-CN", name="李明") in details
+    assert t("staff.img.uploaded_at", "zh-CN", time=uploaded) in details
+    assert "–" not in details.split("地块：")[1]
+
+    # a photo with a collector and a capture time says those instead
+    with store.session_scope(store.init_db(config.database_url())) as db:
+        [expert] = [s for s in library.list_samples(db, "agronomist_zhao")
+                    if s["sample_id"] == library_home[0]]
+    expert = {**expert, "collector": "王技术员", "taken_utc": sample["created_utc"]}
+    origin = sd.photo_origin(expert)
+    assert origin == {"who": ("taken_by", "王技术员"), "when": ("taken_at", uploaded)}

@@ -323,3 +323,73 @@ def test_district_variant_is_saved_apart_and_said_to_be_unused(sample_home_copy)
         assert [v.version for v in params.list_versions(db, name)] == [1]
         assert params.current_core_parameters(db)["elevation.lapse_rate"] != 0.55  # the models ignore it
     assert t("staff.rerun.not_read.none", "en") in [c.value for c in at.caption]
+
+
+def test_history_and_diff_show_the_new_version_right_after_a_save(sample_home_copy):
+    """After a second save the changes and the diff are of version 2 at once, not of the version that was
+    newest when the page was first drawn (issue #19, finding 9)."""
+    at = page(AGRONOMIST)
+    at.run()
+    at.selectbox(key="staff_params_set").set_value("growth.valencia").run()
+    for version, (value, comment) in enumerate((("1050", "first look"), ("1060", "second look"))):
+        edit(at, "growth.valencia", version or None, "bloom.required_gdd", value=value)
+        at.text_input(key="staff_params_comment::growth.valencia").input(comment)
+        at.button(key="staff_params_save").click().run()
+        assert not at.exception and not at.error
+    assert at.success[0].value == t("staff.params.saved", "en", version=2, n=1, keys="bloom.required_gdd")
+    history = at.dataframe[1].value
+    assert list(history[t("staff.params.hist.version", "en")]) == [2, 1]
+    changes = at.dataframe[2].value  # the changes of the chosen version: version 2 against version 1
+    assert list(changes[t("staff.params.diffcol.old", "en")]) == ["1050.0"]
+    assert list(changes[t("staff.params.diffcol.field", "en")]) == ["Value"]  # named as in the editor
+    assert list(changes[t("staff.params.diffcol.new", "en")]) == ["1060.0"]
+    diff = at.dataframe[-1].value  # shipped against the newest version
+    value_rows = diff[diff[t("staff.params.diffcol.field", "en")] == t("staff.params.col.value", "en")]
+    assert list(value_rows[t("staff.params.diffcol.new", "en")]) == ["1060.0"]
+
+
+def test_parameter_texts_cover_every_unit_section_and_the_covered_sets():
+    """The Chinese catalogue of parameter texts follows the files: every unit, section and description of
+    every declared set (a new or renamed key fails here until it is translated)."""
+    import i18n_params
+
+    units, sections, described = set(), set(), {}
+    for spec in sd.parameter_specs():
+        pset = sd.shipped_set(spec)
+        units |= {entry.unit for entry in pset.entries.values()}
+        sections |= {key.split(".", 1)[0] for key in pset.entries}
+        described.setdefault(i18n_params.family(spec.name, spec.kind), set()).update(pset.entries)
+    assert units <= set(i18n_params.UNITS_ZH), sorted(units - set(i18n_params.UNITS_ZH))
+    assert sections <= set(i18n_params.SECTIONS_ZH), sorted(sections - set(i18n_params.SECTIONS_ZH))
+    assert set(described) == set(i18n_params.DESCRIPTIONS_ZH)
+    for family, keys in described.items():
+        assert keys == set(i18n_params.DESCRIPTIONS_ZH[family]), family
+    texts = [*i18n_params.UNITS_ZH.values(), *i18n_params.SECTIONS_ZH.values()] + [
+        text for family in i18n_params.DESCRIPTIONS_ZH.values() for text in family.values()]
+    assert all(text.strip() for text in texts)
+
+
+@pytest.mark.parametrize("name", ["weather", "growth.valencia", "growth.slope", "black_spot", "outlook",
+                                  "soil.qc", "monitoring.imagery", "advice.protection", "carbon"])
+def test_chinese_parameter_page_shows_units_sections_and_descriptions_in_chinese(home, name):
+    """Issue #19, finding 4: keys stay codes, but what they mean and their units are in Chinese."""
+    import re
+
+    at = page(AGRONOMIST, "zh-CN").run()
+    at.selectbox(key="staff_params_set").set_value(name).run()
+    assert not at.exception and not at.error
+    editor = at.data_editor[0].value
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    assert all(cjk.search(text) for text in editor["description"]), list(editor["description"])
+    assert all(cjk.search(text) for text in editor["section"])
+    english_units = {"degC", "degC d", "d", "h", "m", "mm", "doy", "yr", "1", "Brix", "degC/100m"}
+    assert not set(editor["unit"]) & english_units, set(editor["unit"])
+    if name == "growth.valencia":
+        row = editor[editor["key"] == "bloom.required_gdd"].iloc[0]
+        assert (row["section"], row["unit"]) == ("开花", "°C·天（积温）")
+    english = page(AGRONOMIST, "en").run()
+    english.selectbox(key="staff_params_set").set_value(name).run()
+    shipped = sd.shipped_set(sd.spec_for(name))
+    frame = english.data_editor[0].value.set_index("key")
+    assert all(frame.at[key, "unit"] == entry.unit and frame.at[key, "description"] == entry.description
+               for key, entry in shipped.entries.items())  # the English page shows the files' own texts

@@ -325,7 +325,7 @@ def test_bad_input_gets_one_clear_sentence(changting_daily, tmp_path):
     with pytest.raises(ParameterError, match="bloom.required_gdd"):
         cultivars.cultivar_parameters("valencia").with_overrides({"bloom.required_gdd": 5000.0})
     (tmp_path / "obs.csv").write_text("plot_id,date,variable,value\nA,2015-13-01,brix,10\n", encoding="utf-8")
-    with pytest.raises(InputError, match="row 2: date '2015-13-01' is not a date; write it as YYYY-MM-DD"):
+    with pytest.raises(InputError, match=r"row 2 has date '2015-13-01' \(write dates as YYYY-MM-DD\)"):
         calibrate.read_observations(tmp_path / "obs.csv")
 
 
@@ -394,3 +394,22 @@ def test_a_districts_own_cultivar_set_is_used_for_that_districts_plots(tmp_path)
         assert arrays[key][0] == pytest.approx(base[key] * 0.9) and arrays[key][1] == base[key]
         assert cultivars.set_keys_for_plots(codes, districts) == codes  # no database: the shipped sets
     engine.dispose()
+
+
+def test_an_observation_file_reports_every_implausible_row_at_once(tmp_path):
+    """The plausibility checks of issue #18 (ranges in orchard/parameters/limits.toml) are faults of the
+    file like the others of issue #19: all of them in one error, nothing read."""
+    (tmp_path / "obs.csv").write_text(
+        "plot_id,date,variable,value\n"
+        "CT01,2016-09-01,fruit_diameter_mm,-40\n"
+        ",2016-09-01,brix,11\n"
+        "CT01,2099-01-01,brix,11\n"
+        "CT01,2016-10-01,brix,-3\n", encoding="utf-8")
+    with pytest.raises(calibrate.ObservationFileError) as caught:
+        calibrate.read_observations(tmp_path / "obs.csv")
+    kinds = [(f.kind, f.rows) for f in caught.value.faults]
+    assert kinds == [("implausible", (2,)), ("no_plot", (3,)), ("bad_date", (4,)), ("implausible", (5,))]
+    assert "fruit_diameter_mm -40 mm is not plausible" in str(caught.value)
+    (tmp_path / "empty.csv").write_text("plot_id,date,variable,value\n", encoding="utf-8")
+    with pytest.raises(calibrate.ObservationFileError, match="holds no observations"):
+        calibrate.read_observations(tmp_path / "empty.csv")

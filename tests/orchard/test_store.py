@@ -414,6 +414,17 @@ def test_latest_weather(engine):
     }
 
 
+def test_latest_weather_before_a_day_is_that_days_weather_not_the_records_end(engine):
+    """A past run's page shows the weather of its issue day (issue #19: 2017-12-31 beside 2016 advice)."""
+    with session_scope(engine) as s:
+        upsert_weather(s, weather_frame(n_days=5))  # 1-5 May 2024, China Standard Time
+        before_4_may = datetime(2024, 5, 3, 16, tzinfo=timezone.utc)  # 4 May 00:00 in China
+        latest = latest_weather(s, "S1", before=before_4_may)
+        assert latest_weather(s, "S1", before=datetime(2024, 4, 1, tzinfo=timezone.utc)) == {}
+    assert latest == {"precip_mm": (datetime(2024, 5, 2, 16, tzinfo=timezone.utc), 32.0),
+                      "tmax_c": (datetime(2024, 5, 2, 16, tzinfo=timezone.utc), 22.0)}
+
+
 # -- sensors ------------------------------------------------------------------------------------------------
 def test_sensor_readings_upsert(engine):
     with session_scope(engine) as s:
