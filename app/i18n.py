@@ -686,10 +686,10 @@ _APP: dict[str, dict[str, str]] = {
         "plot.as_of_run": "As of {date} (the weekly run).",
         "plot.other_week": "Other weeks",
         "plot.week": "Weekly run of",
-        "plot.no_run": "No weekly run is stored yet: run `orchard run-week --date {date}` (or the date you "
-                       "need) first.",
-        "plot.no_run_before": "No weekly run is stored for {date} or earlier: run `orchard run-week --date "
-                              "{date}` first.",
+        "plot.no_run": "No weekly advice is stored yet: ask the administrator to run the weekly advice "
+                       "({date}).",
+        "plot.no_run_before": "No weekly advice is stored for {date} or earlier: ask the administrator to run "
+                              "that week's advice.",
         "identify.title": "Identify a pest or disease",
         "identify.intro": "Take a clear photo of the damaged leaf, fruit or the insect (JPG, PNG or WEBP, at "
                           "most {max} MB).",

@@ -314,7 +314,7 @@ def test_a_date_in_the_address_picks_the_latest_run_on_or_before_it(app_env):
     at = _page(date="2016-07-01", lang="en")  # before every stored run: one sentence on what to do
     assert not at.exception and not at.error
     assert [i.value for i in at.info] == [t("plot.no_run_before", "en", date="2016-07-01")]
-    assert "orchard run-week --date 2016-07-01" in at.info[0].value
+    assert "2016-07-01" in at.info[0].value and "orchard" not in at.info[0].value  # no command for growers
     assert not at.subheader and not at.get("download_button")
 
 
@@ -324,7 +324,7 @@ def test_without_a_stored_run_the_page_says_how_to_get_one(sample_home, monkeypa
     at = _page(plot="CT01", lang="en")
     assert not at.exception and not at.error
     (info,) = [i.value for i in at.info]
-    assert info.startswith("No weekly run is stored yet: run `orchard run-week --date ")
+    assert info.startswith("No weekly advice is stored yet: ask the administrator") and "orchard" not in info
     assert not at.subheader and not at.get("download_button") and not at.metric
 
 
