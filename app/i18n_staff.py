@@ -103,7 +103,8 @@ CATALOGUES: dict[str, dict[str, str]] = {
                             "{changed}，新增 {added}，删除 {removed}）；原有 {before} 条，现有 {after} 条。",
         # stored advice
         "staff.advice.title": "建议审核",
-        "staff.advice.none": "还没有存储的每周建议。请先运行：orchard run-week --date 日期",
+        "staff.advice.none": "还没有存储的每周建议：每日循环会按周自动计算；也可请管理员在服务器上运行 "
+                             "orchard run-week --date 日期。",
         "staff.advice.run": "{date} 发布（计算于 {created}），共 {n} 条建议，覆盖 {plots} 块地。",
         "staff.advice.plots": "地块",
         "staff.advice.topics": "类别",
@@ -316,7 +317,7 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "staff.acc.projected_intro": "在同样的天气下，按每周建议（每次第一个推荐药剂）喷药与按日历方案喷药的"
                                      "比较：各地块的中位数和 10%–90% 范围。这是模拟值，不是记录。",
         "staff.acc.projected_meta": "{season} 年回放（按{follow}）：{plots} 个地块，生成于 {created}。",
-        "staff.acc.no_replay": "{season} 年还没有季节回放，所以没有按建议用药的预计核算；运行 "
+        "staff.acc.no_replay": "{season} 年还没有季节回放，所以没有按建议用药的预计核算；请管理员在服务器上运行 "
                                "`orchard replay --season {season} --follow advice` 生成。",
         "staff.acc.follow.advice": "建议",
         "staff.acc.follow.calendar": "日历方案",
@@ -540,7 +541,8 @@ CATALOGUES: dict[str, dict[str, str]] = {
                             "{before} before, {after} now.",
         # stored advice
         "staff.advice.title": "Advice review",
-        "staff.advice.none": "No weekly advice is stored yet. Run: orchard run-week --date DATE",
+        "staff.advice.none": "No weekly advice is stored yet: the daily cycle makes it every week, or ask the "
+                             "administrator to run orchard run-week --date DATE on the server.",
         "staff.advice.run": "Issued {date} (computed {created}): {n} recommendations on {plots} plots.",
         "staff.advice.plots": "Plots",
         "staff.advice.topics": "Topics",
@@ -767,8 +769,8 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "staff.acc.projected_meta": "Replay of {season} (following the {follow}): {plots} plots, made "
                                     "{created}.",
         "staff.acc.no_replay": "There is no season replay of {season}, so no projected account of the "
-                               "advised programme; make one with `orchard replay --season {season} "
-                               "--follow advice`.",
+                               "advised programme; ask the administrator to make one on the server "
+                               "(`orchard replay --season {season} --follow advice`).",
         "staff.acc.follow.advice": "advice",
         "staff.acc.follow.calendar": "calendar programme",
         "staff.acc.season_chart": "The replayed season: risk, sprays and protection per pest",
