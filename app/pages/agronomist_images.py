@@ -55,7 +55,7 @@ def sample_table(samples: list[dict], lang: str) -> pd.DataFrame:
              "probability": None if s.get("predicted_probability") is None
              else round(float(s["predicted_probability"]), 2),
              "verified": bool(s.get("verified")), "verified_by": s.get("verified_by") or "",
-             "taken": "" if s.get("taken_utc") is None else str(s["taken_utc"])[:16]} for s in samples]
+             "taken": sd.photo_origin(s)["when"][1] or ""} for s in samples]  # taken, else uploaded
     frame = pd.DataFrame(rows)
     return frame.rename(columns={c: t(f"staff.img.col.{c}", lang) for c in frame.columns})
 

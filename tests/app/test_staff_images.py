@@ -162,6 +162,8 @@ def test_a_growers_photo_names_who_uploaded_it_and_when(library_home):
     assert t("staff.img.uploaded_by", "zh-CN", name="李明") in details
     assert t("staff.img.uploaded_at", "zh-CN", time=uploaded) in details
     assert "–" not in details.split("地块：")[1]
+    table = at.dataframe[0].value.set_index(t("staff.img.col.sample_id", "zh-CN"))
+    assert table.loc[sample["sample_id"], t("staff.img.col.taken", "zh-CN")] == uploaded  # the table too
 
     # a photo with a collector and a capture time says those instead
     with store.session_scope(store.init_db(config.database_url())) as db:
