@@ -806,8 +806,13 @@ def read_observation_upload(name: str, data: bytes) -> pd.DataFrame:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / safe
         path.write_bytes(data)
-        frame = calibrate.read_observations(path)
-    if frame.empty:
+        try:
+            frame = calibrate.read_observations(path)
+        except calibrate.ObservationFileError as exc:
+            if [f.kind for f in exc.faults] != ["empty"]:
+                raise
+            frame = pd.DataFrame()
+    if frame.empty:  # said as an upload error: the file is there, its rows are not
         raise UploadError("no_rows", f"{name}: holds no observations; add rows under the header.", name=name)
     return frame
 
