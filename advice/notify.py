@@ -116,18 +116,13 @@ def approved_only(session, recommendations: Sequence[Mapping]) -> list[Mapping]:
     """The recommendations that may be sent to growers: the advice review gate (issue #19).
 
     A recommendation passes when its run's advice for the plot is visible to the grower
-    (:func:`orchard.store.advice_visible_to_grower`): not held by an agronomist, and approved where the
+    (:func:`orchard.store.review_states`): not held by an agronomist, and approved where the
     plot's district requires review. With no review settings every recommendation passes.
     """
-    visible: dict[tuple, bool] = {}
-    kept = []
-    for rec in recommendations:
-        key = (rec["run_id"], rec["plot_id"])
-        if key not in visible:
-            visible[key] = store.advice_visible_to_grower(session, rec["run_id"], rec["plot_id"])
-        if visible[key]:
-            kept.append(rec)
-    return kept
+    states = {run: store.review_states(session, run, [r["plot_id"] for r in recommendations
+                                                      if r["run_id"] == run])
+              for run in {r["run_id"] for r in recommendations}}
+    return [r for r in recommendations if states[r["run_id"]][r["plot_id"]]["visible"]]
 
 
 def _action_text(rec: Mapping, language: str) -> str:

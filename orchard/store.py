@@ -2101,29 +2101,42 @@ def list_reviews(session: Session, caller: str, run_id: str | None = None) -> li
     return [{c: getattr(r, c) for c in _columns_of(AdviceReview)} for r in rows]
 
 
+def review_states(session: Session, run_id: str, plot_ids) -> dict[str, dict[str, Any]]:
+    """:func:`review_state` of many plots of one run, in three queries whatever their number (a cycle's
+    notifications, a page of records)."""
+    ids = sorted({str(p) for p in plot_ids})
+    query = select(Plot.plot_id, Plot.district)
+    if len(ids) <= 500:  # a longer list would pass SQLite's variable limit: read every plot's district
+        query = query.where(Plot.plot_id.in_(ids))
+    district_of = dict(session.execute(query).all())
+    required = dict(session.execute(select(DistrictReviewSetting.district,
+                                           DistrictReviewSetting.review_required)).all())
+    latest: dict[tuple[str, str], AdviceReview] = {}
+    for row in session.scalars(select(AdviceReview).where(AdviceReview.run_id == run_id)
+                               .order_by(AdviceReview.reviewed_utc, AdviceReview.id)):
+        latest[(row.scope, row.plot_id if row.scope == "plot" else row.district)] = row  # the last one counts
+    states = {}
+    for plot_id in ids:
+        district = district_of.get(plot_id)
+        deciding = latest.get(("plot", plot_id))
+        if deciding is None and district is not None:
+            deciding = latest.get(("district", district))
+        needs_review = bool(required.get(district)) if district is not None else False
+        decision = deciding.decision if deciding is not None else None
+        states[plot_id] = {"visible": decision == "approved" or (decision is None and not needs_review),
+                           "decision": decision, "note": deciding.note if deciding is not None else None,
+                           "scope": deciding.scope if deciding is not None else None,
+                           "review_required": needs_review}
+    return states
+
+
 def review_state(session: Session, run_id: str, plot_id: str) -> dict[str, Any]:
     """A plot's advice in a run as its growers would get it: ``visible`` (bool), ``decision`` (the deciding
     review's decision or None), ``note``, ``scope``, ``review_required`` (its district's setting).
 
     A hold always hides the advice; where the district requires review, only approved advice is visible. A
     plot's own latest decision counts before its district's latest."""
-    plot = session.get(Plot, plot_id)
-    district = plot.district if plot is not None else None
-    required = review_required(session, district)
-    latest = None
-    targets = (("plot", AdviceReview.plot_id == plot_id), ("district", AdviceReview.district == district))
-    for scope, where in targets:
-        if scope == "district" and district is None:
-            break
-        latest = session.scalar(select(AdviceReview).where(AdviceReview.run_id == run_id,
-                                                           AdviceReview.scope == scope, where)
-                                .order_by(AdviceReview.reviewed_utc.desc(), AdviceReview.id.desc()).limit(1))
-        if latest is not None:
-            break
-    decision = latest.decision if latest is not None else None
-    visible = decision == "approved" or (decision is None and not required)
-    return {"visible": visible, "decision": decision, "note": latest.note if latest is not None else None,
-            "scope": latest.scope if latest is not None else None, "review_required": required}
+    return review_states(session, run_id, [plot_id])[str(plot_id)]
 
 
 def advice_visible_to_grower(session: Session, run_id: str, plot_id: str) -> bool:
@@ -2140,13 +2153,11 @@ def approved_recommendations(session: Session, caller: str, plot_id: str | None 
     every record, each with its ``review`` state."""
     user = _caller(session, caller)
     records = list_recommendations(session, caller, plot_id=plot_id, run_id=run_id)
-    states: dict[tuple, dict] = {}
+    states = {run: review_states(session, run, [r["plot_id"] for r in records if r["run_id"] == run])
+              for run in {r["run_id"] for r in records}}
     out = []
     for r in records:
-        key = (r["run_id"], r["plot_id"])
-        if key not in states:
-            states[key] = review_state(session, *key)
-        state = states[key]
+        state = states[r["run_id"]][r["plot_id"]]
         if user.role == "grower" and not state["visible"]:
             continue
         out.append({**r, "review_note": state["note"] if state["decision"] == "approved" else None,
@@ -2166,8 +2177,8 @@ def review_stamp(session: Session) -> str:
 
 __all__ += ["AdviceReview", "DistrictReviewSetting", "REVIEW_DECISIONS", "set_review_required",
             "review_stamp",
-            "review_required", "review_advice", "list_reviews", "review_state", "advice_visible_to_grower",
-            "approved_recommendations"]
+            "review_required", "review_advice", "list_reviews", "review_state", "review_states",
+            "advice_visible_to_grower", "approved_recommendations"]
 
 
 # Issue #19 (continued): user management by admins in the app, every change logged. Signing in stays in

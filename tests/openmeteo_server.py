@@ -6,18 +6,19 @@ from __future__ import annotations
 
 import json
 import math
-import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+
+from tests.loopback import LoopbackHTTPServer
 
 RECORDED = Path(__file__).parent / "data" / "openmeteo_live"
 #: station fixture -> (lat, lon) of the sample stations and Fengjie.
 POSITIONS = {"58911": (25.75, 116.333), "chengdu": (30.66, 104.07), "57348": (31.0333, 109.4833)}
 
 
-class OpenMeteoStub:
+class OpenMeteoStub(LoopbackHTTPServer):
     def __init__(self):
         self.mode = "ok"
         self.requests: list[str] = []
@@ -32,21 +33,11 @@ class OpenMeteoStub:
                 stub.requests.append(self.path)
                 stub.handle(self)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__(Handler)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        return self.base_url
 
     def body_for(self, path: str) -> tuple[int, bytes]:
         parts = urllib.parse.urlsplit(path)
