@@ -8,7 +8,7 @@ from orchard.bundle import SetDeclaration
 from orchard.errors import ParameterError
 from orchard.params import ParameterSet, load_parameters
 
-__all__ = ["check_cycle", "check_rules", "declarations"]
+__all__ = ["check_rules", "declarations"]
 
 
 def check_rules(p: ParameterSet) -> None:
@@ -63,13 +63,6 @@ def _cycle() -> ParameterSet:
     return cycle_parameters()
 
 
-def check_cycle(p: ParameterSet) -> None:
-    """Cycle thresholds: the forecast days checked fit in the 16-day forecast the cycle fetches."""
-    if int(p["threshold.lead_days"]) > 16:
-        raise ParameterError(f"parameter set '{p.name}': threshold.lead_days ({p['threshold.lead_days']}) is "
-                             "longer than the 16-day forecast the cycle fetches; give at most 16 days.")
-
-
 def declarations() -> list[SetDeclaration]:
     """``advice.rules``, ``rotation``, ``advice.protection`` and ``advice.chain`` (read by the weekly run),
     ``carbon`` (read by the season account) and ``advice.cycle`` (read by the daily cycle)."""
@@ -84,6 +77,6 @@ def declarations() -> list[SetDeclaration]:
                        kind="advice", code="protection"),
         SetDeclaration(name="advice.chain", package="advice", shipped=_chain, used_by="weekly",
                        kind="advice", code="chain"),
-        SetDeclaration(name="advice.cycle", package="advice", shipped=_cycle, check=check_cycle,
+        SetDeclaration(name="advice.cycle", package="advice", shipped=_cycle,
                        used_by="cycle", kind="advice", code="cycle"),
     ]
