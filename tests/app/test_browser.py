@@ -416,6 +416,7 @@ def test_each_home_tile_and_plot_link_opens_the_plot_it_names(server, phone, adv
     _signed_in_grower(page, server)
     pattern = re.compile(r"查看 CT\d+|· CT\d+ ")
     links = page.get_by_role("link", name=pattern)
+    links.nth(12).wait_for()  # the greeting can render before the tiles and the plot list (seen in CI)
     names = [links.nth(i).inner_text() for i in range(links.count())]
     assert len([n for n in names if "查看 CT" in n]) == 3 and len(names) == 13, names
     for i, name in enumerate(names):
